@@ -1,0 +1,150 @@
+"""Configuration: `sumun.yaml` + environment, typed with pydantic.
+
+Where the file is looked for, first match wins: `--config` / `SUMUN_CONFIG`, then
+`$SUMUN_HOME/sumun.yaml`, then `./sumun.yaml`. No file means all defaults (embedded keystore).
+Secrets (PKCS#11 PIN, OpenBao token) MUST come from the environment, never from the file:
+the file names the variable to read.
+
+Environment overrides: `SUMUN_HOME` (default `./.sumun`), `SUMUN_KEYS_BACKEND`,
+`SUMUN_KEYS_SUITE`, `SUMUN_OPENBAO_ADDR`, `SUMUN_PKCS11_MODULE`, `SUMUN_PKCS11_TOKEN`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sumun.crypto.hazmat.aead import Suite
+from sumun.errors import ConfigError
+
+__all__ = ["KeysConfig", "OpenBaoConfig", "Pkcs11Config", "ServerConfig", "Settings", "load"]
+
+DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pkcs11Config(_Strict):
+    module: str = DEFAULT_SOFTHSM_MODULE
+    token_label: str = "sumun"
+    pin_env: str = "SUMUN_PKCS11_PIN"
+    timeout: float = Field(default=5.0, gt=0)
+
+
+class OpenBaoConfig(_Strict):
+    address: str = "http://127.0.0.1:8200"
+    token_env: str = "SUMUN_OPENBAO_TOKEN"
+    mount: str = "transit"
+    key_prefix: str = "sumun-"
+    timeout: float = Field(default=2.0, gt=0)
+
+
+class KeysConfig(_Strict):
+    backend: Literal["embedded", "pkcs11", "openbao"] = "embedded"
+    suite: Suite = Suite.AES_256_GCM
+    dek_window_seconds: int = Field(default=3600, ge=60)
+    dek_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    # Upper bound on how long a disabled/destroyed key keeps working in any process.
+    revocation_ttl_seconds: float = Field(default=5.0, gt=0, le=60)
+    destroy_grace_days: float = Field(default=7.0, ge=0)
+    # Rotate a KEK version after this many wraps; DEKs are replaced after this many records.
+    kek_max_wraps: int = Field(default=2**31, ge=1)
+    dek_max_records: int = Field(default=2**31, ge=1)
+    pkcs11: Pkcs11Config = Pkcs11Config()
+    openbao: OpenBaoConfig = OpenBaoConfig()
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8480, ge=0, le=65535)
+
+
+class Settings(_Strict):
+    home: Path
+    keys: KeysConfig = KeysConfig()
+    server: ServerConfig = ServerConfig()
+    config_file: Path | None = None
+
+    def secret_from_env(self, var: str) -> str | None:
+        """Read a secret named by the config from the environment (never from the file)."""
+        value = os.environ.get(var)
+        return value if value else None
+
+
+def _find_file(home: Path, explicit: Path | None, env: Mapping[str, str]) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    if env.get("SUMUN_CONFIG"):
+        path = Path(env["SUMUN_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"SUMUN_CONFIG names a missing file: {path}")
+        return path
+    for candidate in (home / "sumun.yaml", Path("sumun.yaml")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    keys = raw.setdefault("keys", {})
+    if not isinstance(keys, dict):
+        return  # let validation report the wrong type
+    if env.get("SUMUN_KEYS_BACKEND"):
+        keys["backend"] = env["SUMUN_KEYS_BACKEND"]
+    if env.get("SUMUN_KEYS_SUITE"):
+        keys["suite"] = env["SUMUN_KEYS_SUITE"]
+    if env.get("SUMUN_OPENBAO_ADDR"):
+        keys.setdefault("openbao", {})["address"] = env["SUMUN_OPENBAO_ADDR"]
+    if env.get("SUMUN_PKCS11_MODULE"):
+        keys.setdefault("pkcs11", {})["module"] = env["SUMUN_PKCS11_MODULE"]
+    if env.get("SUMUN_PKCS11_TOKEN"):
+        keys.setdefault("pkcs11", {})["token_label"] = env["SUMUN_PKCS11_TOKEN"]
+
+
+def _format_validation(path: Path | None, exc: ValidationError) -> str:
+    where = str(path) if path else "configuration"
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        problems.append(f"{loc}: {err['msg']}")
+    return f"{where}: " + "; ".join(problems)
+
+
+def load(
+    *,
+    config_file: Path | None = None,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings. Raises ConfigError with the offending key path on invalid input."""
+    env = os.environ if env is None else env
+    home = home or Path(env.get("SUMUN_HOME") or ".sumun")
+    path = _find_file(home, config_file, env)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        raw = loaded
+    raw.pop("home", None)  # the home is chosen by SUMUN_HOME, never by a file inside it
+    _apply_env(raw, env)
+    try:
+        return Settings(home=home.resolve(), config_file=path, **raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path, exc)) from exc
+    except TypeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

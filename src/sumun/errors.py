@@ -1,0 +1,121 @@
+"""Sumun's exception tree. Every error a caller can act on is one of these.
+
+    SumunError
+    ├── ConfigError                  bad sumun.yaml / environment
+    ├── UsageError                   a bad argument from a person or script (CLI exit 2)
+    ├── StateError                   SUMUN_HOME is missing, not initialised, or already initialised
+    ├── SealedError                  keys are sealed; unseal first (gateway answers 503)
+    ├── UnsealError                  wrong, mistyped, mismatched or too few shares / passphrase
+    ├── KeyError_                    a key-lifecycle problem
+    │   ├── UnknownKeyError          no such key id / version
+    │   ├── KeyDisabledError         the key (or version) is disabled
+    │   ├── KeyDestroyedError        the key was crypto-shredded; its data is gone for good
+    │   └── KeyStateError            the operation is not allowed in the key's state
+    ├── DecryptionError              opaque: tampered, moved, truncated or foreign ciphertext
+    ├── KeystoreCorruptError         the keystore file fails its integrity check
+    ├── BackendError                 a key backend failed
+    │   └── BackendUnavailableError  HSM / OpenBao down, slow or sealed (fail closed)
+    └── AdminChannelError            the running Sumun refused or could not be reached
+
+Rules: decryption fails with one opaque `DecryptionError` (no oracle about *why*); bad arguments
+raise precise errors. Messages MUST NOT contain key material, shares or plaintext.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdminChannelError",
+    "BackendError",
+    "BackendUnavailableError",
+    "ConfigError",
+    "DecryptionError",
+    "KeyDestroyedError",
+    "KeyDisabledError",
+    "KeyError_",
+    "KeyStateError",
+    "KeystoreCorruptError",
+    "SealedError",
+    "StateError",
+    "SumunError",
+    "UnknownKeyError",
+    "UnsealError",
+    "UsageError",
+]
+
+
+class SumunError(Exception):
+    """Base of every error Sumun raises on purpose. `advice` tells the user what to do."""
+
+    advice: str = ""
+
+    def __init__(self, message: str, *, advice: str | None = None) -> None:
+        super().__init__(message)
+        if advice is not None:
+            self.advice = advice
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} ({self.advice})" if self.advice else base
+
+
+class ConfigError(SumunError):
+    pass
+
+
+class UsageError(SumunError):
+    pass
+
+
+class StateError(SumunError):
+    pass
+
+
+class SealedError(SumunError):
+    advice = "run `sumun unseal` with a quorum of custodian shares"
+
+
+class UnsealError(SumunError):
+    pass
+
+
+class KeyError_(SumunError):  # noqa: N801 - trailing underscore avoids the builtin KeyError
+    pass
+
+
+class UnknownKeyError(KeyError_):
+    pass
+
+
+class KeyDisabledError(KeyError_):
+    pass
+
+
+class KeyDestroyedError(KeyError_):
+    pass
+
+
+class KeyStateError(KeyError_):
+    pass
+
+
+class DecryptionError(SumunError):
+    """Opaque on purpose: never says which check failed."""
+
+    def __init__(self) -> None:
+        super().__init__("decryption failed: the ciphertext is invalid, tampered or not ours")
+
+
+class KeystoreCorruptError(SumunError):
+    advice = "restore the keystore from a backup; Sumun will not guess"
+
+
+class BackendError(SumunError):
+    pass
+
+
+class BackendUnavailableError(BackendError):
+    advice = "check that the key backend is running and unsealed; Sumun refuses traffic meanwhile"
+
+
+class AdminChannelError(SumunError):
+    pass

@@ -1,0 +1,8 @@
+"""Shared test setup. Real servers (OpenBao dev server, SoftHSM2 token) come from fixtures.
+
+Under CI=true a missing real component is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.fixtures.softhsm", "tests.fixtures.openbao"]
