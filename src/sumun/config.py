@@ -33,14 +33,14 @@ class _Strict(BaseModel):
 
 class Pkcs11Config(_Strict):
     module: str = DEFAULT_SOFTHSM_MODULE
-    token_label: str = "sumun"
+    token_label: str = "sumun"  # noqa: S105 - a label, not a secret
     pin_env: str = "SUMUN_PKCS11_PIN"
     timeout: float = Field(default=5.0, gt=0)
 
 
 class OpenBaoConfig(_Strict):
     address: str = "http://127.0.0.1:8200"
-    token_env: str = "SUMUN_OPENBAO_TOKEN"
+    token_env: str = "SUMUN_OPENBAO_TOKEN"  # noqa: S105 - names the variable
     mount: str = "transit"
     key_prefix: str = "sumun-"
     timeout: float = Field(default=2.0, gt=0)

@@ -6,7 +6,7 @@
     ├── StateError                   SUMUN_HOME is missing, not initialised, or already initialised
     ├── SealedError                  keys are sealed; unseal first (gateway answers 503)
     ├── UnsealError                  wrong, mistyped, mismatched or too few shares / passphrase
-    ├── KeyError_                    a key-lifecycle problem
+    ├── KeyLayerError                    a key-lifecycle problem
     │   ├── UnknownKeyError          no such key id / version
     │   ├── KeyDisabledError         the key (or version) is disabled
     │   ├── KeyDestroyedError        the key was crypto-shredded; its data is gone for good
@@ -31,7 +31,7 @@ __all__ = [
     "DecryptionError",
     "KeyDestroyedError",
     "KeyDisabledError",
-    "KeyError_",
+    "KeyLayerError",
     "KeyStateError",
     "KeystoreCorruptError",
     "SealedError",
@@ -78,23 +78,23 @@ class UnsealError(SumunError):
     pass
 
 
-class KeyError_(SumunError):  # noqa: N801 - trailing underscore avoids the builtin KeyError
+class KeyLayerError(SumunError):
     pass
 
 
-class UnknownKeyError(KeyError_):
+class UnknownKeyError(KeyLayerError):
     pass
 
 
-class KeyDisabledError(KeyError_):
+class KeyDisabledError(KeyLayerError):
     pass
 
 
-class KeyDestroyedError(KeyError_):
+class KeyDestroyedError(KeyLayerError):
     pass
 
 
-class KeyStateError(KeyError_):
+class KeyStateError(KeyLayerError):
     pass
 
 

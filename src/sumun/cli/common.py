@@ -1,0 +1,120 @@
+"""What every `sumun` command shares: options, settings, credentials, error handling.
+
+Only the CLI exits; everything below raises SumunError. Exit codes (CONTRACTS.md): 0 ok; 1 a
+check found problems or a backend failed; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from sumun import config
+from sumun.cli.render import err_console
+from sumun.cli.target import Credentials, KeyTarget, open_target
+from sumun.errors import (
+    AdminChannelError,
+    BackendError,
+    KeystoreCorruptError,
+    SumunError,
+    UsageError,
+)
+
+__all__ = [
+    "JsonOpt",
+    "PassOpt",
+    "ShareOpt",
+    "actor",
+    "credentials",
+    "handle_errors",
+    "prompt_passphrase",
+    "settings",
+    "state",
+    "with_target",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
+ShareOpt = Annotated[
+    list[str] | None,
+    typer.Option("--share", help="a custodian share (repeat); prompted for when omitted"),
+]
+PassOpt = Annotated[
+    bool, typer.Option("--passphrase", help="read the passphrase (prompt, or SUMUN_PASSPHRASE)")
+]
+
+
+class _State:
+    home: Path | None = None
+    config_file: Path | None = None
+
+
+state = _State()
+
+
+def settings() -> config.Settings:
+    return config.load(config_file=state.config_file, home=state.home)
+
+
+def _exit_code(exc: SumunError) -> int:
+    if isinstance(exc, BackendError | KeystoreCorruptError | AdminChannelError):
+        return 1
+    return 2
+
+
+def handle_errors(fn: F) -> F:
+    """Turn SumunError into one line on stderr and the contract's exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SumunError as exc:
+            err_console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(_exit_code(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _prompt_share(number: int, threshold: int) -> str:
+    if not sys.stdin.isatty():
+        raise UsageError(f"{threshold} custodian shares are needed: pass them with --share")
+    return str(typer.prompt(f"Custodian share {number} of {threshold}", hide_input=True))
+
+
+def prompt_passphrase() -> str:
+    env = os.environ.get("SUMUN_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise UsageError("the passphrase is needed: set SUMUN_PASSPHRASE or run in a terminal")
+    return str(typer.prompt("Passphrase", hide_input=True))
+
+
+def credentials(shares: list[str] | None, passphrase: bool = False) -> Credentials:
+    return Credentials(
+        shares=tuple(shares or ()),
+        passphrase=prompt_passphrase() if passphrase else None,
+        prompt_share=_prompt_share,
+        prompt_passphrase=prompt_passphrase,
+    )
+
+
+def actor() -> str:
+    try:
+        import getpass
+
+        return f"{getpass.getuser()}@cli"
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}@cli"
+
+
+def with_target(shares: list[str] | None, passphrase: bool) -> KeyTarget:
+    return open_target(settings(), credentials(shares, passphrase), actor())

@@ -1,0 +1,179 @@
+"""`sumun keys list|create|rotate|disable|enable|destroy|shred-subject`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, with_target
+from sumun.cli.render import console, print_json, render_keys
+from sumun.cli.target import KeyTarget
+from sumun.crypto.hazmat.aead import Suite
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Tenant key lifecycle: destroy = crypto-shred.", no_args_is_help=True)
+
+KeyArg = Annotated[str, typer.Argument(help="key id (usually the tenant name)")]
+VersionOpt = Annotated[int | None, typer.Option("--version", help="one version, not the key")]
+
+
+def _run(
+    shares: list[str] | None,
+    passphrase: bool,
+    action: Callable[[KeyTarget], dict[str, Any]],
+    json_out: bool,
+    message: Callable[[dict[str, Any]], str],
+) -> None:
+    target = with_target(shares, passphrase)
+    try:
+        record = action(target)
+    finally:
+        target.close()
+    if json_out:
+        print_json(record)
+        return
+    console.print(message(record), highlight=False)
+    render_keys([record])
+
+
+@app.command("list")
+@handle_errors
+def list_(json_out: JsonOpt = False) -> None:
+    """List tenant keys with their versions and states."""
+    target = with_target(None, False)
+    try:
+        keys = target.list_keys()
+        verified = target.mode == "running server" or not target.status().get("sealed", True)
+    finally:
+        target.close()
+    if json_out:
+        print_json({"keys": keys, "verified": verified})
+    else:
+        render_keys(keys, verified=verified)
+
+
+@app.command()
+@handle_errors
+def create(
+    key_id: KeyArg,
+    tenant: Annotated[str | None, typer.Option(help="tenant (default: the key id)")] = None,
+    suite: Annotated[Suite | None, typer.Option(help="suite for this key's data")] = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a tenant KEK (version 1) in the deployment's backend."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.create(key_id, tenant, suite),
+        json_out,
+        lambda r: f"created [bold]{r['key_id']}[/] v1 in {r['backend']}",
+    )
+
+
+@app.command()
+@handle_errors
+def rotate(
+    key_id: KeyArg, shares: ShareOpt = None, passphrase: PassOpt = False, json_out: JsonOpt = False
+) -> None:
+    """New primary version; older versions stay for decryption only."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.rotate(key_id),
+        json_out,
+        lambda r: f"rotated [bold]{r['key_id']}[/]: primary is now v{r['primary']}",
+    )
+
+
+@app.command()
+@handle_errors
+def disable(
+    key_id: KeyArg,
+    version: VersionOpt = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Refuse all use of a key (or one old version) — everywhere within the revocation TTL."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.disable(key_id, version),
+        json_out,
+        lambda r: f"disabled [bold]{r['key_id']}[/]" + (f" v{version}" if version else ""),
+    )
+
+
+@app.command()
+@handle_errors
+def enable(
+    key_id: KeyArg,
+    version: VersionOpt = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Enable a key or version again; cancels a scheduled destruction."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.enable(key_id, version),
+        json_out,
+        lambda r: f"enabled [bold]{r['key_id']}[/]" + (f" v{version}" if version else ""),
+    )
+
+
+@app.command()
+@handle_errors
+def destroy(
+    key_id: KeyArg,
+    now: Annotated[
+        bool, typer.Option("--now", help="erase immediately; needs a fresh custodian quorum")
+    ] = False,
+    grace_days: Annotated[
+        float | None, typer.Option(help="days before erasure (default from config: 7)")
+    ] = None,
+    version: VersionOpt = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Crypto-shred: schedule erasure after a grace period, or erase --now with a quorum."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.destroy(key_id, now=now, grace_days=grace_days, version=version),
+        json_out,
+        lambda r: (
+            f"[red]destroyed[/] [bold]{r['key_id']}[/]"
+            + (f" v{version}" if version else "")
+            + ": its data can no longer be decrypted by anyone"
+            if now
+            else f"[magenta]scheduled[/] destruction of [bold]{r['key_id']}[/]; "
+            "`sumun keys enable` cancels"
+        ),
+    )
+
+
+@app.command("shred-subject")
+@handle_errors
+def shred_subject(
+    key_id: KeyArg,
+    subject: Annotated[str, typer.Argument(help="the data subject's id")],
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Erase one data subject's DEKs: their records become unreadable (PIPA erasure)."""
+    _run(
+        shares,
+        passphrase,
+        lambda t: t.shred_subject(key_id, subject),
+        json_out,
+        lambda r: f"shredded one subject's data keys under [bold]{r['key_id']}[/]",
+    )

@@ -1,0 +1,219 @@
+"""What a `sumun keys …` command acts on: a running Sumun, or SUMUN_HOME directly.
+
+Both answer the same calls with the same JSON shapes, so the commands do not care which.
+Direct mode needs the master key for anything but reading: it unseals in this process with
+shares given by `--share` (or prompted for, without echo) and seals again when done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sumun.admin.client import AdminClient, running_server
+from sumun.config import Settings
+from sumun.crypto.hazmat.aead import Suite
+from sumun.errors import SealedError, UsageError
+from sumun.keys.service import KeyService
+
+__all__ = ["Credentials", "DirectTarget", "KeyTarget", "RemoteTarget", "open_target"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Shares or passphrase from the command line; asked for lazily when needed."""
+
+    shares: tuple[str, ...] = ()
+    passphrase: str | None = None
+    prompt_share: Callable[[int, int], str] | None = None
+    prompt_passphrase: Callable[[], str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Credentials {len(self.shares)} shares (hidden)>"
+
+    def collect_shares(self, threshold: int) -> list[str]:
+        shares = list(self.shares)
+        while len(shares) < threshold and self.prompt_share is not None:
+            shares.append(self.prompt_share(len(shares) + 1, threshold))
+        return shares
+
+    def get_passphrase(self) -> str | None:
+        if self.passphrase is None and self.prompt_passphrase is not None:
+            return self.prompt_passphrase()
+        return self.passphrase
+
+
+class KeyTarget(Protocol):
+    mode: str
+
+    def status(self) -> dict[str, Any]: ...
+    def unseal(self) -> dict[str, Any]: ...
+    def seal(self) -> dict[str, Any]: ...
+    def list_keys(self) -> list[dict[str, Any]]: ...
+    def create(self, key_id: str, tenant: str | None, suite: Suite | None) -> dict[str, Any]: ...
+    def rotate(self, key_id: str) -> dict[str, Any]: ...
+    def disable(self, key_id: str, version: int | None) -> dict[str, Any]: ...
+    def enable(self, key_id: str, version: int | None) -> dict[str, Any]: ...
+    def destroy(
+        self, key_id: str, *, now: bool, grace_days: float | None, version: int | None
+    ) -> dict[str, Any]: ...
+    def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class RemoteTarget:
+    mode = "running server"
+
+    def __init__(self, client: AdminClient, credentials: Credentials) -> None:
+        self._client = client
+        self._creds = credentials
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._client.call("GET", "/status")
+        return result
+
+    def unseal(self) -> dict[str, Any]:
+        status = self.status()
+        if not status["sealed"]:
+            return {"sealed": False}
+        if status["method"] == "passphrase":
+            body: dict[str, Any] = {"passphrase": self._creds.get_passphrase()}
+        else:
+            body = {"shares": self._creds.collect_shares(int(status["threshold"]))}
+        result: dict[str, Any] = self._client.call("POST", "/unseal", body)
+        return result
+
+    def seal(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._client.call("POST", "/seal")
+        return result
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._client.call("GET", "/keys")
+        return result
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = self._client.call("POST", path, body or {})
+        return result
+
+    def create(self, key_id: str, tenant: str | None, suite: Suite | None) -> dict[str, Any]:
+        body = {"key_id": key_id, "tenant": tenant, "suite": suite.value if suite else None}
+        return self._post("/keys", body)
+
+    def rotate(self, key_id: str) -> dict[str, Any]:
+        return self._post(f"/keys/{key_id}/rotate")
+
+    def disable(self, key_id: str, version: int | None) -> dict[str, Any]:
+        return self._post(f"/keys/{key_id}/disable", {"version": version})
+
+    def enable(self, key_id: str, version: int | None) -> dict[str, Any]:
+        return self._post(f"/keys/{key_id}/enable", {"version": version})
+
+    def destroy(
+        self, key_id: str, *, now: bool, grace_days: float | None, version: int | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"now": now, "grace_days": grace_days, "version": version}
+        if now:
+            info = self.status()
+            if info["method"] == "passphrase":
+                body["passphrase"] = self._creds.get_passphrase()
+            else:
+                body["shares"] = self._creds.collect_shares(int(info["threshold"]))
+        return self._post(f"/keys/{key_id}/destroy", body)
+
+    def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
+        return self._post(f"/keys/{key_id}/shred-subject", {"subject": subject})
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class DirectTarget:
+    mode = "SUMUN_HOME directly"
+
+    def __init__(self, service: KeyService, credentials: Credentials, actor: str) -> None:
+        self._service = service
+        self._creds = credentials
+        self._actor = actor
+        self._quorum: list[str] = []
+
+    def _open(self) -> KeyService:
+        if self._service.sealed:
+            info = self._service.seal_info()
+            if info.method == "passphrase":
+                passphrase = self._creds.get_passphrase()
+                if passphrase is None:
+                    raise SealedError("no running Sumun: give --passphrase to act on SUMUN_HOME")
+                self._service.unseal(passphrase=passphrase, actor=self._actor)
+            else:
+                shares = self._creds.collect_shares(info.threshold)
+                if not shares:
+                    raise SealedError(
+                        "no running Sumun: give a quorum of --share to act on SUMUN_HOME"
+                    )
+                self._service.unseal(shares=shares, actor=self._actor)
+                self._quorum = shares
+        return self._service
+
+    def status(self) -> dict[str, Any]:
+        return self._service.status().to_json()
+
+    def unseal(self) -> dict[str, Any]:
+        self._open()
+        return {"sealed": False, "note": "verified; no running Sumun holds keys after this command"}
+
+    def seal(self) -> dict[str, Any]:
+        self._service.seal(actor=self._actor)
+        return {"sealed": True}
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        return [k.to_json() for k in self._service.status(check_backend=False).keys]
+
+    def create(self, key_id: str, tenant: str | None, suite: Suite | None) -> dict[str, Any]:
+        lifecycle = self._open().lifecycle
+        return lifecycle.create(key_id, actor=self._actor, tenant=tenant, suite=suite).to_json()
+
+    def rotate(self, key_id: str) -> dict[str, Any]:
+        return self._open().lifecycle.rotate(key_id, actor=self._actor).to_json()
+
+    def disable(self, key_id: str, version: int | None) -> dict[str, Any]:
+        return self._open().lifecycle.disable(key_id, actor=self._actor, version=version).to_json()
+
+    def enable(self, key_id: str, version: int | None) -> dict[str, Any]:
+        return self._open().lifecycle.enable(key_id, actor=self._actor, version=version).to_json()
+
+    def destroy(
+        self, key_id: str, *, now: bool, grace_days: float | None, version: int | None
+    ) -> dict[str, Any]:
+        lifecycle = self._open().lifecycle
+        if not now:
+            if version is not None:
+                raise UsageError("destroying a single version is immediate: add --now")
+            return lifecycle.schedule_destroy(
+                key_id, actor=self._actor, grace_days=grace_days
+            ).to_json()
+        info = self._service.seal_info()
+        shares: Sequence[str] = ()
+        passphrase = None
+        if info.method == "passphrase":
+            passphrase = self._creds.get_passphrase()
+        else:
+            # The shares that just unsealed this process count as the quorum: they were
+            # presented for this command, which is what an immediate destruction demands.
+            shares = self._quorum or self._creds.collect_shares(info.threshold)
+        return lifecycle.destroy_now(
+            key_id, actor=self._actor, shares=shares, passphrase=passphrase, version=version
+        ).to_json()
+
+    def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
+        return self._open().shred_subject(key_id, subject, actor=self._actor).to_json()
+
+    def close(self) -> None:
+        self._service.seal(actor=self._actor) if not self._service.sealed else None
+
+
+def open_target(settings: Settings, credentials: Credentials, actor: str) -> KeyTarget:
+    client = running_server(settings.home)
+    if client is not None:
+        return RemoteTarget(client, credentials)
+    return DirectTarget(KeyService(settings), credentials, actor)

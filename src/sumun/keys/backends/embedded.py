@@ -1,0 +1,175 @@
+"""The embedded backend: KEK material in a keystore file, each version wrapped by the MK.
+
+File: `$SUMUN_HOME/keystore/embedded-keks.json`, replaced atomically on every change (see
+`sumun._fs.atomic_write`), so a crash mid-write leaves the previous or the next keystore, never
+a torn one. Layout:
+
+    {"format": 1, "keks": {"<key_id>": {"<version>": {"suite": "aes-256-gcm",
+                                                      "nonce": "<b64>", "wrapped": "<b64>"}}}}
+
+Each KEK is 32 random bytes encrypted under HKDF(MK, "sumun/embedded-keystore/v1") with the
+deployment's suite and AAD `sumun-kek|<key_id>|<version>`, so an entry copied to another key id
+or version does not decrypt. Wrapped DEKs: `0x01 | nonce(12) | AEAD(KEK, dek, aad)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sumun._fs import atomic_write, exclusive_lock, private_dir
+from sumun.crypto.hazmat.aead import NONCE_SIZE, AeadCipher, Suite, new_cipher
+from sumun.errors import DecryptionError, KeyStateError, KeystoreCorruptError, UnknownKeyError
+from sumun.keys.secret import MasterKey
+
+__all__ = ["EmbeddedBackend"]
+
+_FORMAT = 1
+_BLOB_V1 = b"\x01"
+
+
+def _kek_aad(key_id: str, version: int) -> bytes:
+    return f"sumun-kek|{key_id}|{version}".encode()
+
+
+class EmbeddedBackend:
+    """KEKs in a local file wrapped by the master key. Needs Sumun to be unsealed."""
+
+    def __init__(self, directory: Path, master_key: MasterKey, suite: Suite) -> None:
+        self._dir = private_dir(directory)
+        self._path = directory / "embedded-keks.json"
+        self._lock_path = directory / "embedded-keks.lock"
+        self._suite = suite
+        self._master_key = master_key
+        # One wrapping cipher per suite: entries written before a suite change stay readable.
+        self._wrappers: dict[Suite, AeadCipher] = {}
+        self._wrapping = self._wrapper(suite)
+        self._ciphers: dict[tuple[str, int], AeadCipher] = {}
+        self._mutex = threading.Lock()
+        self._read()  # fail at construction on a corrupt keystore, not at first use
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedBackend {self._path}>"
+
+    @property
+    def name(self) -> str:
+        return "embedded"
+
+    def check(self) -> None:
+        self._read()
+
+    def describe(self) -> Mapping[str, str]:
+        return {"keystore": str(self._path), "suite": self._suite.value}
+
+    # -- file ---------------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, dict[str, dict[str, str]]]:
+        if not self._path.exists():
+            return {}
+        try:
+            raw = json.loads(self._path.read_bytes())
+            if raw.get("format") != _FORMAT or not isinstance(raw.get("keks"), dict):
+                raise ValueError("unexpected layout")
+            keks: dict[str, dict[str, dict[str, str]]] = raw["keks"]
+            return keks
+        except (ValueError, AttributeError, UnicodeDecodeError) as exc:
+            raise KeystoreCorruptError(f"embedded keystore {self._path} is unreadable") from exc
+
+    def _write(self, keks: dict[str, dict[str, dict[str, str]]]) -> None:
+        body: dict[str, Any] = {"format": _FORMAT, "keks": keks}
+        atomic_write(self._path, json.dumps(body, sort_keys=True, indent=1).encode())
+
+    def _cipher(self, key_id: str, version: int) -> AeadCipher:
+        cached = self._ciphers.get((key_id, version))
+        if cached is not None:
+            return cached
+        entry = self._read().get(key_id, {}).get(str(version))
+        if entry is None:
+            raise UnknownKeyError(f"no material for key {key_id!r} version {version}")
+        try:
+            suite = Suite(entry["suite"])
+            nonce = base64.b64decode(entry["nonce"], validate=True)
+            wrapped = base64.b64decode(entry["wrapped"], validate=True)
+            material = self._unwrap_material(suite, nonce, wrapped, key_id, version)
+        except (KeyError, ValueError, DecryptionError) as exc:
+            raise KeystoreCorruptError(
+                f"embedded keystore entry for {key_id!r} v{version} fails its integrity check"
+            ) from exc
+        cipher = new_cipher(suite, material)
+        with self._mutex:
+            self._ciphers[(key_id, version)] = cipher
+        return cipher
+
+    def _wrapper(self, suite: Suite) -> AeadCipher:
+        cipher = self._wrappers.get(suite)
+        if cipher is None:
+            key = self._master_key.derive("sumun/embedded-keystore/v1")
+            cipher = self._wrappers[suite] = new_cipher(suite, key)
+        return cipher
+
+    def _unwrap_material(
+        self, suite: Suite, nonce: bytes, wrapped: bytes, key_id: str, version: int
+    ) -> bytes:
+        return self._wrapper(suite).decrypt(nonce, wrapped, _kek_aad(key_id, version))
+
+    # -- KekBackend ---------------------------------------------------------------------------
+
+    def create_version(self, key_id: str, version: int) -> None:
+        with exclusive_lock(self._lock_path):
+            keks = self._read()
+            versions = keks.setdefault(key_id, {})
+            if str(version) in versions:
+                raise KeyStateError(f"key {key_id!r} version {version} already exists")
+            nonce = os.urandom(NONCE_SIZE)
+            material = os.urandom(32)
+            wrapped = self._wrapping.encrypt(nonce, material, _kek_aad(key_id, version))
+            versions[str(version)] = {
+                "suite": self._suite.value,
+                "nonce": base64.b64encode(nonce).decode(),
+                "wrapped": base64.b64encode(wrapped).decode(),
+            }
+            self._write(keks)
+
+    def wrap(self, key_id: str, version: int, dek: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_SIZE)
+        return _BLOB_V1 + nonce + self._cipher(key_id, version).encrypt(nonce, dek, aad)
+
+    def unwrap(self, key_id: str, version: int, blob: bytes, aad: bytes) -> bytes:
+        if len(blob) < 1 + NONCE_SIZE + 16 or blob[:1] != _BLOB_V1:
+            raise DecryptionError()
+        cipher = self._cipher(key_id, version)
+        return cipher.decrypt(blob[1 : 1 + NONCE_SIZE], blob[1 + NONCE_SIZE :], aad)
+
+    def restrict(self, key_id: str, disabled_versions: frozenset[int], latest: int) -> None:
+        # The registry enforces disabled state; the material itself stays until destroyed.
+        return None
+
+    def destroy_versions(self, key_id: str, versions: Sequence[int]) -> None:
+        with exclusive_lock(self._lock_path):
+            keks = self._read()
+            entry = keks.get(key_id, {})
+            for version in versions:
+                entry.pop(str(version), None)
+                with self._mutex:
+                    self._ciphers.pop((key_id, version), None)
+            if not entry:
+                keks.pop(key_id, None)
+            self._write(keks)
+
+    def destroy_key(self, key_id: str) -> None:
+        with exclusive_lock(self._lock_path):
+            keks = self._read()
+            keks.pop(key_id, None)
+            with self._mutex:
+                for cached in [k for k in self._ciphers if k[0] == key_id]:
+                    del self._ciphers[cached]
+            self._write(keks)
+
+    def close(self) -> None:
+        with self._mutex:
+            self._ciphers.clear()

@@ -1,0 +1,107 @@
+"""Key events: every key operation is recorded before it is reported done.
+
+Until the transparency ledger exists this is a local append-only JSON Lines file,
+`$SUMUN_HOME/key-events.jsonl`. Each line carries `prev`, the SHA-256 of the previous line, so
+an edited, removed or reordered line is detected by `verify_event_log`. (The ledger will
+replace this with a Merkle log; the `EventSink` protocol is the seam.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from sumun._fs import append_durable
+from sumun.errors import StateError
+from sumun.keys.model import KeyEvent
+
+__all__ = ["EventSink", "FileEventLog", "MemoryEventSink", "read_events", "verify_event_log"]
+
+_GENESIS = "0" * 64
+
+
+class EventSink(Protocol):
+    def emit(self, event: KeyEvent) -> None:
+        """Record durably, or raise: a key operation whose event is lost must not succeed."""
+        ...
+
+
+class MemoryEventSink:
+    """For tests and benchmarks: keeps events in a list."""
+
+    def __init__(self) -> None:
+        self.events: list[KeyEvent] = []
+
+    def emit(self, event: KeyEvent) -> None:
+        self.events.append(event)
+
+
+def _line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+class FileEventLog:
+    """Hash-chained, fsync'd JSON Lines. Safe across threads; across processes by O_APPEND.
+
+    Two processes appending at once can both link to the same predecessor; the chain then
+    forks visibly (verify reports it) rather than losing an event. The admin channel routes
+    writes through one process so this does not happen in normal operation.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    def _last_hash(self) -> str:
+        if not self._path.exists():
+            return _GENESIS
+        with self._path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            block = min(size, 65536)
+            fh.seek(size - block)
+            tail = fh.read(block)
+        lines = [ln for ln in tail.split(b"\n") if ln.strip()]
+        return _line_hash(lines[-1]) if lines else _GENESIS
+
+    def emit(self, event: KeyEvent) -> None:
+        with self._lock:
+            record = {"prev": self._last_hash(), **event.to_json()}
+            line = json.dumps(record, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+            append_durable(self._path, line)
+
+
+def read_events(path: Path) -> Iterator[KeyEvent]:
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                yield KeyEvent.from_json(json.loads(raw))
+
+
+def verify_event_log(path: Path) -> int:
+    """Check the hash chain; return the number of events. StateError names the first bad line."""
+    prev = _GENESIS
+    count = 0
+    if not path.exists():
+        return 0
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError as exc:
+                raise StateError(f"{path}:{lineno}: not a JSON event line") from exc
+            if not raw.endswith(b"\n"):
+                raise StateError(f"{path}:{lineno}: truncated event line")
+            if record.get("prev") != prev:
+                raise StateError(f"{path}:{lineno}: hash chain broken (edited, removed or moved)")
+            prev = _line_hash(raw)
+            count += 1
+    return count

@@ -1,0 +1,366 @@
+"""KeyService: the key layer as one object with a sealed / unsealed state.
+
+Sealed is a first-class state: every data or lifecycle call on a sealed service raises
+`SealedError` (the gateway maps it to 503), and `status()` answers without keys. Unsealing
+rebuilds the master key from shares or a passphrase, then opens the backend, the registry,
+the DEK store and the data path. Sealing wipes the master key and drops every cached DEK.
+
+    SUMUN_HOME/
+      home.json              how the MK is sealed; deployment backend and suite
+      key-events.jsonl       hash-chained key events (until the ledger exists)
+      keystore/keys.json     key registry (MAC'd with an MK subkey)
+      keystore/deks.db       wrapped DEKs
+      keystore/embedded-keks.json   KEK material, embedded backend only
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sumun.config import Settings
+from sumun.errors import (
+    BackendError,
+    ConfigError,
+    SealedError,
+    SumunError,
+)
+from sumun.keys import registry as registry_mod
+from sumun.keys import seal
+from sumun.keys.backends.base import KekBackend, check_backend
+from sumun.keys.dataplane import Envelopes
+from sumun.keys.dek_store import DekStore
+from sumun.keys.envelope import Context
+from sumun.keys.events import EventSink, FileEventLog
+from sumun.keys.lifecycle import KeyLifecycle
+from sumun.keys.model import KeyAction, KeyEvent, KeyRecord
+from sumun.keys.registry import Registry
+from sumun.keys.secret import MasterKey
+
+__all__ = ["KeyService", "KeyStatus", "make_backend"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    initialised: bool
+    sealed: bool
+    method: str | None = None
+    threshold: int | None = None
+    custodians: int | None = None
+    backend: str | None = None
+    suite: str | None = None
+    backend_ok: bool | None = None
+    backend_error: str | None = None
+    backend_facts: dict[str, str] = field(default_factory=dict)
+    keys: tuple[KeyRecord, ...] = ()
+    verified: bool = False  # False while sealed: the key list is read without its MAC check
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "initialised": self.initialised,
+            "sealed": self.sealed,
+            "method": self.method,
+            "threshold": self.threshold,
+            "custodians": self.custodians,
+            "backend": self.backend,
+            "suite": self.suite,
+            "backend_ok": self.backend_ok,
+            "backend_error": self.backend_error,
+            "backend_facts": self.backend_facts,
+            "keys": [k.to_json() for k in self.keys],
+            "verified": self.verified,
+        }
+
+
+def make_backend(settings: Settings, seal_info: seal.SealInfo, master_key: MasterKey) -> KekBackend:
+    """Build the deployment's backend. The backend is fixed at `sumun init` time."""
+    kind = seal_info.backend
+    if settings.keys.backend != kind:
+        raise ConfigError(
+            f"this SUMUN_HOME was initialised with the {kind} backend, "
+            f"but the configuration says {settings.keys.backend}"
+        )
+    if kind == "embedded":
+        from sumun.keys.backends.embedded import EmbeddedBackend
+
+        return check_backend(
+            EmbeddedBackend(settings.home / "keystore", master_key, seal_info.suite)
+        )
+    if kind == "pkcs11":
+        from sumun.keys.backends.pkcs11 import Pkcs11Backend
+
+        pin = settings.secret_from_env(settings.keys.pkcs11.pin_env)
+        if pin is None:
+            raise ConfigError(f"set {settings.keys.pkcs11.pin_env} to the token's user PIN")
+        return check_backend(Pkcs11Backend(settings.keys.pkcs11, pin))
+    if kind == "openbao":
+        from sumun.keys.backends.openbao import OpenBaoBackend
+
+        token = settings.secret_from_env(settings.keys.openbao.token_env)
+        if token is None:
+            raise ConfigError(f"set {settings.keys.openbao.token_env} to an OpenBao token")
+        return check_backend(OpenBaoBackend(settings.keys.openbao, token))
+    raise ConfigError(f"unknown key backend {kind!r}")
+
+
+def _default_actor() -> str:
+    try:
+        return f"{os.getlogin()}@local"
+    except OSError:
+        return f"uid:{os.getuid()}@local"
+
+
+@dataclass
+class _Open:
+    master_key: MasterKey
+    backend: KekBackend
+    registry: Registry
+    store: DekStore
+    lifecycle: KeyLifecycle
+    envelopes: Envelopes
+
+
+class KeyService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        events: EventSink | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[int], bytes] = os.urandom,
+        backend_factory: Callable[[Settings, seal.SealInfo, MasterKey], KekBackend] = make_backend,
+    ) -> None:
+        self.settings = settings
+        self.home = settings.home
+        self._events = events or FileEventLog(self.home / "key-events.jsonl")
+        self._clock = clock
+        self._monotonic = monotonic
+        self._rng = rng
+        self._backend_factory = backend_factory
+        self._lock = threading.RLock()
+        self._open: _Open | None = None
+        self._progress: seal.UnsealProgress | None = None
+
+    def __repr__(self) -> str:
+        return f"<KeyService {self.home} {'sealed' if self.sealed else 'unsealed'}>"
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def initialised(self) -> bool:
+        return (self.home / seal.HOME_FILE).exists()
+
+    @property
+    def sealed(self) -> bool:
+        return self._open is None
+
+    def seal_info(self) -> seal.SealInfo:
+        return seal.read_seal_info(self.home)
+
+    def _require_open(self) -> _Open:
+        opened = self._open
+        if opened is None:
+            raise SealedError("Sumun is sealed: keys are not available")
+        return opened
+
+    def status(self, *, check_backend: bool = True) -> KeyStatus:
+        if not self.initialised:
+            return KeyStatus(initialised=False, sealed=True)
+        info = self.seal_info()
+        base: dict[str, Any] = {
+            "initialised": True,
+            "method": info.method,
+            "threshold": info.threshold,
+            "custodians": info.custodians,
+            "backend": info.backend,
+            "suite": info.suite.value,
+        }
+        opened = self._open
+        if opened is None:
+            keys = registry_mod.read_unverified(self.home / "keystore")
+            return KeyStatus(sealed=True, keys=tuple(keys.values()), **base)
+        ok, error = True, None
+        if check_backend:
+            try:
+                opened.backend.check()
+            except SumunError as exc:
+                ok, error = False, str(exc)
+        return KeyStatus(
+            sealed=False,
+            backend_ok=ok,
+            backend_error=error,
+            backend_facts=dict(opened.backend.describe()),
+            keys=tuple(opened.registry.load().values()),
+            verified=True,
+            **base,
+        )
+
+    # -- init / unseal / seal --------------------------------------------------------------
+
+    def initialise(
+        self,
+        *,
+        custodians: int | None = None,
+        threshold: int | None = None,
+        passphrase: str | None = None,
+        actor: str | None = None,
+        **kwargs: Any,
+    ) -> seal.InitResult:
+        result = seal.initialise(
+            self.home,
+            backend=self.settings.keys.backend,
+            suite=self.settings.keys.suite,
+            custodians=custodians,
+            threshold=threshold,
+            passphrase=passphrase,
+            rng=self._rng,
+            clock=self._clock,
+            **kwargs,
+        )
+        self._emit(actor, KeyAction.INIT, method=result.info.method)
+        return result
+
+    def _emit(self, actor: str | None, action: KeyAction, **detail: str) -> None:
+        self._events.emit(
+            KeyEvent(
+                time=self._clock(),
+                actor=actor or _default_actor(),
+                action=action,
+                backend=self.settings.keys.backend,
+                detail=detail,
+            )
+        )
+
+    def unseal_with(self, master_key: MasterKey, *, actor: str | None = None) -> None:
+        """Open the key layer with a verified master key (from seal.unseal_* or init)."""
+        with self._lock:
+            if self._open is not None:
+                master_key.wipe()
+                return
+            info = self.seal_info()
+            try:
+                backend = self._backend_factory(self.settings, info, master_key)
+            except BaseException:
+                master_key.wipe()
+                raise
+            try:
+                registry = Registry(self.home / "keystore", master_key)
+                store = DekStore(self.home / "keystore" / "deks.db")
+                envelopes: Envelopes | None = None
+
+                def on_change(record: KeyRecord) -> None:
+                    if envelopes is not None:
+                        envelopes.apply_change(record)
+
+                lifecycle = KeyLifecycle(
+                    registry=registry,
+                    backend=backend,
+                    dek_store=store,
+                    events=self._events,
+                    seal_info=info,
+                    config=self.settings.keys,
+                    on_change=on_change,
+                    clock=self._clock,
+                )
+                envelopes = Envelopes(
+                    registry=registry,
+                    backend=backend,
+                    dek_store=store,
+                    master_key=master_key,
+                    config=self.settings.keys,
+                    count_wrap=lifecycle.count_wrap,
+                    clock=self._clock,
+                    monotonic=self._monotonic,
+                    rng=self._rng,
+                )
+                lifecycle.purge_due()
+            except BaseException:
+                backend.close()
+                master_key.wipe()
+                raise
+            self._open = _Open(master_key, backend, registry, store, lifecycle, envelopes)
+            self._progress = None
+        self._emit(actor, KeyAction.UNSEAL)
+
+    def unseal(
+        self, *, shares: Sequence[str] = (), passphrase: str | None = None, actor: str | None = None
+    ) -> None:
+        info = self.seal_info()
+        if info.method == "passphrase":
+            if passphrase is None:
+                raise SealedError("this deployment is sealed with a passphrase; give it to unseal")
+            self.unseal_with(seal.unseal_with_passphrase(info, passphrase), actor=actor)
+        else:
+            self.unseal_with(seal.unseal_with_shares(info, shares), actor=actor)
+
+    def submit_share(self, share: str, *, actor: str | None = None) -> tuple[int, int]:
+        """Vault-style: custodians submit shares one at a time. Returns (collected, threshold)."""
+        with self._lock:
+            if self._open is not None:
+                info = self.seal_info()
+                return info.threshold, info.threshold
+            if self._progress is None:
+                self._progress = seal.UnsealProgress(self.seal_info())
+            progress = self._progress
+            master_key = progress.add(share)
+            if master_key is None:
+                return progress.collected, progress.threshold
+            self.unseal_with(master_key, actor=actor)
+            return progress.threshold, progress.threshold
+
+    def seal(self, *, actor: str | None = None) -> None:
+        with self._lock:
+            opened, self._open = self._open, None
+            self._progress = None
+            if opened is None:
+                return
+            opened.envelopes.forget()
+            opened.backend.close()
+            opened.store.close()
+            opened.master_key.wipe()
+        self._emit(actor, KeyAction.SEAL)
+
+    close = seal
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def lifecycle(self) -> KeyLifecycle:
+        return self._require_open().lifecycle
+
+    @property
+    def envelopes(self) -> Envelopes:
+        return self._require_open().envelopes
+
+    def list_keys(self) -> list[KeyRecord]:
+        return list(self._require_open().registry.load().values())
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        return self._require_open().registry.load().get(key_id)
+
+    def shred_subject(self, key_id: str, subject: str, *, actor: str) -> KeyRecord:
+        opened = self._require_open()
+        scope = opened.envelopes.subject_scope(key_id, subject)
+        return opened.lifecycle.shred_subject(key_id, scope, actor=actor)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def encrypt(
+        self, key_id: str, plaintext: bytes, context: Context, *, subject: str | None = None
+    ) -> bytes:
+        return self._require_open().envelopes.encrypt(key_id, plaintext, context, subject=subject)
+
+    def decrypt(self, blob: bytes, context: Context) -> bytes:
+        return self._require_open().envelopes.decrypt(blob, context)
+
+    def backend_error(self) -> BackendError | None:
+        try:
+            self._require_open().backend.check()
+        except BackendError as exc:
+            return exc
+        return None
