@@ -176,6 +176,7 @@ class UnsealProgress:
             raise UsageError("this deployment is sealed with a passphrase, not shares")
         self._info = info
         self._shares: dict[int, shamir.Share] = {}
+        self._given = 0
 
     def __repr__(self) -> str:
         return f"<UnsealProgress {len(self._shares)}/{self._info.threshold}>"
@@ -190,7 +191,10 @@ class UnsealProgress:
 
     def add(self, text: str) -> MasterKey | None:
         """Add one share; return the master key once `threshold` distinct shares are in."""
-        share = shamir.decode_share(text)
+        share = shamir.decode_share(text, number=self._given + 1, value_size=MK_SIZE)
+        self._given += 1
+        if share.index in self._shares:
+            raise UnsealError(f"share {self._given} repeats a share already given")
         if share.set_id != self._info.set_id:
             raise UnsealError("this share belongs to another Sumun deployment (set id differs)")
         if share.threshold != self._info.threshold:
@@ -233,4 +237,6 @@ def unseal_with_passphrase(info: SealInfo, passphrase: str) -> MasterKey:
         )
     except DecryptionError as exc:
         raise UnsealError("wrong passphrase") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError("home.json: the passphrase seal is damaged; restore a backup") from exc
     return _verified(info, material)
