@@ -13,7 +13,8 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/keys/{id}/rotate
     POST /admin/v1/keys/{id}/disable     {"version"?}
     POST /admin/v1/keys/{id}/enable      {"version"?}
-    POST /admin/v1/keys/{id}/destroy     {"now"?, "shares"?, "passphrase"?, "grace_days"?, "version"?}
+    POST /admin/v1/keys/{id}/destroy     {"now"?, "shares"?, "passphrase"?, "grace_days"?,
+                                          "version"?}
     POST /admin/v1/keys/{id}/shred-subject {"subject"}
 
 Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4xx/5xx.

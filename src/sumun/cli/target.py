@@ -80,7 +80,10 @@ class RemoteTarget:
         if status["method"] == "passphrase":
             body: dict[str, Any] = {"passphrase": self._creds.get_passphrase()}
         else:
-            body = {"shares": self._creds.collect_shares(int(status["threshold"]))}
+            # Like `vault operator unseal`: each custodian submits their own share(s); the
+            # server keeps the progress. With none on the command line, ask for one.
+            shares = list(self._creds.shares) or self._creds.collect_shares(1)
+            body = {"shares": shares}
         result: dict[str, Any] = self._client.call("POST", "/unseal", body)
         return result
 

@@ -174,6 +174,13 @@ class Envelopes:
         if version in self._usable.get(key_id, ()):
             return
         record = self._records.get(key_id)
+        if record is None or record.version(version) is None:
+            # Keys and versions made by another process appear at once (a cheap stat), not
+            # after the refresh interval: that interval only bounds how long a revoked key lives.
+            self.refresh()
+            if version in self._usable.get(key_id, ()):
+                return
+            record = self._records.get(key_id)
         if record is None:
             raise UnknownKeyError(f"no key {key_id!r}")
         if record.state is KeyState.DESTROYED:
