@@ -1,0 +1,53 @@
+# Sumun — the two commands a newcomer needs: `make run` and `make test`.
+# Both bootstrap .venv themselves from pinned versions (constraints.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+RUN_STAMP  := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint typecheck unit bench system-deps lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -c constraints.txt -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -c constraints.txt -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+## make run: initialise a demo deployment in ./.sumun (or $SUMUN_HOME), unseal it, serve it
+run: $(RUN_STAMP)
+	$(BIN)/sumun demo
+
+## make test: lint, type-check, and the whole suite against real SoftHSM2 and OpenBao
+test: $(TEST_STAMP) system-deps lint typecheck unit
+
+system-deps:
+	@scripts/ensure-system-deps
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(TEST_STAMP)
+	$(BIN)/mypy src
+
+unit: $(TEST_STAMP)
+	$(BIN)/pytest
+
+bench: $(TEST_STAMP)
+	$(BIN)/python bench/run_all.py
+
+lock: $(TEST_STAMP)
+	@{ echo "# Exact pins for reproducible installs (pip install -c constraints.txt). Regenerate with"; \
+	   echo "# \`make lock\` after changing dependencies in pyproject.toml."; \
+	   $(BIN)/pip freeze --exclude-editable | grep -v '^sumun'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
