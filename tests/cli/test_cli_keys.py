@@ -204,3 +204,36 @@ def test_key_events_name_the_admin_channel_actor(server: tuple[Cli, Server, list
     lines = (cli.home / "key-events.jsonl").read_text().splitlines()
     create = [json.loads(line) for line in lines if '"create"' in line]
     assert create and create[-1]["actor"].endswith("via admin-channel")
+
+
+def test_encrypt_decrypt_by_hand_and_see_a_destroyed_key_shred_its_data(cli: Cli) -> None:
+    shares = cli.json("init")["shares"]
+    quorum = _shares(shares[:3])
+    cli.json("keys", "create", "acme", *quorum)
+    sealed = cli.run("keys", "encrypt", "acme", "--record", "r1", *quorum, input_text="안녕 수문")
+    assert sealed.returncode == 0, sealed.stderr
+    envelope = sealed.stdout.strip()
+    assert "안녕" not in envelope
+    opened = cli.run("keys", "decrypt", "acme", "--record", "r1", *quorum, input_text=envelope)
+    assert opened.returncode == 0 and opened.stdout == "안녕 수문"
+    moved = cli.run("keys", "decrypt", "acme", "--record", "r2", *quorum, input_text=envelope)
+    assert moved.returncode == 2 and "decryption failed" in moved.stderr
+    cli.json("keys", "destroy", "acme", "--now", *quorum)
+    gone = cli.run("keys", "decrypt", "acme", "--record", "r1", *quorum, input_text=envelope)
+    assert gone.returncode == 2 and "destroyed" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_encrypt_decrypt_through_the_running_server(server: tuple[Cli, Server, list[str]]) -> None:
+    cli, _srv, shares = server
+    cli.json("unseal", *_shares(shares[:3]))
+    cli.json("keys", "create", "acme")
+    sealed = cli.run("keys", "encrypt", "acme", "--subject", "kim", input_text="record")
+    assert sealed.returncode == 0, sealed.stderr
+    opened = cli.run("keys", "decrypt", "acme", input_text=sealed.stdout)
+    assert opened.stdout == "record"
+    cli.json("keys", "shred-subject", "acme", "kim")
+    shredded = cli.run("keys", "decrypt", "acme", input_text=sealed.stdout)
+    assert shredded.returncode == 2 and "decryption failed" in shredded.stderr
+    cli.json("keys", "disable", "acme")
+    refused = cli.run("keys", "encrypt", "acme", input_text="more")
+    assert refused.returncode == 2 and "disabled" in refused.stderr

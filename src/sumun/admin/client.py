@@ -75,11 +75,9 @@ class AdminClient:
             problem = payload.get("error", {}) if isinstance(payload, dict) else {}
             kind = getattr(errors, str(problem.get("type", "")), None)
             message = str(problem.get("message", f"HTTP {response.status_code}"))
-            if (
-                isinstance(kind, type)
-                and issubclass(kind, SumunError)
-                and kind is not errors.DecryptionError
-            ):
+            if kind is errors.DecryptionError:
+                raise errors.DecryptionError()
+            if isinstance(kind, type) and issubclass(kind, SumunError):
                 error = kind.__new__(kind)
                 SumunError.__init__(error, message, advice="")
                 raise error

@@ -16,12 +16,16 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/keys/{id}/destroy     {"now"?, "shares"?, "passphrase"?, "grace_days"?,
                                           "version"?}
     POST /admin/v1/keys/{id}/shred-subject {"subject"}
+    POST /admin/v1/keys/{id}/encrypt     {"plaintext_b64", "tenant"?, "record_id", "purpose",
+                                          "subject"?}
+    POST /admin/v1/decrypt               {"envelope_b64", "tenant"?, "record_id", "purpose"}
 
 Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4xx/5xx.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import secrets
@@ -39,12 +43,15 @@ from sumun._fs import atomic_write, private_dir
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import (
     AdminChannelError,
+    DecryptionError,
     KeyDestroyedError,
+    KeyDisabledError,
     SealedError,
     SumunError,
     UnknownKeyError,
     UsageError,
 )
+from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
 from sumun.keys.service import KeyService
 
@@ -55,6 +62,8 @@ _STATUS: dict[type[SumunError], int] = {
     UsageError: 400,
     UnknownKeyError: 404,
     KeyDestroyedError: 410,
+    KeyDisabledError: 403,
+    DecryptionError: 422,
     SealedError: 503,
 }
 
@@ -96,6 +105,15 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _b64(value: Any, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise UsageError(f"{name} must be a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise UsageError(f"{name} is not valid base64") from exc
+
+
 def _version(body: dict[str, Any]) -> int | None:
     value = body.get("version")
     if value is None:
@@ -105,120 +123,137 @@ def _version(body: dict[str, Any]) -> int | None:
     return value
 
 
+def _context(key_id: str | None, body: dict[str, Any]) -> Context:
+    fields = [body.get("tenant") or key_id, body.get("record_id"), body.get("purpose")]
+    if not all(isinstance(f, str) and f for f in fields):
+        raise UsageError("tenant, record_id and purpose must be non-empty strings")
+    return Context(*[str(f) for f in fields])
+
+
+class _Handlers:
+    """One method per route: (key id from the path or None, JSON body, actor) -> JSON.
+
+    They are plain functions run in the thread pool: backend calls (HSM, OpenBao) block.
+    """
+
+    def __init__(self, service: KeyService) -> None:
+        self._service = service
+
+    @property
+    def _lc(self) -> KeyLifecycle:
+        return self._service.lifecycle  # raises SealedError while sealed
+
+    def status(self, _key: str | None, _body: dict[str, Any], _actor: str) -> Any:
+        return self._service.status().to_json()
+
+    def unseal(self, _key: str | None, body: dict[str, Any], actor: str) -> Any:
+        if body.get("passphrase") is not None:
+            self._service.unseal(passphrase=str(body["passphrase"]), actor=actor)
+            return {"sealed": self._service.sealed}
+        collected, threshold = 0, 0
+        for share in body.get("shares") or []:
+            collected, threshold = self._service.submit_share(str(share), actor=actor)
+        return {"sealed": self._service.sealed, "collected": collected, "threshold": threshold}
+
+    def seal(self, _key: str | None, _body: dict[str, Any], actor: str) -> Any:
+        self._service.seal(actor=actor)
+        return {"sealed": True}
+
+    def list_keys(self, _key: str | None, _body: dict[str, Any], _actor: str) -> Any:
+        return [k.to_json() for k in self._service.list_keys()]
+
+    def create(self, _key: str | None, body: dict[str, Any], actor: str) -> Any:
+        try:
+            suite = Suite(body["suite"]) if body.get("suite") else None
+        except ValueError as exc:
+            raise UsageError(f"unknown suite {body.get('suite')!r}") from exc
+        key_id = str(body.get("key_id", ""))
+        return self._lc.create(
+            key_id, actor=actor, tenant=body.get("tenant"), suite=suite
+        ).to_json()
+
+    def rotate(self, key: str, _body: dict[str, Any], actor: str) -> Any:
+        return self._lc.rotate(key, actor=actor).to_json()
+
+    def disable(self, key: str, body: dict[str, Any], actor: str) -> Any:
+        return self._lc.disable(key, actor=actor, version=_version(body)).to_json()
+
+    def enable(self, key: str, body: dict[str, Any], actor: str) -> Any:
+        return self._lc.enable(key, actor=actor, version=_version(body)).to_json()
+
+    def destroy(self, key: str, body: dict[str, Any], actor: str) -> Any:
+        if body.get("now"):
+            return self._lc.destroy_now(
+                key,
+                actor=actor,
+                shares=[str(s) for s in body.get("shares") or []],
+                passphrase=body.get("passphrase"),
+                version=_version(body),
+            ).to_json()
+        if body.get("version") is not None:
+            raise UsageError("destroying a single version is immediate: add --now and a quorum")
+        grace = body.get("grace_days")
+        return self._lc.schedule_destroy(
+            key, actor=actor, grace_days=None if grace is None else float(grace)
+        ).to_json()
+
+    def shred(self, key: str, body: dict[str, Any], actor: str) -> Any:
+        subject = body.get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise UsageError("subject must be a non-empty string")
+        return self._service.shred_subject(key, subject, actor=actor).to_json()
+
+    def encrypt(self, key: str, body: dict[str, Any], _actor: str) -> Any:
+        data = _b64(body.get("plaintext_b64"), "plaintext_b64")
+        subject = body.get("subject") or None
+        blob = self._service.encrypt(key, data, _context(key, body), subject=subject)
+        return {"envelope_b64": base64.b64encode(blob).decode()}
+
+    def decrypt(self, _key: str | None, body: dict[str, Any], _actor: str) -> Any:
+        blob = _b64(body.get("envelope_b64"), "envelope_b64")
+        data = self._service.decrypt(blob, _context(None, body))
+        return {"plaintext_b64": base64.b64encode(data).decode()}
+
+
+Handler = Callable[[Any, dict[str, Any], str], Any]
+
+
 def admin_app(service: KeyService, token: str) -> Starlette:
     expected = f"Bearer {token}".encode()
+    h = _Handlers(service)
 
-    def guarded(
-        handler: Callable[[Request, str], Awaitable[Any]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, expected):
                 return _error(AdminChannelError("admin token missing or wrong"))
             actor = request.headers.get("x-sumun-actor", "unknown") + " via admin-channel"
             try:
-                result = await handler(request, actor)
+                body = await _body(request)
+                key = request.path_params.get("key_id")
+                result = await run_in_threadpool(handler, key, body, actor)
             except SumunError as exc:
                 return _error(exc)
             return JSONResponse(result)
 
         return endpoint
 
-    async def status(_request: Request, _actor: str) -> Any:
-        return (await run_in_threadpool(service.status)).to_json()
+    def post(path: str, handler: Handler) -> Route:
+        return Route(f"/admin/v1{path}", guarded(handler), methods=["POST"])
 
-    async def unseal(request: Request, actor: str) -> Any:
-        body = await _body(request)
-        if body.get("passphrase") is not None:
-            await run_in_threadpool(
-                lambda: service.unseal(passphrase=str(body["passphrase"]), actor=actor)
-            )
-            return {"sealed": service.sealed}
-        collected, threshold = 0, 0
-        for share in body.get("shares") or []:
-            collected, threshold = await run_in_threadpool(
-                service.submit_share, str(share), actor=actor
-            )
-        return {"sealed": service.sealed, "collected": collected, "threshold": threshold}
-
-    async def seal_(_request: Request, actor: str) -> Any:
-        await run_in_threadpool(lambda: service.seal(actor=actor))
-        return {"sealed": True}
-
-    async def list_keys(_request: Request, _actor: str) -> Any:
-        return [k.to_json() for k in await run_in_threadpool(service.list_keys)]
-
-    async def create(request: Request, actor: str) -> Any:
-        body = await _body(request)
-        try:
-            suite = Suite(body["suite"]) if body.get("suite") else None
-        except ValueError as exc:
-            raise UsageError(f"unknown suite {body.get('suite')!r}") from exc
-        record = await run_in_threadpool(
-            lambda: service.lifecycle.create(
-                str(body.get("key_id", "")), actor=actor, tenant=body.get("tenant"), suite=suite
-            )
-        )
-        return record.to_json()
-
-    def key_op(
-        op: Callable[[str, dict[str, Any], str], Any],
-    ) -> Callable[[Request, str], Awaitable[Any]]:
-        async def handler(request: Request, actor: str) -> Any:
-            body = await _body(request)
-            key_id = request.path_params["key_id"]
-            result = await run_in_threadpool(lambda: op(key_id, body, actor))
-            return result.to_json()
-
-        return handler
-
-    def destroy(key_id: str, body: dict[str, Any], actor: str) -> Any:
-        if body.get("now"):
-            return service.lifecycle.destroy_now(
-                key_id,
-                actor=actor,
-                shares=[str(s) for s in body.get("shares") or []],
-                passphrase=body.get("passphrase"),
-                version=_version(body),
-            )
-        if body.get("version") is not None:
-            raise UsageError("destroying a single version is immediate: add --now and a quorum")
-        grace = body.get("grace_days")
-        return service.lifecycle.schedule_destroy(
-            key_id, actor=actor, grace_days=None if grace is None else float(grace)
-        )
-
-    def shred(key_id: str, body: dict[str, Any], actor: str) -> Any:
-        subject = body.get("subject")
-        if not isinstance(subject, str) or not subject:
-            raise UsageError("subject must be a non-empty string")
-        return service.shred_subject(key_id, subject, actor=actor)
-
-    def lc() -> KeyLifecycle:
-        return service.lifecycle  # resolved per call: raises SealedError while sealed
-
-    routes = [
-        Route("/admin/v1/status", guarded(status), methods=["GET"]),
-        Route("/admin/v1/unseal", guarded(unseal), methods=["POST"]),
-        Route("/admin/v1/seal", guarded(seal_), methods=["POST"]),
-        Route("/admin/v1/keys", guarded(list_keys), methods=["GET"]),
-        Route("/admin/v1/keys", guarded(create), methods=["POST"]),
-        Route(
-            "/admin/v1/keys/{key_id}/rotate",
-            guarded(key_op(lambda k, _b, a: lc().rotate(k, actor=a))),
-            methods=["POST"],
-        ),
-        Route(
-            "/admin/v1/keys/{key_id}/disable",
-            guarded(key_op(lambda k, b, a: lc().disable(k, actor=a, version=_version(b)))),
-            methods=["POST"],
-        ),
-        Route(
-            "/admin/v1/keys/{key_id}/enable",
-            guarded(key_op(lambda k, b, a: lc().enable(k, actor=a, version=_version(b)))),
-            methods=["POST"],
-        ),
-        Route("/admin/v1/keys/{key_id}/destroy", guarded(key_op(destroy)), methods=["POST"]),
-        Route("/admin/v1/keys/{key_id}/shred-subject", guarded(key_op(shred)), methods=["POST"]),
-    ]
-    return Starlette(routes=routes)
+    return Starlette(
+        routes=[
+            Route("/admin/v1/status", guarded(h.status), methods=["GET"]),
+            Route("/admin/v1/keys", guarded(h.list_keys), methods=["GET"]),
+            post("/unseal", h.unseal),
+            post("/seal", h.seal),
+            post("/keys", h.create),
+            post("/keys/{key_id}/rotate", h.rotate),
+            post("/keys/{key_id}/disable", h.disable),
+            post("/keys/{key_id}/enable", h.enable),
+            post("/keys/{key_id}/destroy", h.destroy),
+            post("/keys/{key_id}/shred-subject", h.shred),
+            post("/keys/{key_id}/encrypt", h.encrypt),
+            post("/decrypt", h.decrypt),
+        ]
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -11,6 +13,8 @@ from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, with_tar
 from sumun.cli.render import console, print_json, render_keys
 from sumun.cli.target import KeyTarget
 from sumun.crypto.hazmat.aead import Suite
+from sumun.errors import UsageError
+from sumun.keys.envelope import Context
 
 __all__ = ["app"]
 
@@ -177,3 +181,62 @@ def shred_subject(
         json_out,
         lambda r: f"shredded one subject's data keys under [bold]{r['key_id']}[/]",
     )
+
+
+RecordOpt = Annotated[str, typer.Option("--record", help="record id the data is bound to")]
+PurposeOpt = Annotated[str, typer.Option("--purpose", help="purpose bound into the AAD")]
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="tenant (default: the key id)")]
+
+
+def _stdin_bytes() -> bytes:
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise UsageError("nothing on stdin to process")
+    return data
+
+
+@app.command()
+@handle_errors
+def encrypt(
+    key_id: KeyArg,
+    record: RecordOpt = "cli",
+    purpose: PurposeOpt = "cli",
+    tenant: TenantOpt = None,
+    subject: Annotated[
+        str | None, typer.Option(help="data subject: their own DEK, shreddable alone")
+    ] = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+) -> None:
+    """Encrypt stdin into an envelope (base64 on stdout) — to try the key layer by hand."""
+    data = _stdin_bytes()
+    target = with_target(shares, passphrase)
+    try:
+        blob = target.encrypt(key_id, data, Context(tenant or key_id, record, purpose), subject)
+    finally:
+        target.close()
+    sys.stdout.write(base64.b64encode(blob).decode() + "\n")
+
+
+@app.command()
+@handle_errors
+def decrypt(
+    key_id: KeyArg,
+    record: RecordOpt = "cli",
+    purpose: PurposeOpt = "cli",
+    tenant: TenantOpt = None,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+) -> None:
+    """Decrypt a base64 envelope from stdin; the same key id, record and purpose are needed."""
+    try:
+        blob = base64.b64decode(_stdin_bytes().strip(), validate=True)
+    except ValueError as exc:
+        raise UsageError("stdin is not a base64 envelope") from exc
+    target = with_target(shares, passphrase)
+    try:
+        data = target.decrypt(blob, Context(tenant or key_id, record, purpose))
+    finally:
+        target.close()
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()

@@ -7,6 +7,7 @@ shares given by `--share` (or prompted for, without echo) and seals again when d
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from sumun.admin.client import AdminClient, running_server
 from sumun.config import Settings
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import SealedError, UsageError
+from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
 
 __all__ = ["Credentials", "DirectTarget", "KeyTarget", "RemoteTarget", "open_target"]
@@ -59,6 +61,8 @@ class KeyTarget(Protocol):
         self, key_id: str, *, now: bool, grace_days: float | None, version: int | None
     ) -> dict[str, Any]: ...
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]: ...
+    def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes: ...
+    def decrypt(self, blob: bytes, context: Context) -> bytes: ...
     def close(self) -> None: ...
 
 
@@ -126,6 +130,25 @@ class RemoteTarget:
 
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
         return self._post(f"/keys/{key_id}/shred-subject", {"subject": subject})
+
+    def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes:
+        body = {
+            "plaintext_b64": base64.b64encode(data).decode(),
+            "tenant": context.tenant,
+            "record_id": context.record_id,
+            "purpose": context.purpose,
+            "subject": subject,
+        }
+        return base64.b64decode(self._post(f"/keys/{key_id}/encrypt", body)["envelope_b64"])
+
+    def decrypt(self, blob: bytes, context: Context) -> bytes:
+        body = {
+            "envelope_b64": base64.b64encode(blob).decode(),
+            "tenant": context.tenant,
+            "record_id": context.record_id,
+            "purpose": context.purpose,
+        }
+        return base64.b64decode(self._post("/decrypt", body)["plaintext_b64"])
 
     def close(self) -> None:
         self._client.close()
@@ -210,6 +233,12 @@ class DirectTarget:
 
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
         return self._open().shred_subject(key_id, subject, actor=self._actor).to_json()
+
+    def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes:
+        return self._open().encrypt(key_id, data, context, subject=subject)
+
+    def decrypt(self, blob: bytes, context: Context) -> bytes:
+        return self._open().decrypt(blob, context)
 
     def close(self) -> None:
         self._service.seal(actor=self._actor) if not self._service.sealed else None
