@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes.util
 import os
 import threading
+from collections.abc import Iterator
 from typing import cast
 
 import pytest
@@ -384,16 +385,24 @@ def test_repr_and_errors_never_show_the_key(sealed: bytes) -> None:
     assert not hasattr(cipher, "__dict__")
 
 
+@pytest.fixture
+def unbound() -> Iterator[None]:
+    """Forget the process-wide libcrypto binding for one test, and again after it."""
+    aria._load.cache_clear()
+    yield
+    aria._load.cache_clear()
+
+
+@pytest.mark.usefixtures("unbound")
 def test_missing_libcrypto_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aria, "_lib", None)
     monkeypatch.setattr(ctypes.util, "find_library", lambda _name: "libsumun-nope.so.0")
     with pytest.raises(ConfigError, match="ARIA-256-GCM is not available"):
         AriaGcm(KEY)
 
 
+@pytest.mark.usefixtures("unbound")
 def test_libcrypto_without_evp_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # libc loads fine but has none of the EVP symbols, like a libcrypto older than 3.0.
-    monkeypatch.setattr(aria, "_lib", None)
     monkeypatch.setattr(ctypes.util, "find_library", lambda _name: "libc.so.6")
     with pytest.raises(ConfigError, match="OpenSSL 3 is required"):
         AriaGcm(KEY)

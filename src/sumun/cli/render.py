@@ -12,8 +12,10 @@ from rich.table import Table
 
 __all__ = ["console", "err_console", "print_json", "render_keys", "render_status"]
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (scripts, CI logs) gets a wide fixed width instead of rich's 80-column default,
+# so tables are not truncated into ellipses.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def print_json(obj: Any) -> None:

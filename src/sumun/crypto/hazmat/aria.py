@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +75,6 @@ class _Lib:
     clear_errors: Any
 
 
-_lib: _Lib | None = None
-_lib_lock = threading.Lock()
 
 
 def _unavailable(why: str) -> ConfigError:
@@ -86,50 +85,46 @@ def _unavailable(why: str) -> ConfigError:
     )
 
 
+@functools.cache
 def _load() -> _Lib:
-    global _lib  # noqa: PLW0603 - one process-wide binding, created on first use
-    if _lib is not None:
-        return _lib
-    with _lib_lock:
-        if _lib is not None:
-            return _lib
-        name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
+    """Bind libcrypto once per process (cached; a racing first call binds twice, harmlessly)."""
+    name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
+    try:
+        dll = ctypes.CDLL(name)  # CDLL releases the GIL during each call
+    except OSError as exc:
+        raise _unavailable(f"cannot load {name}") from exc
+    funcs: dict[str, Any] = {}
+    for symbol, (argtypes, restype) in _SIGNATURES.items():
         try:
-            dll = ctypes.CDLL(name)  # CDLL releases the GIL during each call
-        except OSError as exc:
-            raise _unavailable(f"cannot load {name}") from exc
-        funcs: dict[str, Any] = {}
-        for symbol, (argtypes, restype) in _SIGNATURES.items():
-            try:
-                func = getattr(dll, symbol)
-            except AttributeError as exc:
-                raise _unavailable(f"{name} lacks {symbol}; OpenSSL 3 is required") from exc
-            func.argtypes = argtypes
-            func.restype = restype
-            funcs[symbol] = func
-        # An explicit fetch, done once: handing EVP_aria_256_gcm() to *Init_ex2 would make
-        # OpenSSL 3 repeat the provider lookup (and its locking) on every record.
-        gcm = funcs["EVP_CIPHER_fetch"](None, b"ARIA-256-GCM", None)
-        if not gcm:
-            funcs["ERR_clear_error"]()
-            raise _unavailable(f"no provider of {name} offers it")
-        _lib = _Lib(
-            gcm=gcm,
-            fetch=funcs["EVP_CIPHER_fetch"],
-            cipher_free=funcs["EVP_CIPHER_free"],
-            ctx_new=funcs["EVP_CIPHER_CTX_new"],
-            ctx_free=funcs["EVP_CIPHER_CTX_free"],
-            ctrl=funcs["EVP_CIPHER_CTX_ctrl"],
-            set_padding=funcs["EVP_CIPHER_CTX_set_padding"],
-            enc_init=funcs["EVP_EncryptInit_ex2"],
-            enc_update=funcs["EVP_EncryptUpdate"],
-            enc_final=funcs["EVP_EncryptFinal_ex"],
-            dec_init=funcs["EVP_DecryptInit_ex2"],
-            dec_update=funcs["EVP_DecryptUpdate"],
-            dec_final=funcs["EVP_DecryptFinal_ex"],
-            clear_errors=funcs["ERR_clear_error"],
-        )
-        return _lib
+            func = getattr(dll, symbol)
+        except AttributeError as exc:
+            raise _unavailable(f"{name} lacks {symbol}; OpenSSL 3 is required") from exc
+        func.argtypes = argtypes
+        func.restype = restype
+        funcs[symbol] = func
+    # An explicit fetch, done once: handing EVP_aria_256_gcm() to *Init_ex2 would make
+    # OpenSSL 3 repeat the provider lookup (and its locking) on every record.
+    gcm = funcs["EVP_CIPHER_fetch"](None, b"ARIA-256-GCM", None)
+    if not gcm:
+        funcs["ERR_clear_error"]()
+        raise _unavailable(f"no provider of {name} offers it")
+    _lib = _Lib(
+        gcm=gcm,
+        fetch=funcs["EVP_CIPHER_fetch"],
+        cipher_free=funcs["EVP_CIPHER_free"],
+        ctx_new=funcs["EVP_CIPHER_CTX_new"],
+        ctx_free=funcs["EVP_CIPHER_CTX_free"],
+        ctrl=funcs["EVP_CIPHER_CTX_ctrl"],
+        set_padding=funcs["EVP_CIPHER_CTX_set_padding"],
+        enc_init=funcs["EVP_EncryptInit_ex2"],
+        enc_update=funcs["EVP_EncryptUpdate"],
+        enc_final=funcs["EVP_EncryptFinal_ex"],
+        dec_init=funcs["EVP_DecryptInit_ex2"],
+        dec_update=funcs["EVP_DecryptUpdate"],
+        dec_final=funcs["EVP_DecryptFinal_ex"],
+        clear_errors=funcs["ERR_clear_error"],
+    )
+    return _lib
 
 
 # Output goes into a `bytes` created empty by PyBytes_FromStringAndSize(NULL, n) and filled

@@ -1,0 +1,87 @@
+"""Architecture rules as tests (STYLE.md §12): dependency direction, isolated backends.
+
+`cli → gateway → policy, ledger → keys → crypto`, never the other way; key backends stand
+alone (no backend imports another); no module-level mutable state in the key layer.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "sumun"
+
+# package -> packages it must never import
+FORBIDDEN = {
+    "crypto": ("sumun.keys", "sumun.gateway", "sumun.cli", "sumun.admin"),
+    "keys": ("sumun.gateway", "sumun.cli", "sumun.admin"),
+    "admin": ("sumun.cli", "sumun.gateway"),
+    "gateway": ("sumun.cli",),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependency_direction(package: str) -> None:
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if name.startswith(FORBIDDEN[package])
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_key_backends_do_not_import_each_other() -> None:
+    backends = {p.stem for p in (SRC / "keys" / "backends").glob("*.py")} - {"__init__", "base"}
+    offenders = []
+    for name in backends:
+        path = SRC / "keys" / "backends" / f"{name}.py"
+        for imported in _imports(path):
+            for other in backends - {name}:
+                if imported.startswith(f"sumun.keys.backends.{other}"):
+                    offenders.append(f"{name} imports {imported}")
+    assert not offenders
+
+
+def test_no_module_level_mutable_state_in_the_key_layer() -> None:
+    offenders = []
+    for path in _modules("keys") + _modules("crypto"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Global):
+                offenders.append(f"{path.name}: global statement")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Global):
+                offenders.append(f"{path.name}:{node.lineno}: `global` rebinding")
+    assert not offenders
+
+
+def test_hazmat_is_only_used_by_the_key_layer_and_crypto() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}"
+        for package in ("gateway", "admin")
+        for path in _modules(package)
+        if any(
+            n.startswith("sumun.crypto.hazmat") and not n.endswith(".Suite") for n in _imports(path)
+        )
+        and "Suite" not in path.read_text(encoding="utf-8")
+    ]
+    assert not offenders
