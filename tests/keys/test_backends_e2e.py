@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from sumun.config import OpenBaoConfig, Settings
 from sumun.errors import (
@@ -20,6 +21,7 @@ from sumun.errors import (
     KeyDestroyedError,
     KeyDisabledError,
 )
+from sumun.gateway.app import public_app
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
 from tests.fixtures.openbao import OpenBaoServer, find_bao, start_dev_server, stop_dev_server
@@ -151,6 +153,8 @@ def test_a_backend_that_goes_away_fails_closed(
             svc.encrypt("acme", b"new", CTX)
         status = svc.status()
         assert status.backend_ok is False and status.backend_error
+        ready = TestClient(public_app(svc)).get("/readyz")
+        assert ready.status_code == 503 and "key backend unavailable" in ready.json()["reason"]
         with pytest.raises((BackendUnavailableError, DecryptionError)):
             svc.lifecycle.rotate("acme", actor="t")
     finally:
