@@ -26,9 +26,10 @@ def _demo(home: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     first = proc.stdout.readline()
     try:
         return proc, json.loads(first)
-    except ValueError:
+    except ValueError as exc:
         proc.kill()
-        raise AssertionError(f"not JSON: {first!r} / {proc.stderr.read() if proc.stderr else ''}")
+        err = proc.stderr.read() if proc.stderr else ""
+        raise AssertionError(f"not JSON: {first!r} / {err}") from exc
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
@@ -73,6 +74,11 @@ def test_demo_refuses_a_home_it_did_not_create(tmp_path: Path) -> None:
     env = {**os.environ, "SUMUN_HOME": str(home)}
     subprocess.run([*SUMUN, "init", "--json"], env=env, check=True, capture_output=True)
     done = subprocess.run(
-        [*SUMUN, "demo", "--port", "0"], env=env, capture_output=True, text=True, timeout=30
+        [*SUMUN, "demo", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 2 and "not created by `sumun demo`" in done.stderr
