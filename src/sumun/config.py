@@ -6,7 +6,8 @@ Secrets (PKCS#11 PIN, OpenBao token) MUST come from the environment, never from 
 the file names the variable to read.
 
 Environment overrides: `SUMUN_HOME` (default `./.sumun`), `SUMUN_KEYS_BACKEND`,
-`SUMUN_KEYS_SUITE`, `SUMUN_OPENBAO_ADDR`, `SUMUN_PKCS11_MODULE`, `SUMUN_PKCS11_TOKEN`.
+`SUMUN_KEYS_SUITE`, `SUMUN_OPENBAO_ADDR`, `SUMUN_PKCS11_MODULE`, `SUMUN_PKCS11_TOKEN`,
+`SUMUN_LEDGER_STORE`, `SUMUN_LEDGER_DURABILITY`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import ConfigError
 
-__all__ = ["KeysConfig", "OpenBaoConfig", "Pkcs11Config", "ServerConfig", "Settings", "load"]
+__all__ = [
+    "KeysConfig",
+    "LedgerConfig",
+    "OpenBaoConfig",
+    "Pkcs11Config",
+    "ServerConfig",
+    "Settings",
+    "load",
+]
 
 DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -61,6 +70,21 @@ class KeysConfig(_Strict):
     openbao: OpenBaoConfig = OpenBaoConfig()
 
 
+class LedgerConfig(_Strict):
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    # PostgreSQL connection string, read from this environment variable (it may hold a password).
+    postgres_dsn_env: str = "SUMUN_LEDGER_DSN"
+    postgres_schema: str = Field(default="sumun_ledger", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    # strict: append returns once durable. batched: returns at once; durable within
+    # `batch_delay_ms` (the documented loss window on a crash).
+    durability: Literal["strict", "batched"] = "strict"
+    batch_max: int = Field(default=1024, ge=1, le=65536)
+    batch_delay_ms: int = Field(default=20, ge=0, le=10_000)
+    # The checkpoint origin line (C2SP tlog-checkpoint); default derived from the deployment.
+    origin: str | None = None
+    timeout_seconds: float = Field(default=5.0, gt=0)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
@@ -69,6 +93,7 @@ class ServerConfig(_Strict):
 class Settings(_Strict):
     home: Path
     keys: KeysConfig = KeysConfig()
+    ledger: LedgerConfig = LedgerConfig()
     server: ServerConfig = ServerConfig()
     config_file: Path | None = None
 
@@ -95,6 +120,12 @@ def _find_file(home: Path, explicit: Path | None, env: Mapping[str, str]) -> Pat
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    ledger = raw.setdefault("ledger", {})
+    if isinstance(ledger, dict):
+        if env.get("SUMUN_LEDGER_STORE"):
+            ledger["store"] = env["SUMUN_LEDGER_STORE"]
+        if env.get("SUMUN_LEDGER_DURABILITY"):
+            ledger["durability"] = env["SUMUN_LEDGER_DURABILITY"]
     keys = raw.setdefault("keys", {})
     if not isinstance(keys, dict):
         return  # let validation report the wrong type

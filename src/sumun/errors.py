@@ -15,7 +15,15 @@
     ├── KeystoreCorruptError         the keystore file fails its integrity check
     ├── BackendError                 a key backend failed
     │   └── BackendUnavailableError  HSM / OpenBao down, slow or sealed (fail closed)
-    └── AdminChannelError            the running Sumun refused or could not be reached
+    ├── AdminChannelError            the running Sumun refused or could not be reached
+    └── LedgerError                  a ledger problem
+        ├── LedgerUnavailableError   the store cannot write or be reached (fail closed)
+        ├── LedgerCorruptError       stored data fails to parse
+        └── LedgerIntegrityError     verification found a bad entry, node or checkpoint
+                                     (`seq` names the first bad sequence number, if known)
+
+Pure verification code (`sumun.ledger.merkle`, `.note`, `.verifier`) raises its own
+`VerificationError` so it can be used without the rest of Sumun.
 
 Rules: decryption fails with one opaque `DecryptionError` (no oracle about *why*); bad arguments
 raise precise errors. Messages MUST NOT contain key material, shares or plaintext.
@@ -34,6 +42,10 @@ __all__ = [
     "KeyLayerError",
     "KeyStateError",
     "KeystoreCorruptError",
+    "LedgerCorruptError",
+    "LedgerError",
+    "LedgerIntegrityError",
+    "LedgerUnavailableError",
     "SealedError",
     "StateError",
     "SumunError",
@@ -119,3 +131,21 @@ class BackendUnavailableError(BackendError):
 
 class AdminChannelError(SumunError):
     pass
+
+
+class LedgerError(SumunError):
+    pass
+
+
+class LedgerUnavailableError(LedgerError):
+    advice = "the ledger store cannot record; Sumun refuses traffic until it can"
+
+
+class LedgerCorruptError(LedgerError):
+    pass
+
+
+class LedgerIntegrityError(LedgerError):
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq

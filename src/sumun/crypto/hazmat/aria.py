@@ -75,8 +75,6 @@ class _Lib:
     clear_errors: Any
 
 
-
-
 def _unavailable(why: str) -> ConfigError:
     return ConfigError(
         f"ARIA-256-GCM is not available in the system libcrypto ({why})",
