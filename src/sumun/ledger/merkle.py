@@ -198,10 +198,10 @@ def verify_inclusion(
         raise VerificationError("inclusion proof does not lead to the root")
 
 
-def verify_consistency(
+def _trivial_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
-    """Raise VerificationError unless the tree of `old_size` is a prefix of `new_size`'s."""
+) -> bool:
+    """Handle the cases RFC 9162 §2.1.4.2 settles before the algorithm; True if settled."""
     if old_size > new_size:
         raise VerificationError("the old tree is larger than the new one")
     if old_size == new_size:
@@ -209,13 +209,22 @@ def verify_consistency(
             raise VerificationError("a consistency proof between equal sizes must be empty")
         if old_root != new_root:
             raise VerificationError("same size, different roots: the log forked")
-        return
+        return True
     if old_size == 0:
         if proof:
             raise VerificationError("a consistency proof from the empty tree must be empty")
-        return
+        return True
     if not proof:
         raise VerificationError("consistency proof is empty")
+    return False
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> None:
+    """Raise VerificationError unless the tree of `old_size` is a prefix of `new_size`'s."""
+    if _trivial_consistency(old_size, new_size, old_root, new_root, proof):
+        return
     # Step 1: if old_size is a power of two, prepend old_root to the proof.
     path = list(proof)
     if old_size & (old_size - 1) == 0:
