@@ -8,7 +8,7 @@ RUN_STAMP  := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit bench system-deps lock clean
+.PHONY: run test lint typecheck unit bench system-deps services lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,13 @@ run: $(RUN_STAMP)
 	$(BIN)/sumun demo
 
 ## make test: lint, type-check, and the whole suite against real SoftHSM2 and OpenBao
-test: $(TEST_STAMP) system-deps lint typecheck unit
+test: $(TEST_STAMP) system-deps services lint typecheck unit
 
 system-deps:
 	@scripts/ensure-system-deps
+
+services:
+	@scripts/ensure-services
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
@@ -42,6 +45,7 @@ unit: $(TEST_STAMP)
 	$(BIN)/pytest
 
 bench: $(TEST_STAMP)
+	$(PIP) -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
 
 lock: $(TEST_STAMP)

@@ -5,4 +5,4 @@ Under CI=true a missing real component is a failure, not a skip.
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.fixtures.softhsm", "tests.fixtures.openbao"]
+pytest_plugins = ["tests.fixtures.softhsm", "tests.fixtures.openbao", "tests.fixtures.postgres"]

@@ -201,9 +201,15 @@ def test_key_events_name_the_admin_channel_actor(server: tuple[Cli, Server, list
     cli, _srv, shares = server
     cli.json("unseal", *_shares(shares[:3]))
     cli.json("keys", "create", "acme")
-    lines = (cli.home / "key-events.jsonl").read_text().splitlines()
-    create = [json.loads(line) for line in lines if '"create"' in line]
-    assert create and create[-1]["actor"].endswith("via admin-channel")
+    entries = [row["entry"] for row in cli.json("ledger", "tail", "-n", "50")["entries"]]
+    creates = [
+        e
+        for e in entries
+        if e["kind"] == "key-event"
+        and e["attrs"]["action"] == "create"
+        and e["attrs"].get("key_id") == "acme"
+    ]
+    assert creates and creates[-1]["attrs"]["actor"].endswith("via admin-channel")
 
 
 def test_encrypt_decrypt_by_hand_and_see_a_destroyed_key_shred_its_data(cli: Cli) -> None:

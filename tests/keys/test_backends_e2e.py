@@ -24,6 +24,7 @@ from sumun.errors import (
 from sumun.gateway.app import public_app
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
+from sumun.runtime import open_runtime
 from tests.fixtures.openbao import OpenBaoServer, find_bao, start_dev_server, stop_dev_server
 from tests.fixtures.softhsm import SoftHsmToken
 from tests.keys.conftest import make_settings
@@ -135,7 +136,8 @@ def test_a_backend_that_goes_away_fails_closed(
             backend="openbao",
             openbao=OpenBaoConfig(address=server.address, timeout=1.0),
         )
-        svc = KeyService(settings)
+        runtime = open_runtime(settings)
+        svc = runtime.keys
         result = svc.initialise(custodians=3, threshold=2)
         svc.unseal_with(result.master_key)
         svc.lifecycle.create("acme", actor="t")
@@ -153,9 +155,9 @@ def test_a_backend_that_goes_away_fails_closed(
             svc.encrypt("acme", b"new", CTX)
         status = svc.status()
         assert status.backend_ok is False and status.backend_error
-        ready = TestClient(public_app(svc)).get("/readyz")
+        ready = TestClient(public_app(runtime)).get("/readyz")
         assert ready.status_code == 503 and "key backend unavailable" in ready.json()["reason"]
         with pytest.raises((BackendUnavailableError, DecryptionError)):
             svc.lifecycle.rotate("acme", actor="t")
     finally:
-        svc.seal()
+        runtime.close()

@@ -19,6 +19,9 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/keys/{id}/encrypt     {"plaintext_b64", "tenant"?, "record_id", "purpose",
                                           "subject"?}
     POST /admin/v1/decrypt               {"envelope_b64", "tenant"?, "record_id", "purpose"}
+    POST /admin/v1/ledger/checkpoint
+    POST /admin/v1/ledger/append         {"tenant", "kind"?, "payload_b64"?, "attrs"?, ...}
+    POST /admin/v1/ledger/tail           {"count"?, "decrypt"?}
 
 Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4xx/5xx.
 """
@@ -53,7 +56,8 @@ from sumun.errors import (
 )
 from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
-from sumun.keys.service import KeyService
+from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
+from sumun.runtime import Runtime
 
 __all__ = ["admin_app", "prepare_run_dir", "socket_path", "token_path"]
 
@@ -136,8 +140,9 @@ class _Handlers:
     They are plain functions run in the thread pool: backend calls (HSM, OpenBao) block.
     """
 
-    def __init__(self, service: KeyService) -> None:
-        self._service = service
+    def __init__(self, runtime: Runtime) -> None:
+        self._service = runtime.keys
+        self._ledger = runtime.ledger
 
     @property
     def _lc(self) -> KeyLifecycle:
@@ -214,13 +219,30 @@ class _Handlers:
         data = self._service.decrypt(blob, _context(None, body))
         return {"plaintext_b64": base64.b64encode(data).decode()}
 
+    # -- ledger ----------------------------------------------------------------------------
+
+    def ledger_checkpoint(self, _key: str | None, _body: dict[str, Any], _actor: str) -> Any:
+        return checkpoint_json(self._ledger.checkpoint())
+
+    def ledger_append(self, _key: str | None, body: dict[str, Any], actor: str) -> Any:
+        meta, payload = parse_append(body, actor)
+        seq = self._ledger.append(meta, payload, durability="strict").wait()
+        return {"seq": seq}
+
+    def ledger_tail(self, _key: str | None, body: dict[str, Any], _actor: str) -> Any:
+        count = body.get("count", 20)
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 10_000:
+            raise UsageError("count must be an integer from 1 to 10000")
+        rows = self._ledger.tail(count, decrypt=bool(body.get("decrypt")))
+        return [tail_json(row) for row in rows]
+
 
 Handler = Callable[[Any, dict[str, Any], str], Any]
 
 
-def admin_app(service: KeyService, token: str) -> Starlette:
+def admin_app(runtime: Runtime, token: str) -> Starlette:
     expected = f"Bearer {token}".encode()
-    h = _Handlers(service)
+    h = _Handlers(runtime)
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -255,5 +277,8 @@ def admin_app(service: KeyService, token: str) -> Starlette:
             post("/keys/{key_id}/shred-subject", h.shred),
             post("/keys/{key_id}/encrypt", h.encrypt),
             post("/decrypt", h.decrypt),
+            post("/ledger/checkpoint", h.ledger_checkpoint),
+            post("/ledger/append", h.ledger_append),
+            post("/ledger/tail", h.ledger_tail),
         ]
     )

@@ -22,7 +22,7 @@ from sumun.cli.common import (
 from sumun.cli.render import console, print_json, render_status
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import UsageError
-from sumun.keys.service import KeyService
+from sumun.runtime import open_runtime
 
 __all__ = ["app", "main"]
 
@@ -70,16 +70,19 @@ def init(
     base = settings()
     if suite is not None:
         base = base.model_copy(update={"keys": base.keys.model_copy(update={"suite": suite})})
-    service = KeyService(base)
     if passphrase and (custodians is not None or threshold is not None):
         raise UsageError("choose --custodians/--threshold or --passphrase, not both")
-    result = service.initialise(
-        custodians=custodians,
-        threshold=threshold,
-        passphrase=prompt_passphrase() if passphrase else None,
-        actor=actor(),
-    )
-    result.master_key.wipe()
+    runtime = open_runtime(base)
+    try:
+        result = runtime.keys.initialise(
+            custodians=custodians,
+            threshold=threshold,
+            passphrase=prompt_passphrase() if passphrase else None,
+            actor=actor(),
+        )
+        result.master_key.wipe()
+    finally:
+        runtime.close()
     info = result.info
     if json_out:
         print_json(
@@ -165,9 +168,11 @@ def status(json_out: JsonOpt = False) -> None:
 
 def _register_subcommands() -> None:
     from sumun.cli import keys as keys_cli
+    from sumun.cli import ledger as ledger_cli
     from sumun.cli import serve as serve_cli
 
     app.add_typer(keys_cli.app, name="keys")
+    app.add_typer(ledger_cli.app, name="ledger")
     serve_cli.register(app)
 
 

@@ -21,7 +21,7 @@ from sumun.cli.common import (
 from sumun.cli.render import console, err_console, print_json, render_status
 from sumun.errors import StateError
 from sumun.gateway.server import serve as run_server
-from sumun.keys.service import KeyService
+from sumun.runtime import Runtime, open_runtime
 
 __all__ = ["register"]
 
@@ -29,7 +29,9 @@ DEMO_KEY = "demo"
 DEMO_SHARES = "demo-shares.txt"
 
 
-def _run(service: KeyService, host: str, port: int, *, json_out: bool) -> None:
+def _run(runtime: Runtime, host: str, port: int, *, json_out: bool) -> None:
+    service = runtime.keys
+
     def on_ready(base_url: str) -> None:
         if json_out:
             print_json(
@@ -45,7 +47,10 @@ def _run(service: KeyService, host: str, port: int, *, json_out: bool) -> None:
             console.print(f"  health: {base_url}/healthz   readiness: {base_url}/readyz")
             console.print(f"  admin channel: {socket_path(service.home)}")
 
-    asyncio.run(run_server(service, host=host, port=port, on_ready=on_ready))
+    try:
+        asyncio.run(run_server(runtime, host=host, port=port, on_ready=on_ready))
+    finally:
+        runtime.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -60,8 +65,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run Sumun. It starts sealed unless shares are given; `sumun unseal` opens it."""
         conf = settings()
-        service = KeyService(conf)
+        runtime = open_runtime(conf)
+        service = runtime.keys
         if not service.initialised:
+            runtime.close()
             raise StateError(f"{conf.home} is not initialised", advice="run `sumun init` first")
         if shares or passphrase:
             creds = credentials(shares, passphrase)
@@ -69,7 +76,7 @@ def register(app: typer.Typer) -> None:
         elif not json_out:
             console.print("[yellow]sealed[/]: custodians unseal with `sumun unseal`")
         _run(
-            service,
+            runtime,
             host or conf.server.host,
             conf.server.port if port is None else port,
             json_out=json_out,
@@ -83,7 +90,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Initialise a demo deployment if there is none, unseal it and serve it."""
         conf = settings()
-        service = KeyService(conf)
+        runtime = open_runtime(conf)
+        service = runtime.keys
         shares_file = conf.home / DEMO_SHARES
         if not service.initialised:
             result = service.initialise(custodians=5, threshold=3, actor="sumun demo")
@@ -95,6 +103,7 @@ def register(app: typer.Typer) -> None:
             service.unseal_with(result.master_key, actor="sumun demo")
         else:
             if not shares_file.exists():
+                runtime.close()
                 raise StateError(
                     f"{conf.home} was not created by `sumun demo` (no {DEMO_SHARES})",
                     advice="use `sumun serve` and `sumun unseal`, or another SUMUN_HOME",
@@ -105,5 +114,5 @@ def register(app: typer.Typer) -> None:
         if not json_out:
             render_status(service.status().to_json(), mode="this process")
         _run(
-            service, conf.server.host, conf.server.port if port is None else port, json_out=json_out
+            runtime, conf.server.host, conf.server.port if port is None else port, json_out=json_out
         )

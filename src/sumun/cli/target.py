@@ -18,6 +18,8 @@ from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import SealedError, UsageError
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
+from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
+from sumun.runtime import Runtime, open_runtime
 
 __all__ = ["Credentials", "DirectTarget", "KeyTarget", "RemoteTarget", "open_target"]
 
@@ -63,6 +65,9 @@ class KeyTarget(Protocol):
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]: ...
     def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes: ...
     def decrypt(self, blob: bytes, context: Context) -> bytes: ...
+    def ledger_checkpoint(self) -> dict[str, Any]: ...
+    def ledger_append(self, body: dict[str, Any]) -> dict[str, Any]: ...
+    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
 
 
@@ -150,6 +155,18 @@ class RemoteTarget:
         }
         return base64.b64decode(self._post("/decrypt", body)["plaintext_b64"])
 
+    def ledger_checkpoint(self) -> dict[str, Any]:
+        return self._post("/ledger/checkpoint")
+
+    def ledger_append(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._post("/ledger/append", body)
+
+    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._client.call(
+            "POST", "/ledger/tail", {"count": count, "decrypt": decrypt}
+        )
+        return rows
+
     def close(self) -> None:
         self._client.close()
 
@@ -157,8 +174,9 @@ class RemoteTarget:
 class DirectTarget:
     mode = "SUMUN_HOME directly"
 
-    def __init__(self, service: KeyService, credentials: Credentials, actor: str) -> None:
-        self._service = service
+    def __init__(self, runtime: Runtime, credentials: Credentials, actor: str) -> None:
+        self._runtime = runtime
+        self._service = runtime.keys
         self._creds = credentials
         self._actor = actor
         self._quorum: list[str] = []
@@ -240,12 +258,28 @@ class DirectTarget:
     def decrypt(self, blob: bytes, context: Context) -> bytes:
         return self._open().decrypt(blob, context)
 
+    def ledger_checkpoint(self) -> dict[str, Any]:
+        self._open()
+        return checkpoint_json(self._runtime.ledger.checkpoint())
+
+    def ledger_append(self, body: dict[str, Any]) -> dict[str, Any]:
+        meta, payload = parse_append(body, self._actor)
+        if payload is not None:
+            self._open()
+        seq = self._runtime.ledger.append(meta, payload, durability="strict").wait()
+        return {"seq": seq}
+
+    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]:
+        if decrypt:
+            self._open()
+        return [tail_json(row) for row in self._runtime.ledger.tail(count, decrypt=decrypt)]
+
     def close(self) -> None:
-        self._service.seal(actor=self._actor) if not self._service.sealed else None
+        self._runtime.close()
 
 
 def open_target(settings: Settings, credentials: Credentials, actor: str) -> KeyTarget:
     client = running_server(settings.home)
     if client is not None:
         return RemoteTarget(client, credentials)
-    return DirectTarget(KeyService(settings), credentials, actor)
+    return DirectTarget(open_runtime(settings), credentials, actor)

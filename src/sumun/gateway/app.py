@@ -1,7 +1,8 @@
 """The public ASGI app. For now: liveness and readiness; the model APIs build on it.
 
-`/readyz` is the fail-closed signal load balancers act on: 503 while sealed or while the key
-backend is unreachable, so no traffic is sent to a node that could not protect it.
+`/readyz` is the fail-closed signal load balancers act on: 503 while sealed, or while the key
+backend or the ledger store is unreachable, so no traffic goes to a node that could not protect
+and record it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sumun.keys.service import KeyService
+from sumun.errors import SumunError
+from sumun.runtime import Runtime
 
 __all__ = ["public_app"]
 
 
-def public_app(service: KeyService) -> Starlette:
+def public_app(runtime: Runtime) -> Starlette:
+    service = runtime.keys
+
+    def ledger_problem() -> str | None:
+        try:
+            runtime.ledger.store.size()
+        except SumunError as exc:
+            return str(exc)
+        return None
+
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -29,6 +40,11 @@ def public_app(service: KeyService) -> Starlette:
             return JSONResponse(
                 {"ready": False, "reason": f"key backend unavailable: {problem}"},
                 status_code=503,
+            )
+        ledger = await run_in_threadpool(ledger_problem)
+        if ledger is not None:
+            return JSONResponse(
+                {"ready": False, "reason": f"ledger unavailable: {ledger}"}, status_code=503
             )
         return JSONResponse({"ready": True})
 

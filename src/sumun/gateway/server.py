@@ -2,7 +2,8 @@
 
 One process, one event loop, two uvicorn servers. Signals are handled here once (uvicorn's
 per-server capture would let only one of them see Ctrl-C). A housekeeping task re-reads the key
-registry (revocations from other processes) and carries out due scheduled destructions.
+registry (revocations from other processes), carries out due scheduled destructions and signs
+a ledger checkpoint every 10 s when the log has grown.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from sumun.admin.server import admin_app, prepare_run_dir, socket_path
 from sumun.errors import SumunError
 from sumun.gateway.app import public_app
-from sumun.keys.service import KeyService
+from sumun.runtime import Runtime
 
 __all__ = ["serve"]
 
@@ -55,13 +57,27 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _housekeeping(service: KeyService, stop: asyncio.Event) -> None:
+CHECKPOINT_EVERY_S = 10.0
+
+
+async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
+    service = runtime.keys
+    last_checkpoint = 0.0
+
     def tick() -> None:
+        nonlocal last_checkpoint
         if service.sealed:
             return
         with contextlib.suppress(SumunError):
             service.envelopes.refresh()
             service.lifecycle.purge_due()
+        now = time.monotonic()
+        if now - last_checkpoint >= CHECKPOINT_EVERY_S:
+            last_checkpoint = now
+            try:
+                runtime.ledger.checkpoint()
+            except SumunError as exc:
+                log.warning("ledger checkpoint failed: %s", exc)
 
     while not stop.is_set():
         try:
@@ -73,7 +89,7 @@ async def _housekeeping(service: KeyService, stop: asyncio.Event) -> None:
 
 
 async def serve(
-    service: KeyService,
+    runtime: Runtime,
     *,
     host: str,
     port: int,
@@ -81,16 +97,17 @@ async def serve(
     log_level: str = "warning",
 ) -> None:
     """Serve until SIGINT/SIGTERM. `on_ready(base_url)` runs once both sockets listen."""
+    service = runtime.keys
     home = service.home
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
     public_sock = _bind_tcp(host, port)
     bound_port = public_sock.getsockname()[1]
     servers = [
-        _Server(uvicorn.Config(admin_app(service, token), log_level=log_level, lifespan="off")),
+        _Server(uvicorn.Config(admin_app(runtime, token), log_level=log_level, lifespan="off")),
         _Server(
             uvicorn.Config(
-                public_app(service), log_level=log_level, lifespan="off", access_log=False
+                public_app(runtime), log_level=log_level, lifespan="off", access_log=False
             )
         ),
     ]
@@ -107,7 +124,7 @@ async def serve(
     tasks = [
         asyncio.create_task(servers[0].serve(sockets=[admin_sock])),
         asyncio.create_task(servers[1].serve(sockets=[public_sock])),
-        asyncio.create_task(_housekeeping(service, stop)),
+        asyncio.create_task(_housekeeping(runtime, stop)),
     ]
     try:
         while not all(s.started for s in servers):

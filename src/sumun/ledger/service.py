@@ -1,0 +1,254 @@
+"""The ledger: append (payloads encrypted by the key layer), checkpoint, prove, tail, export.
+
+    Ledger.append(meta, payload)  → payload sealed under the tenant's (or subject's) DEK,
+                                    entry sequenced by the group-commit writer, Receipt
+    Ledger.checkpoint()           → a signed C2SP checkpoint, never inconsistent with the last
+    Ledger.prove(seq)             → inclusion proof against a signed checkpoint
+    Ledger.tail(n, decrypt=True)  → the latest entries, payloads decrypted (needs the keys)
+
+Entries and proofs need no keys; payloads and signatures do. A payload's envelope is bound to
+(tenant, request id, "ledger/<kind>"), all of which are in the entry's clear metadata.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sumun.config import LedgerConfig
+from sumun.errors import (
+    LedgerIntegrityError,
+    SealedError,
+    SumunError,
+    UsageError,
+)
+from sumun.keys.envelope import Context
+from sumun.keys.service import KeyService
+from sumun.ledger import merkle, signing
+from sumun.ledger.entry import EntryDraft, EntryMeta, decode_entry
+from sumun.ledger.note import Checkpoint, sign_note
+from sumun.ledger.sequencer import Durability, Receipt, Sequencer
+from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
+
+__all__ = ["InclusionBundle", "Ledger", "TailRow", "payload_context"]
+
+_CACHE_MAX = 1 << 20  # complete nodes never change: cache them (32 B each, ~50 MB at most)
+
+
+def payload_context(meta: EntryMeta | dict[str, Any]) -> Context:
+    """The envelope context of an entry's payload, derived from its clear metadata."""
+    if isinstance(meta, EntryMeta):
+        tenant, request_id, kind = meta.tenant, meta.request_id, meta.kind.value
+    else:
+        tenant, request_id, kind = meta["tenant"], meta["request_id"], meta["kind"]
+    return Context(str(tenant), str(request_id), f"ledger/{kind}")
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionBundle:
+    seq: int
+    entry: bytes
+    tree_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_b64": base64.b64encode(self.entry).decode(),
+            "leaf_hash": merkle.leaf_hash(self.entry).hex(),
+            "tree_size": self.tree_size,
+            "proof": [p.hex() for p in self.proof],
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TailRow:
+    seq: int
+    entry: dict[str, Any]
+    payload: bytes | None
+    payload_state: str  # "none" | "decrypted" | "encrypted" | "unreadable: …"
+
+
+class Ledger:
+    def __init__(
+        self,
+        store: LedgerStore,
+        config: LedgerConfig,
+        *,
+        home: Path,
+        origin: str | Callable[[], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._origin = origin
+        self._home = home
+        self._clock = clock
+        self._keys: KeyService | None = None
+        self._signing: signing.SigningKeys | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._sequencer = Sequencer(
+            store, batch_max=config.batch_max, batch_delay_ms=config.batch_delay_ms
+        )
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.store.name}>"
+
+    @property
+    def origin(self) -> str:
+        """The checkpoint origin line (resolved late: a new deployment learns it at init)."""
+        if callable(self._origin):
+            self._origin = self._origin()
+        return self._origin
+
+    def bind_keys(self, keys: KeyService) -> None:
+        """The key layer seals payloads and holds the signing keys."""
+        self._keys = keys
+
+    def _require_keys(self) -> KeyService:
+        if self._keys is None or self._keys.sealed:
+            raise SealedError("the ledger needs unsealed keys for payloads and signatures")
+        return self._keys
+
+    # -- append ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        meta: EntryMeta,
+        payload: bytes | None = None,
+        *,
+        key_id: str | None = None,
+        subject: str | None = None,
+        durability: Durability | None = None,
+    ) -> Receipt:
+        """Record one entry. In strict mode returns once durable; raises if it cannot record."""
+        sealed: bytes | None = None
+        if payload is not None:
+            if meta.request_id is None:
+                meta = replace(meta, request_id=uuid.uuid4().hex)
+            keys = self._require_keys()
+            sealed = keys.encrypt(
+                key_id or meta.tenant, payload, payload_context(meta), subject=subject
+            )
+        mode = durability or self.config.durability
+        return self._sequencer.append(
+            EntryDraft(meta, sealed), mode, timeout=self.config.timeout_seconds
+        )
+
+    def flush(self) -> None:
+        self._sequencer.flush()
+
+    # -- nodes and proofs ------------------------------------------------------------------
+
+    def _fetch(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._nodes]
+        if missing:
+            for node_id, value in zip(missing, self.store.get_nodes(missing), strict=True):
+                if len(self._nodes) >= _CACHE_MAX:
+                    self._nodes.clear()
+                self._nodes[node_id] = value
+        return {i: self._nodes[i] for i in ids}
+
+    def _batched(self, compute: Callable[[merkle.NodeGetter], Any]) -> Any:
+        """Run a proof computation twice: once to learn which nodes it reads, once for real."""
+        wanted: list[tuple[int, int]] = []
+
+        def record(level: int, index: int) -> bytes:
+            wanted.append((level, index))
+            return b"\x00" * 32
+
+        compute(record)
+        nodes = self._fetch(wanted)
+        return compute(lambda level, index: nodes[(level, index)])
+
+    def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
+        proof: list[bytes] = self._batched(lambda get: merkle.inclusion_proof(seq, size, get))
+        return proof
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        proof: list[bytes] = self._batched(lambda get: merkle.consistency_proof(old, new, get))
+        return proof
+
+    def root_at(self, size: int) -> bytes:
+        root: bytes = self._batched(lambda get: merkle.root_of(size, get))
+        return root
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def signing_keys(self) -> signing.SigningKeys:
+        if self._signing is None:
+            self._signing = signing.load_or_create(self._home, self._require_keys(), self.origin)
+        return self._signing
+
+    def vkeys(self) -> tuple[str, ...]:
+        return signing.public_vkeys(self._home)
+
+    def checkpoint(self) -> StoredCheckpoint:
+        """Sign the current tree. Never signs a tree inconsistent with the last checkpoint."""
+        keys = self.signing_keys()
+        with self._checkpoint_lock:
+            size, root = self.store.size(), self.store.root()
+            latest = self.store.latest_checkpoint()
+            if latest is not None:
+                if latest.size == size and latest.root == root:
+                    return latest
+                try:
+                    proof = self.consistency_proof(latest.size, size) if latest.size else []
+                    merkle.verify_consistency(latest.size, size, latest.root, root, proof)
+                except (merkle.VerificationError, ValueError) as exc:
+                    raise LedgerIntegrityError(
+                        f"refusing to sign: the log of size {size} is not an extension of the "
+                        f"checkpoint at size {latest.size} ({exc})",
+                        seq=latest.size - 1 if latest.size else None,
+                    ) from exc
+            body = Checkpoint(origin=self.origin, size=size, root=root).to_body()
+            note = sign_note(body, keys.signers)
+            stored = StoredCheckpoint(size, root, note, int(self._clock() * 1000))
+            self.store.save_checkpoint(stored)
+            return stored
+
+    def prove(self, seq: int) -> InclusionBundle:
+        """An inclusion proof for `seq` against the latest signed checkpoint covering it."""
+        latest = self.store.latest_checkpoint()
+        if latest is None or latest.size <= seq:
+            if seq >= self.store.size():
+                raise UsageError(f"no entry {seq}: the ledger has {self.store.size()} entries")
+            latest = self.checkpoint()
+        entry = next(iter(self.store.entries(seq, seq + 1)))
+        proof = self.inclusion_proof(seq, latest.size)
+        merkle.verify_inclusion(merkle.leaf_hash(entry.entry), seq, latest.size, proof, latest.root)
+        return InclusionBundle(seq, entry.entry, latest.size, tuple(proof), latest.note)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def tail(self, count: int, *, decrypt: bool = False) -> list[TailRow]:
+        size = self.store.size()
+        rows = []
+        for stored in self.store.entries(max(0, size - count), size):
+            obj = decode_entry(stored.entry)
+            state, data = "none", None
+            if stored.payload is not None:
+                state = "encrypted"
+                if decrypt:
+                    try:
+                        data = self._require_keys().decrypt(stored.payload, payload_context(obj))
+                        state = "decrypted"
+                    except SealedError:
+                        raise
+                    except SumunError as exc:
+                        state = f"unreadable: {exc}"
+            rows.append(TailRow(stored.seq, obj, data, state))
+        return rows
+
+    def close(self) -> None:
+        self._sequencer.close()
+        self.store.close()

@@ -1,0 +1,1 @@
+"""Ledger stores: the `LedgerStore` protocol (`base`) and its drivers (`sqlite`, `postgres`)."""

@@ -1,0 +1,1 @@
+"""Tests for the ledger stores (SQLite and PostgreSQL), mirroring sumun.ledger.store."""
