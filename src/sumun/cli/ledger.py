@@ -22,6 +22,8 @@ from sumun.errors import LedgerIntegrityError, UsageError
 from sumun.ledger import merkle, signing
 from sumun.ledger.fsck import fsck
 from sumun.ledger.note import Verifier
+from sumun.ledger.proofs import ProofReader
+from sumun.ledger.service import InclusionBundle
 from sumun.ledger.tiles import export_tiles
 from sumun.runtime import ledger_origin, open_store
 
@@ -120,10 +122,7 @@ def prove(
         if seq < 0:
             raise UsageError("seq must be >= 0")
         entry = next(iter(store.entries(seq, seq + 1)))
-        from sumun.ledger.service import InclusionBundle, Ledger
-
-        ledger = Ledger(store, conf.ledger, home=conf.home, origin=lambda: ledger_origin(conf))
-        proof = ledger.inclusion_proof(seq, latest.size)
+        proof = ProofReader(store).inclusion_proof(seq, latest.size)
         bundle = InclusionBundle(seq, entry.entry, latest.size, tuple(proof), latest.note)
     finally:
         store.close()

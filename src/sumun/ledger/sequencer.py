@@ -31,27 +31,30 @@ Durability = Literal["strict", "batched"]
 
 
 class Receipt:
-    """The outcome of one append: a sequence number once committed, or the failure."""
+    """The outcome of one append: a sequence number once committed, or the failure.
 
-    __slots__ = ("_done", "_error", "_seq")
+    Receipts are cheap (no lock or event of their own): waiters sleep on the sequencer's one
+    condition, which the writer notifies once per committed batch.
+    """
 
-    def __init__(self) -> None:
-        self._done = threading.Event()
+    __slots__ = ("_done", "_error", "_seq", "_signal")
+
+    def __init__(self, signal: threading.Condition) -> None:
+        self._signal = signal
+        self._done = False
         self._seq: int | None = None
         self._error: BaseException | None = None
 
-    def _resolve(self, seq: int | None, error: BaseException | None) -> None:
-        self._seq, self._error = seq, error
-        self._done.set()
-
     @property
     def done(self) -> bool:
-        return self._done.is_set()
+        return self._done
 
     def wait(self, timeout: float | None = None) -> int:
         """Block until durable; return the seq or raise the store's error."""
-        if not self._done.wait(timeout):
-            raise LedgerUnavailableError(f"ledger commit did not finish within {timeout} s")
+        if not self._done:
+            with self._signal:
+                if not self._signal.wait_for(lambda: self._done, timeout):
+                    raise LedgerUnavailableError(f"ledger commit did not finish within {timeout} s")
         if self._error is not None:
             raise self._error
         assert self._seq is not None  # noqa: S101 - resolved without error means a seq
@@ -72,7 +75,9 @@ class Sequencer:
         self._delay = batch_delay_ms / 1000
         self._on_batch = on_batch
         self._queue: deque[tuple[EntryDraft, Receipt, bool]] = deque()
+        self._strict_queued = 0  # strict drafts in the queue: they must not wait for a batch
         self._cond = threading.Condition()
+        self._committed = threading.Condition()  # notified once per finished batch
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="sumun-ledger-writer", daemon=True)
         self._thread.start()
@@ -81,12 +86,18 @@ class Sequencer:
         return f"<Sequencer {self._store.name} queued={len(self._queue)}>"
 
     def submit(self, draft: EntryDraft, durability: Durability) -> Receipt:
-        receipt = Receipt()
+        receipt = Receipt(self._committed)
+        lazy = durability == "batched"
         with self._cond:
             if self._closed:
                 raise LedgerUnavailableError("the ledger is closed")
-            self._queue.append((draft, receipt, durability == "batched"))
-            self._cond.notify()
+            self._queue.append((draft, receipt, lazy))
+            if not lazy:
+                self._strict_queued += 1
+            # Wake the writer only when it has something to do now: a strict draft, a full
+            # batch, or the first draft into an empty queue (it then times the batch delay).
+            if not lazy or len(self._queue) == 1 or len(self._queue) >= self._batch_max:
+                self._cond.notify()
         return receipt
 
     def append(self, draft: EntryDraft, durability: Durability, timeout: float) -> Receipt:
@@ -114,6 +125,19 @@ class Sequencer:
             count = min(len(self._queue), self._batch_max)
             return [self._queue.popleft() for _ in range(count)]
 
+    def _finish(
+        self,
+        batch: list[tuple[EntryDraft, Receipt, bool]],
+        first: int | None,
+        error: BaseException | None,
+    ) -> None:
+        with self._committed:
+            for offset, (_draft, receipt, _lazy) in enumerate(batch):
+                receipt._seq = None if first is None else first + offset
+                receipt._error = error
+                receipt._done = True
+            self._committed.notify_all()
+
     def _run(self) -> None:
         while True:
             batch = self._take()
@@ -122,17 +146,14 @@ class Sequencer:
             try:
                 result = self._store.append_batch([draft for draft, _r, _l in batch])
             except LedgerError as exc:
-                for _draft, receipt, _lazy in batch:
-                    receipt._resolve(None, exc)
+                self._finish(batch, None, exc)
                 continue
             except Exception as exc:  # a store bug must still fail the callers, loudly
                 error = LedgerUnavailableError(f"ledger store failed: {exc!r}")
                 error.__cause__ = exc
-                for _draft, receipt, _lazy in batch:
-                    receipt._resolve(None, error)
+                self._finish(batch, None, error)
                 continue
-            for offset, (_draft, receipt, _lazy) in enumerate(batch):
-                receipt._resolve(result.first_seq + offset, None)
+            self._finish(batch, result.first_seq, None)
             if self._on_batch is not None:
                 self._on_batch(result, len(batch))
 
@@ -143,7 +164,8 @@ class Sequencer:
             if self._queue:
                 marker = self._queue[-1][1]
         if marker is not None:
-            marker._done.wait(timeout)
+            with self._committed:
+                self._committed.wait_for(lambda: marker._done, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         with self._cond:

@@ -16,7 +16,7 @@ import base64
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,11 @@ from sumun.keys.service import KeyService
 from sumun.ledger import merkle, signing
 from sumun.ledger.entry import EntryDraft, EntryMeta, decode_entry
 from sumun.ledger.note import Checkpoint, sign_note
+from sumun.ledger.proofs import ProofReader
 from sumun.ledger.sequencer import Durability, Receipt, Sequencer
 from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
 
 __all__ = ["InclusionBundle", "Ledger", "TailRow", "payload_context"]
-
-_CACHE_MAX = 1 << 20  # complete nodes never change: cache them (32 B each, ~50 MB at most)
 
 
 def payload_context(meta: EntryMeta | dict[str, Any]) -> Context:
@@ -95,7 +94,7 @@ class Ledger:
         self._keys: KeyService | None = None
         self._signing: signing.SigningKeys | None = None
         self._checkpoint_lock = threading.Lock()
-        self._nodes: dict[tuple[int, int], bytes] = {}
+        self.proofs = ProofReader(store)
         self._sequencer = Sequencer(
             store, batch_max=config.batch_max, batch_delay_ms=config.batch_delay_ms
         )
@@ -147,40 +146,13 @@ class Ledger:
     def flush(self) -> None:
         self._sequencer.flush()
 
-    # -- nodes and proofs ------------------------------------------------------------------
-
-    def _fetch(self, ids: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        missing = [i for i in dict.fromkeys(ids) if i not in self._nodes]
-        if missing:
-            for node_id, value in zip(missing, self.store.get_nodes(missing), strict=True):
-                if len(self._nodes) >= _CACHE_MAX:
-                    self._nodes.clear()
-                self._nodes[node_id] = value
-        return {i: self._nodes[i] for i in ids}
-
-    def _batched(self, compute: Callable[[merkle.NodeGetter], Any]) -> Any:
-        """Run a proof computation twice: once to learn which nodes it reads, once for real."""
-        wanted: list[tuple[int, int]] = []
-
-        def record(level: int, index: int) -> bytes:
-            wanted.append((level, index))
-            return b"\x00" * 32
-
-        compute(record)
-        nodes = self._fetch(wanted)
-        return compute(lambda level, index: nodes[(level, index)])
+    # -- proofs ----------------------------------------------------------------------------
 
     def inclusion_proof(self, seq: int, size: int) -> list[bytes]:
-        proof: list[bytes] = self._batched(lambda get: merkle.inclusion_proof(seq, size, get))
-        return proof
+        return self.proofs.inclusion_proof(seq, size)
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        proof: list[bytes] = self._batched(lambda get: merkle.consistency_proof(old, new, get))
-        return proof
-
-    def root_at(self, size: int) -> bytes:
-        root: bytes = self._batched(lambda get: merkle.root_of(size, get))
-        return root
+        return self.proofs.consistency_proof(old, new)
 
     # -- checkpoints -----------------------------------------------------------------------
 
