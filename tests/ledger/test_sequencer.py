@@ -94,6 +94,6 @@ def test_a_store_that_hangs_times_out_the_strict_caller(tmp_path: Path) -> None:
     store = _CountingStore(tmp_path / "l.db")
     store.slow = 1.0
     seq = Sequencer(store)
-    with pytest.raises(LedgerUnavailableError, match="did not finish within 0.2 s"):
+    with pytest.raises(LedgerUnavailableError, match=r"did not finish within 0\.2 s"):
         seq.append(_draft(0), "strict", timeout=0.2)
     seq.close()
