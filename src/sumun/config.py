@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import ConfigError
@@ -85,6 +85,47 @@ class LedgerConfig(_Strict):
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
+class ProviderConfig(_Strict):
+    """An upstream model provider. Secrets (API keys) come from `api_key_env`, never the file."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    kind: Literal["openai", "azure", "anthropic", "demo"]
+    base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM), https://…/openai (Azure)
+    api_key_env: str | None = None
+    api_version: str | None = None  # Azure OpenAI `api-version`
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class RouteTarget(_Strict):
+    provider: str
+    model: str  # the model name the provider knows (Azure: the deployment name)
+    weight: int = Field(default=1, ge=1)
+
+
+class RouteConfig(_Strict):
+    """A model alias clients ask for, served by one or more providers."""
+
+    model: str
+    targets: tuple[RouteTarget, ...] = Field(min_length=1)
+    strategy: Literal["fallback", "weighted"] = "fallback"
+
+
+class GatewayConfig(_Strict):
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # Breaker: open after this many consecutive failures, try again after the cool-down.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=10.0, gt=0)
+    # Where limits and the kill switch are shared across processes (e.g. redis://127.0.0.1/0).
+    redis_url: str | None = None
+
+
+_DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)
+_DEMO_ROUTES = (
+    RouteConfig(model="demo", targets=(RouteTarget(provider="demo", model="sumun-demo-1"),)),
+)
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
@@ -95,7 +136,26 @@ class Settings(_Strict):
     keys: KeysConfig = KeysConfig()
     ledger: LedgerConfig = LedgerConfig()
     server: ServerConfig = ServerConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    providers: tuple[ProviderConfig, ...] = _DEMO_PROVIDERS
+    routes: tuple[RouteConfig, ...] = _DEMO_ROUTES
     config_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _routes_name_known_providers(self) -> Settings:
+        names = [p.name for p in self.providers]
+        if len(set(names)) != len(names):
+            raise ValueError("provider names must be unique")
+        aliases = [r.model for r in self.routes]
+        if len(set(aliases)) != len(aliases):
+            raise ValueError("each model alias may have only one route")
+        for route in self.routes:
+            for target in route.targets:
+                if target.provider not in names:
+                    raise ValueError(
+                        f"route {route.model!r} names unknown provider {target.provider!r}"
+                    )
+        return self
 
     def secret_from_env(self, var: str) -> str | None:
         """Read a secret named by the config from the environment (never from the file)."""

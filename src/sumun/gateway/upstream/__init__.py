@@ -1,0 +1,1 @@
+"""Provider adapters: OpenAI-compatible (incl. Azure), Anthropic native, and the demo provider."""
