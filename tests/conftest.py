@@ -5,4 +5,9 @@ Under CI=true a missing real component is a failure, not a skip.
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.fixtures.softhsm", "tests.fixtures.openbao", "tests.fixtures.postgres"]
+pytest_plugins = [
+    "tests.fixtures.softhsm",
+    "tests.fixtures.openbao",
+    "tests.fixtures.postgres",
+    "tests.fixtures.fake_upstream",
+]

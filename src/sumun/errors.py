@@ -16,6 +16,14 @@
     ├── BackendError                 a key backend failed
     │   └── BackendUnavailableError  HSM / OpenBao down, slow or sealed (fail closed)
     ├── AdminChannelError            the running Sumun refused or could not be reached
+    ├── StoreError                   the tenant directory (store.db) cannot be read or written
+    ├── AuthError                    401: a missing, malformed, unknown, wrong or revoked API key
+    ├── ForbiddenError               403: the key's role may not do this
+    ├── LimitError                   a limit refuses the request (HTTP 429)
+    │   ├── RateLimitedError         requests or tokens per minute spent (`retry_after` seconds)
+    │   └── BudgetExceededError      a total token budget is spent (`insufficient_quota`)
+    ├── LimiterUnavailableError      503: the shared limit store (Redis) is down (fail closed)
+    ├── ProviderCutError             503: the provider is cut off by the kill switch
     └── LedgerError                  a ledger problem
         ├── LedgerUnavailableError   the store cannot write or be reached (fail closed)
         ├── LedgerCorruptError       stored data fails to parse
@@ -33,10 +41,13 @@ from __future__ import annotations
 
 __all__ = [
     "AdminChannelError",
+    "AuthError",
     "BackendError",
     "BackendUnavailableError",
+    "BudgetExceededError",
     "ConfigError",
     "DecryptionError",
+    "ForbiddenError",
     "KeyDestroyedError",
     "KeyDisabledError",
     "KeyLayerError",
@@ -46,8 +57,13 @@ __all__ = [
     "LedgerError",
     "LedgerIntegrityError",
     "LedgerUnavailableError",
+    "LimitError",
+    "LimiterUnavailableError",
+    "ProviderCutError",
+    "RateLimitedError",
     "SealedError",
     "StateError",
+    "StoreError",
     "SumunError",
     "UnknownKeyError",
     "UnsealError",
@@ -149,3 +165,66 @@ class LedgerIntegrityError(LedgerError):
     def __init__(self, message: str, *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class StoreError(SumunError):
+    """store.db (tenants, apps, virtual keys, provider cuts) failed; the gateway answers 503."""
+
+
+class AuthError(SumunError):
+    """HTTP 401. Malformed, unknown and wrong keys all read "invalid API key": no oracle.
+
+    Only a caller who presents the *right* secret of a revoked key learns that it was revoked.
+    """
+
+    status = 401
+
+
+class ForbiddenError(SumunError):
+    """HTTP 403: authenticated, but the key's role does not allow this."""
+
+    status = 403
+
+
+class LimitError(SumunError):
+    """A limit refuses the request. HTTP 429 (what OpenAI and Anthropic clients expect)."""
+
+    status = 429
+
+
+class RateLimitedError(LimitError):
+    """Too many requests or tokens per minute. `retry_after` (seconds) feeds `Retry-After`."""
+
+    def __init__(self, message: str, *, retry_after: float, scope: str, dimension: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.scope = scope  # "key" or "tenant"
+        self.dimension = dimension  # "rpm" or "tpm"
+
+
+class BudgetExceededError(LimitError):
+    """A total token budget is spent. 429, not 402: OpenAI reports quota exhaustion as 429
+    `insufficient_quota`, so existing clients understand it; the gateway SHOULD add
+    `x-should-retry: false` so OpenAI/Anthropic SDKs do not retry what waiting cannot fix.
+    """
+
+    def __init__(self, message: str, *, scope: str) -> None:
+        super().__init__(message, advice="ask an administrator to raise the token budget")
+        self.scope = scope  # "key" or "tenant"
+
+
+class LimiterUnavailableError(SumunError):
+    """The shared limit store cannot be reached: fail closed (HTTP 503), never serve unlimited."""
+
+    status = 503
+    advice = "the rate-limit store (Redis) is unreachable; Sumun refuses traffic until it is back"
+
+
+class ProviderCutError(SumunError):
+    """The provider is cut off by the kill switch (HTTP 503 if no other provider can serve)."""
+
+    status = 503
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"provider {provider!r} is cut off by the kill switch")
+        self.provider = provider

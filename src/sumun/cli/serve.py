@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 
@@ -22,14 +23,50 @@ from sumun.cli.render import console, err_console, print_json, render_status
 from sumun.errors import StateError
 from sumun.gateway.server import serve as run_server
 from sumun.runtime import Runtime, open_runtime
+from sumun.store.directory import Directory
 
 __all__ = ["register"]
 
-DEMO_KEY = "demo"
+DEMO_TENANT = "demo"
+DEMO_APP = "playground"
 DEMO_SHARES = "demo-shares.txt"
+DEMO_API_KEY = "demo-api-key.txt"
 
 
-def _run(runtime: Runtime, host: str, port: int, *, json_out: bool) -> None:
+def _demo_api_key(runtime: Runtime) -> str:
+    """The demo tenant, app and virtual key — created once; the key kept on disk (demo only)."""
+    home = runtime.settings.home
+    path = home / DEMO_API_KEY
+    if path.exists():
+        return path.read_text().strip()
+    with Directory(home / "store.db") as directory:
+        if DEMO_TENANT not in {t.name for t in directory.list_tenants()}:
+            directory.create_tenant(DEMO_TENANT, ai_notice=True)
+        if DEMO_APP not in {a.name for a in directory.list_apps(DEMO_TENANT)}:
+            directory.create_app(DEMO_TENANT, DEMO_APP)
+        _key, secret = directory.issue_key(DEMO_TENANT, app=DEMO_APP, user="demo-user")
+    atomic_write(path, (secret + "\n").encode())
+    return secret
+
+
+def _snippet(base_url: str, api_key: str) -> str:
+    return f"""
+Point the OpenAI SDK at Sumun (paste into python):
+
+    from openai import OpenAI
+    client = OpenAI(base_url="{base_url}/v1", api_key="{api_key}")
+    reply = client.chat.completions.create(
+        model="demo", messages=[{{"role": "user", "content": "안녕하세요, 수문!"}}]
+    )
+    print(reply.choices[0].message.content)
+
+Every call is recorded: `sumun ledger tail`. Cut the provider off: `sumun providers cut demo`.
+"""
+
+
+def _run(
+    runtime: Runtime, host: str, port: int, *, json_out: bool, api_key: str | None = None
+) -> None:
     service = runtime.keys
 
     def on_ready(base_url: str) -> None:
@@ -37,20 +74,31 @@ def _run(runtime: Runtime, host: str, port: int, *, json_out: bool) -> None:
             print_json(
                 {
                     "base_url": base_url,
-                    # Virtual keys arrive with the gateway (issue 4); until then there is none.
-                    "api_key": None,
+                    "api_key": api_key,
                     "admin_socket": str(socket_path(service.home)),
                 }
             )
-        else:
-            console.print(f"\nSumun is listening on [bold]{base_url}[/] (Ctrl-C to stop)")
-            console.print(f"  health: {base_url}/healthz   readiness: {base_url}/readyz")
-            console.print(f"  admin channel: {socket_path(service.home)}")
+            return
+        console.print(f"\nSumun is listening on [bold]{base_url}[/] (Ctrl-C to stop)")
+        console.print(f"  health: {base_url}/healthz   readiness: {base_url}/readyz")
+        console.print(f"  metrics: {base_url}/metrics   admin channel: {socket_path(service.home)}")
+        if api_key:
+            console.print(_snippet(base_url, api_key), highlight=False, markup=False)
 
     try:
-        asyncio.run(run_server(runtime, host=host, port=port, on_ready=on_ready))
+        _event_loop_run(run_server(runtime, host=host, port=port, on_ready=on_ready))
     finally:
         runtime.close()
+
+
+def _event_loop_run(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop when available (measurably faster for the gateway), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def register(app: typer.Typer) -> None:
@@ -109,10 +157,15 @@ def register(app: typer.Typer) -> None:
                     advice="use `sumun serve` and `sumun unseal`, or another SUMUN_HOME",
                 )
             service.unseal(shares=shares_file.read_text().split(), actor="sumun demo")
-        if DEMO_KEY not in {k.key_id for k in service.list_keys()}:
-            service.lifecycle.create(DEMO_KEY, actor="sumun demo")
+        if DEMO_TENANT not in {k.key_id for k in service.list_keys()}:
+            service.lifecycle.create(DEMO_TENANT, actor="sumun demo")
+        api_key = _demo_api_key(runtime)
         if not json_out:
             render_status(service.status().to_json(), mode="this process")
         _run(
-            runtime, conf.server.host, conf.server.port if port is None else port, json_out=json_out
+            runtime,
+            conf.server.host,
+            conf.server.port if port is None else port,
+            json_out=json_out,
+            api_key=api_key,
         )

@@ -1,25 +1,36 @@
-"""The public ASGI app. For now: liveness and readiness; the model APIs build on it.
+"""The public ASGI app: the model APIs, health, readiness and metrics.
 
-`/readyz` is the fail-closed signal load balancers act on: 503 while sealed, or while the key
-backend or the ledger store is unreachable, so no traffic goes to a node that could not protect
-and record it.
+    POST /v1/chat/completions   OpenAI (stream or not)      POST /v1/messages    Anthropic
+    POST /v1/responses          OpenAI                      GET  /v1/models      OpenAI
+    POST /v1/embeddings         OpenAI
+    GET  /healthz  alive        GET /readyz  fail-closed readiness      GET /metrics  Prometheus
+
+`/readyz` is the signal load balancers act on: 503 while sealed, or while the key backend or
+the ledger store is unreachable, so no traffic goes to a node that could not protect and record
+it. Without a gateway (the key layer alone) only health and readiness are served.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sumun.errors import SumunError
+from sumun.gateway.pipeline import Gateway
+from sumun.gateway.upstream.base import Endpoint, Wire
+from sumun.gateway.wire import error_response
 from sumun.runtime import Runtime
 
 __all__ = ["public_app"]
 
 
-def public_app(runtime: Runtime) -> Starlette:
+def public_app(runtime: Runtime, gateway: Gateway | None = None) -> Starlette:
     service = runtime.keys
 
     def ledger_problem() -> str | None:
@@ -48,9 +59,49 @@ def public_app(runtime: Runtime) -> Starlette:
             )
         return JSONResponse({"ready": True})
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if gateway is not None:
+        routes += _model_routes(gateway)
+    return Starlette(routes=routes)
+
+
+def _model_routes(gateway: Gateway) -> list[Route]:
+    def handler(endpoint: Endpoint, wire: Wire) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint_fn(request: Request) -> Response:
+            return await gateway.handle(request, endpoint, wire)
+
+        return endpoint_fn
+
+    async def models(request: Request) -> Response:
+        try:
+            gateway.directory.authenticate(_token(request))
+        except SumunError as exc:
+            return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+        created = int(time.time())
+        data = [
+            {"id": alias, "object": "model", "created": created, "owned_by": "sumun"}
+            for alias in gateway.router.aliases()
         ]
-    )
+        return JSONResponse({"object": "list", "data": data})
+
+    async def metrics(_request: Request) -> Response:
+        return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return [
+        Route("/v1/chat/completions", handler("chat", Wire.OPENAI), methods=["POST"]),
+        Route("/v1/responses", handler("responses", Wire.OPENAI), methods=["POST"]),
+        Route("/v1/embeddings", handler("embeddings", Wire.OPENAI), methods=["POST"]),
+        Route("/v1/messages", handler("messages", Wire.ANTHROPIC), methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def _token(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("x-api-key", "").strip()

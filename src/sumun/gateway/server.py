@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from sumun.admin.server import admin_app, prepare_run_dir, socket_path
 from sumun.errors import SumunError
 from sumun.gateway.app import public_app
+from sumun.gateway.assemble import build_gateway
 from sumun.runtime import Runtime
 
 __all__ = ["serve"]
@@ -99,6 +100,7 @@ async def serve(
     """Serve until SIGINT/SIGTERM. `on_ready(base_url)` runs once both sockets listen."""
     service = runtime.keys
     home = service.home
+    parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
     public_sock = _bind_tcp(host, port)
@@ -107,7 +109,12 @@ async def serve(
         _Server(uvicorn.Config(admin_app(runtime, token), log_level=log_level, lifespan="off")),
         _Server(
             uvicorn.Config(
-                public_app(runtime), log_level=log_level, lifespan="off", access_log=False
+                public_app(runtime, parts.gateway),
+                log_level=log_level,
+                lifespan="off",
+                access_log=False,
+                http="httptools",
+                loop="none",  # the caller's loop (uvloop when installed), see cli/serve.py
             )
         ),
     ]
@@ -140,4 +147,5 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         socket_path(home).unlink(missing_ok=True)
+        await parts.aclose()
         service.seal(actor="sumun@shutdown")

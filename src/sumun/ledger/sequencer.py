@@ -16,6 +16,7 @@ Durability modes:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -37,10 +38,13 @@ class Receipt:
     condition, which the writer notifies once per committed batch.
     """
 
-    __slots__ = ("_done", "_error", "_seq", "_signal")
+    __slots__ = ("_done", "_error", "_on_done", "_seq", "_signal")
 
-    def __init__(self, signal: threading.Condition) -> None:
+    def __init__(
+        self, signal: threading.Condition, on_done: Callable[[], None] | None = None
+    ) -> None:
         self._signal = signal
+        self._on_done = on_done  # runs on the writer thread once resolved (e.g. wake an event loop)
         self._done = False
         self._seq: int | None = None
         self._error: BaseException | None = None
@@ -85,8 +89,13 @@ class Sequencer:
     def __repr__(self) -> str:
         return f"<Sequencer {self._store.name} queued={len(self._queue)}>"
 
-    def submit(self, draft: EntryDraft, durability: Durability) -> Receipt:
-        receipt = Receipt(self._committed)
+    def submit(
+        self,
+        draft: EntryDraft,
+        durability: Durability,
+        on_done: Callable[[], None] | None = None,
+    ) -> Receipt:
+        receipt = Receipt(self._committed, on_done)
         lazy = durability == "batched"
         with self._cond:
             if self._closed:
@@ -137,6 +146,11 @@ class Sequencer:
                 receipt._error = error
                 receipt._done = True
             self._committed.notify_all()
+        for _draft, receipt, _lazy in batch:
+            if receipt._on_done is not None:
+                # A waiter that went away (closed event loop) must not stop the writer.
+                with contextlib.suppress(Exception):
+                    receipt._on_done()
 
     def _run(self) -> None:
         while True:

@@ -12,6 +12,7 @@ Entries and proofs need no keys; payloads and signatures do. A payload's envelop
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 import time
@@ -24,6 +25,7 @@ from typing import Any
 from sumun.config import LedgerConfig
 from sumun.errors import (
     LedgerIntegrityError,
+    LedgerUnavailableError,
     SealedError,
     SumunError,
     UsageError,
@@ -130,18 +132,57 @@ class Ledger:
         durability: Durability | None = None,
     ) -> Receipt:
         """Record one entry. In strict mode returns once durable; raises if it cannot record."""
-        sealed: bytes | None = None
-        if payload is not None:
-            if meta.request_id is None:
-                meta = replace(meta, request_id=uuid.uuid4().hex)
-            keys = self._require_keys()
-            sealed = keys.encrypt(
-                key_id or meta.tenant, payload, payload_context(meta), subject=subject
-            )
         mode = durability or self.config.durability
-        return self._sequencer.append(
-            EntryDraft(meta, sealed), mode, timeout=self.config.timeout_seconds
+        draft = self._seal(meta, payload, key_id, subject)
+        return self._sequencer.append(draft, mode, timeout=self.config.timeout_seconds)
+
+    def _seal(
+        self, meta: EntryMeta, payload: bytes | None, key_id: str | None, subject: str | None
+    ) -> EntryDraft:
+        if payload is None:
+            return EntryDraft(meta, None)
+        if meta.request_id is None:
+            meta = replace(meta, request_id=uuid.uuid4().hex)
+        keys = self._require_keys()
+        sealed = keys.encrypt(
+            key_id or meta.tenant, payload, payload_context(meta), subject=subject
         )
+        return EntryDraft(meta, sealed)
+
+    async def append_async(
+        self,
+        meta: EntryMeta,
+        payload: bytes | None = None,
+        *,
+        key_id: str | None = None,
+        subject: str | None = None,
+    ) -> int:
+        """Strict append for asyncio callers: awaits durability without blocking the loop."""
+        draft = self._seal(meta, payload, key_id, subject)
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(done.set)
+
+        receipt = self._sequencer.submit(draft, "strict", on_done=wake)
+        try:
+            await asyncio.wait_for(done.wait(), self.config.timeout_seconds)
+        except TimeoutError as exc:
+            raise LedgerUnavailableError(
+                f"ledger commit did not finish within {self.config.timeout_seconds} s"
+            ) from exc
+        return receipt.wait(0)
+
+    def submit(
+        self,
+        meta: EntryMeta,
+        payload: bytes | None = None,
+        *,
+        key_id: str | None = None,
+    ) -> Receipt:
+        """Queue an entry without waiting (durable within the batch delay). Never blocks."""
+        return self._sequencer.submit(self._seal(meta, payload, key_id, None), "batched")
 
     def flush(self) -> None:
         self._sequencer.flush()

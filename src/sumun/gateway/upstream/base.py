@@ -26,6 +26,7 @@ from sumun.errors import SumunError
 
 __all__ = [
     "Call",
+    "ChunkStream",
     "Endpoint",
     "ProviderAdapter",
     "Reply",
@@ -67,6 +68,16 @@ class Reply:
     usage: Usage = field(default_factory=Usage)
 
 
+class ChunkStream(Protocol):
+    """An async iterator of SSE-framed bytes that can be closed early (cancelling upstream)."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def __anext__(self) -> bytes: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass
 class StreamReply:
     """A streaming answer: SSE-framed bytes in the client's wire format.
@@ -76,7 +87,7 @@ class StreamReply:
     Closing the iterator (`aclose`) MUST cancel the upstream request.
     """
 
-    chunks: AsyncIterator[bytes]
+    chunks: ChunkStream
     usage: Usage = field(default_factory=Usage)
 
 

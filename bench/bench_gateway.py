@@ -1,0 +1,272 @@
+"""The gateway's added latency, streaming time-to-first-byte, throughput and memory, in one run.
+
+    python bench/bench_gateway.py [--requests 2000] [--soak 20000] [--json]
+
+Side by side, against the same upstream (bench/_upstream.py, a fast OpenAI-compatible server on
+a real socket): calling the upstream directly vs calling it through `sumun serve` with the full
+path on (virtual-key auth, strict ledger append of the encrypted request before forwarding,
+the completed entry after, labels, metrics). The gateway process is pinned to one core; the
+upstream and the load generator share the other.
+
+Targets (issue 4): added latency p50 <= 1 ms and p99 <= 5 ms at concurrency 1; streaming adds
+<= 1 ms to time-to-first-byte; RSS flat (within 10 %) over a long run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sumun import config  # noqa: E402
+from sumun.runtime import open_runtime  # noqa: E402
+from sumun.store.directory import Directory  # noqa: E402
+
+BODY = {"model": "bench", "messages": [{"role": "user", "content": "벤치마크 질문입니다. " * 20}]}
+CORES = sorted(os.sched_getaffinity(0))
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_upstream() -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    proc = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(CORES[-1]),
+            sys.executable,
+            str(ROOT / "bench" / "_upstream.py"),
+            str(port),
+        ]
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"{base}/chat/completions", json=BODY, timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("upstream did not start")
+
+
+def start_gateway(home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], str, str]:
+    (home).mkdir(parents=True)
+    (home / "sumun.yaml").write_text(
+        json.dumps(
+            {
+                "providers": [{"name": "up", "kind": "openai", "base_url": upstream}],
+                "routes": [{"model": "bench", "targets": [{"provider": "up", "model": "m"}]}],
+            }
+        )
+    )
+    settings = config.load(home=home, env={})
+    runtime = open_runtime(settings)
+    result = runtime.keys.initialise(custodians=3, threshold=2, actor="bench")
+    runtime.close()
+    with Directory(home / "store.db") as directory:
+        directory.create_tenant("bench", ai_notice=False)
+        _key, api_key = directory.issue_key("bench")
+    port = _port()
+    shares = [a for s in result.shares[:2] for a in ("--share", s)]
+    proc = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(CORES[0]),
+            sys.executable,
+            "-m",
+            "sumun.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--json",
+            *shares,
+        ],
+        env={**os.environ, "SUMUN_HOME": str(home)},
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    json.loads(proc.stdout.readline())
+    return proc, f"http://127.0.0.1:{port}/v1", api_key
+
+
+def latencies(base: str, key: str, n: int, *, stream: bool = False) -> list[float]:
+    out = []
+    body = {**BODY, "stream": stream}
+    with httpx.Client(headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
+        for _ in range(50):  # warm-up: connections, caches, DEKs
+            client.post(f"{base}/chat/completions", json=body).read()
+        for _ in range(n):
+            t = time.perf_counter()
+            if stream:
+                with client.stream("POST", f"{base}/chat/completions", json=body) as r:
+                    chunks = r.iter_raw()
+                    next(chunks)  # time to first byte
+                    out.append(time.perf_counter() - t)
+                    for _chunk in chunks:
+                        pass
+            else:
+                r = client.post(f"{base}/chat/completions", json=body)
+                r.read()
+                out.append(time.perf_counter() - t)
+                assert r.status_code == 200, r.text
+    return out
+
+
+async def _throughput(base: str, key: str, concurrency: int, seconds: float) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        headers={"authorization": f"Bearer {key}"}, timeout=30, limits=limits
+    ) as client:
+        done = 0
+        stop = time.monotonic() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.monotonic() < stop:
+                r = await client.post(f"{base}/chat/completions", json=BODY)
+                if r.status_code == 200:
+                    done += 1
+
+        t = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - t)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--soak", type=int, default=20_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    res: dict[str, Any] = {}
+    upstream, up_base = start_upstream()
+    with tempfile.TemporaryDirectory() as raw:
+        gw, gw_base, key = start_gateway(Path(raw) / "home", up_base)
+        try:
+            direct = latencies(up_base, key, args.requests)
+            via = latencies(gw_base, key, args.requests)
+            res["p50_direct_ms"] = statistics.median(direct) * 1e3
+            res["p50_gateway_ms"] = statistics.median(via) * 1e3
+            res["p99_direct_ms"] = pct(direct, 99) * 1e3
+            res["p99_gateway_ms"] = pct(via, 99) * 1e3
+            res["added_p50_ms"] = res["p50_gateway_ms"] - res["p50_direct_ms"]
+            res["added_p99_ms"] = res["p99_gateway_ms"] - res["p99_direct_ms"]
+            d_ttfb = latencies(up_base, key, args.requests // 2, stream=True)
+            g_ttfb = latencies(gw_base, key, args.requests // 2, stream=True)
+            res["ttfb_direct_ms"] = statistics.median(d_ttfb) * 1e3
+            res["ttfb_gateway_ms"] = statistics.median(g_ttfb) * 1e3
+            res["ttfb_added_ms"] = res["ttfb_gateway_ms"] - res["ttfb_direct_ms"]
+            res["throughput_c64_direct"] = asyncio.run(_throughput(up_base, key, 64, 5))
+            res["throughput_c64_gateway"] = asyncio.run(_throughput(gw_base, key, 64, 5))
+            rss_start = _rss_kb(gw.pid)
+            soaked = 0
+            samples = []
+            with httpx.Client(headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
+                while soaked < args.soak:
+                    client.post(f"{gw_base}/chat/completions", json=BODY).read()
+                    soaked += 1
+                    if soaked % max(1, args.soak // 10) == 0:
+                        samples.append(_rss_kb(gw.pid))
+            res["soak_requests"] = soaked
+            res["rss_kb_start"] = rss_start
+            res["rss_kb_samples"] = samples
+            res["rss_growth_after_warmup"] = (
+                (samples[-1] - samples[1]) / samples[1] if len(samples) > 2 else None
+            )
+        finally:
+            gw.send_signal(signal.SIGTERM)
+            gw.wait(timeout=20)
+            upstream.send_signal(signal.SIGTERM)
+            upstream.wait(timeout=20)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        _print(res)
+
+
+def _print(res: dict[str, Any]) -> None:
+    def row(label: str, direct: float, via: float, added: float, target: str) -> None:
+        print(
+            f"  {label:22} direct {direct:7.3f} ms   via Sumun {via:7.3f} ms"
+            f"   added {added:6.3f} ms ({target})"
+        )
+
+    print("Gateway vs direct upstream — same fake upstream, gateway pinned to one core")
+    row(
+        "non-streaming p50",
+        res["p50_direct_ms"],
+        res["p50_gateway_ms"],
+        res["added_p50_ms"],
+        "target <= 1 ms",
+    )
+    row(
+        "non-streaming p99",
+        res["p99_direct_ms"],
+        res["p99_gateway_ms"],
+        res["added_p99_ms"],
+        "target <= 5 ms",
+    )
+    row(
+        "streaming TTFB p50",
+        res["ttfb_direct_ms"],
+        res["ttfb_gateway_ms"],
+        res["ttfb_added_ms"],
+        "target <= 1 ms",
+    )
+    print(
+        f"  throughput at concurrency 64: direct {res['throughput_c64_direct']:,.0f}/s,"
+        f" via Sumun {res['throughput_c64_gateway']:,.0f}/s"
+    )
+    print(
+        f"  RSS over {res['soak_requests']:,} requests (KiB): start {res['rss_kb_start']:,},"
+        f" samples {res['rss_kb_samples']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

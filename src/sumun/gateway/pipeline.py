@@ -1,0 +1,391 @@
+"""The request path, one call from start to end (ARCHITECTURE.md "One request, end to end").
+
+    1. ready?      sealed keys / unreachable backend or ledger ⇒ 503, nothing else happens
+    2. parse       body read with a limit, strict UTF-8, JSON, required fields   (400 / 413)
+    3. auth        virtual key ⇒ Principal(tenant, app, user, role)             (401)
+    4. limits      per key and per tenant: requests, tokens, budgets            (429)
+    5. admit       tenant × route × kill switch ⇒ Decision (policy plugs in here)
+    6. ledger      `request-admitted`, payload sealed under the tenant key, STRICT: durable
+                   before anything goes upstream                                   (503 if not)
+    7. upstream    router: fallback / weighted, breaker, failover before the first byte
+    8. label       X-Sumun-* headers, "sumun" metadata, the tenant's visible AI notice
+    9. ledger      `request-completed` (tokens, latency, outcome, response payload sealed)
+
+Every exit after step 6 writes step 9, including upstream failures and a client that goes
+away mid-stream (the upstream call is cancelled and the entry says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from sumun.errors import (
+    AuthError,
+    BackendError,
+    BudgetExceededError,
+    ForbiddenError,
+    KeyDestroyedError,
+    KeyDisabledError,
+    KeyStateError,
+    LedgerError,
+    RateLimitedError,
+    SealedError,
+    SumunError,
+    UnknownKeyError,
+)
+from sumun.gateway.admission import Decision, admit
+from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
+from sumun.gateway.limits import Limiter
+from sumun.gateway.metrics import Metrics
+from sumun.gateway.router import Attempt, Router, UnknownModelError
+from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
+from sumun.gateway.wire import BadRequestError, ParsedCall, error_response, parse_call, read_body
+from sumun.ledger.entry import EntryKind, EntryMeta
+from sumun.runtime import Runtime
+from sumun.store.directory import Directory
+from sumun.store.model import Principal, Tenant
+
+__all__ = ["Gateway"]
+
+_TRANSCRIPT_MAX = 4 * 1024 * 1024  # stream bytes kept for the completed entry's payload
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _bearer(request: Request, wire: Wire) -> str:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    if wire is Wire.ANTHROPIC and request.headers.get("x-api-key"):
+        return request.headers["x-api-key"].strip()
+    raise AuthError("missing API key: send `Authorization: Bearer <virtual key>`")
+
+
+@dataclass
+class _Context:
+    request_id: str
+    started: float
+    endpoint: Endpoint
+    wire: Wire
+    principal: Principal | None = None
+    tenant: Tenant | None = None
+    parsed: ParsedCall | None = None
+    decision: Decision | None = None
+    admitted_seq: int | None = None
+    completed: bool = False
+
+
+class Gateway:
+    def __init__(
+        self,
+        runtime: Runtime,
+        directory: Directory,
+        limiter: Limiter,
+        router: Router,
+        metrics: Metrics,
+        *,
+        max_body_bytes: int,
+    ) -> None:
+        self.runtime = runtime
+        self.directory = directory
+        self.limiter = limiter
+        self.router = router
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self._key_lock = asyncio.Lock()
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    async def handle(self, request: Request, endpoint: Endpoint, wire: Wire) -> Response:
+        ctx = _Context(uuid.uuid4().hex, time.perf_counter(), endpoint, wire)
+        try:
+            self._ready()
+            ctx.principal = self.directory.authenticate(_bearer(request, wire))
+            raw = await read_body(request, self.max_body_bytes)
+            ctx.parsed = parsed = parse_call(raw, endpoint, wire)
+            ctx.tenant = tenant = self.directory.get_tenant(ctx.principal.tenant)
+            self.limiter.check(ctx.principal, tenant.limits, ctx.principal.limits)
+            self.router.route(parsed.model)  # unknown model ⇒ 404 before anything is recorded
+            ctx.decision = admit(
+                ctx.principal, tenant, parsed.model, request.headers.get("x-sumun-data-class")
+            )
+            self.metrics.decisions.labels(ctx.decision.action).inc()
+            if ctx.decision.action == "block":
+                raise ForbiddenError(ctx.decision.reason)
+            ctx.admitted_seq = await self._record_admitted(ctx, raw)
+            call = Call(endpoint, wire, parsed.body, parsed.stream, ctx.request_id)
+            if parsed.stream:
+                return await self._stream(ctx, call)
+            return await self._complete(ctx, call)
+        except Exception as exc:
+            return self._fail(ctx, exc)
+
+    def _ready(self) -> None:
+        keys = self.runtime.keys
+        if keys.sealed:
+            raise SealedError("Sumun is sealed: no request can be protected or recorded")
+
+    async def _record_admitted(self, ctx: _Context, raw: bytes) -> int:
+        assert ctx.principal and ctx.parsed and ctx.decision and ctx.tenant  # noqa: S101
+        meta = EntryMeta(
+            kind=EntryKind.REQUEST_ADMITTED,
+            tenant=ctx.principal.tenant,
+            time_ms=_now_ms(),
+            decision=ctx.decision.action,
+            rules=ctx.decision.rules,
+            data_class=ctx.decision.data_class,
+            request_id=ctx.request_id,
+            attrs={
+                "endpoint": ctx.endpoint,
+                "model": ctx.parsed.model,
+                "key_id": ctx.principal.key_id,
+                "app": ctx.principal.app or "",
+                "user": ctx.principal.user or "",
+                "stream": str(ctx.parsed.stream).lower(),
+            },
+        )
+        try:
+            return await self.runtime.ledger.append_async(meta, raw, key_id=ctx.principal.tenant)
+        except UnknownKeyError:
+            await self._provision_tenant_key(ctx.principal.tenant)
+            return await self.runtime.ledger.append_async(meta, raw, key_id=ctx.principal.tenant)
+
+    async def _provision_tenant_key(self, tenant: str) -> None:
+        """A tenant's KEK is created on its first request (a key event records it)."""
+        async with self._key_lock:
+            keys = self.runtime.keys
+            if await run_in_threadpool(keys.get_key, tenant) is None:
+                await run_in_threadpool(
+                    lambda: keys.lifecycle.create(tenant, actor="sumun-gateway", tenant=tenant)
+                )
+
+    def _completed(
+        self,
+        ctx: _Context,
+        *,
+        status: int,
+        outcome: str,
+        attempt: Attempt | None = None,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+        payload: bytes | None = None,
+    ) -> None:
+        """Queue the `request-completed` entry (durable within the ledger's batch delay)."""
+        if ctx.admitted_seq is None or ctx.principal is None or ctx.completed:
+            return
+        ctx.completed = True
+        meta = EntryMeta(
+            kind=EntryKind.REQUEST_COMPLETED,
+            tenant=ctx.principal.tenant,
+            time_ms=_now_ms(),
+            decision=ctx.decision.action if ctx.decision else None,
+            rules=ctx.decision.rules if ctx.decision else (),
+            provider=attempt.provider if attempt else None,
+            data_class=ctx.decision.data_class if ctx.decision else None,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_us=int((time.perf_counter() - ctx.started) * 1e6),
+            request_id=ctx.request_id,
+            attrs={
+                "status": str(status),
+                "outcome": outcome,
+                "admitted_seq": str(ctx.admitted_seq),
+                **({"upstream_model": attempt.model} if attempt else {}),
+            },
+        )
+        try:
+            self.runtime.ledger.submit(meta, payload, key_id=ctx.principal.tenant)
+        except SumunError:
+            # Keys sealed or ledger gone after admission: the admitted entry stands; the gap
+            # (admitted without completed) is itself visible in the log.
+            self.metrics.upstream_errors.labels("ledger", "completed-not-recorded").inc()
+
+    def _headers(self, ctx: _Context, attempt: Attempt | None) -> dict[str, str]:
+        headers = {
+            "x-sumun-request-id": ctx.request_id,
+            "x-sumun-ai-generated": "true",
+            "x-sumun-decision": ctx.decision.action if ctx.decision else "allow",
+        }
+        if ctx.admitted_seq is not None:
+            headers["x-sumun-ledger-seq"] = str(ctx.admitted_seq)
+        if attempt is not None:
+            headers["x-sumun-provider"] = attempt.provider
+        return headers
+
+    def _notice(self, ctx: _Context) -> str | None:
+        tenant = ctx.tenant
+        if tenant is None or not tenant.ai_notice:
+            return None
+        return tenant.notice_text or DEFAULT_NOTICE
+
+    def _account(
+        self, ctx: _Context, attempt: Attempt, tokens_in: int | None, tokens_out: int | None
+    ) -> None:
+        assert ctx.principal  # noqa: S101
+        total = (tokens_in or 0) + (tokens_out or 0)
+        if total:
+            self.limiter.record_tokens(ctx.principal, total)
+        if tokens_in:
+            self.metrics.tokens.labels("in", attempt.provider, ctx.principal.tenant).inc(tokens_in)
+        if tokens_out:
+            self.metrics.tokens.labels("out", attempt.provider, ctx.principal.tenant).inc(
+                tokens_out
+            )
+
+    # -- non-streaming -----------------------------------------------------------------------
+
+    async def _complete(self, ctx: _Context, call: Call) -> Response:
+        async def send(adapter: Any, c: Call) -> Reply:
+            reply: Reply = await adapter.complete(c)
+            return reply
+
+        reply, attempt = await self.router.run(call.body["model"], call, send)
+        self._account(ctx, attempt, reply.usage.tokens_in, reply.usage.tokens_out)
+        body = label_body(
+            dict(reply.body),
+            call.wire,
+            notice=self._notice(ctx),
+            meta={
+                "ledger_seq": ctx.admitted_seq,
+                "decision": ctx.decision.action if ctx.decision else "allow",
+                "request_id": ctx.request_id,
+            },
+        )
+        raw = orjson.dumps(body)
+        self._completed(
+            ctx,
+            status=reply.status,
+            outcome="ok",
+            attempt=attempt,
+            tokens_in=reply.usage.tokens_in,
+            tokens_out=reply.usage.tokens_out,
+            payload=raw,
+        )
+        self._observe(ctx, reply.status, attempt.provider, stream=False)
+        return Response(
+            raw,
+            status_code=reply.status,
+            media_type="application/json",
+            headers=self._headers(ctx, attempt),
+        )
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    async def _stream(self, ctx: _Context, call: Call) -> Response:
+        async def send(adapter: Any, c: Call) -> StreamReply:
+            reply: StreamReply = await adapter.stream(c)
+            return reply
+
+        reply, attempt = await self.router.run(call.body["model"], call, send)
+        notice = self._notice(ctx)
+        chunks = notice_stream(reply.chunks, call.wire, notice) if notice else reply.chunks
+
+        async def body() -> AsyncIterator[bytes]:
+            transcript = bytearray()
+            outcome, status = "ok", 200
+            try:
+                async for chunk in chunks:
+                    if len(transcript) < _TRANSCRIPT_MAX:
+                        transcript += chunk
+                    yield chunk
+            except UpstreamError as exc:
+                outcome, status = f"stream-cut-{exc.kind}", exc.status
+                self.metrics.upstream_errors.labels(attempt.provider, exc.kind).inc()
+                yield _stream_error(call.wire, exc)
+            except (asyncio.CancelledError, GeneratorExit):
+                outcome, status = "client-disconnected", 499
+                raise
+            finally:
+                await reply.chunks.aclose()
+                self._account(ctx, attempt, reply.usage.tokens_in, reply.usage.tokens_out)
+                self._completed(
+                    ctx,
+                    status=status,
+                    outcome=outcome,
+                    attempt=attempt,
+                    tokens_in=reply.usage.tokens_in,
+                    tokens_out=reply.usage.tokens_out,
+                    payload=bytes(transcript),
+                )
+                self._observe(ctx, status, attempt.provider, stream=True)
+
+        return StreamingResponse(
+            body(), media_type="text/event-stream", headers=self._headers(ctx, attempt)
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _observe(self, ctx: _Context, status: int, provider: str, *, stream: bool) -> None:
+        self.metrics.requests.labels(ctx.endpoint, str(status), provider).inc()
+        self.metrics.latency.labels(ctx.endpoint, str(stream).lower()).observe(
+            time.perf_counter() - ctx.started
+        )
+
+    def _fail(self, ctx: _Context, exc: Exception) -> Response:
+        status, message, code = _classify(exc)
+        headers = {"x-sumun-request-id": ctx.request_id}
+        if isinstance(exc, RateLimitedError):
+            headers["retry-after"] = str(max(1, int(exc.retry_after + 0.999)))
+        if status == 503 and not isinstance(exc, UpstreamError):
+            headers["retry-after"] = "5"
+        if ctx.admitted_seq is not None:
+            headers["x-sumun-ledger-seq"] = str(ctx.admitted_seq)
+        if isinstance(exc, UpstreamError):
+            self.metrics.upstream_errors.labels(exc.provider, exc.kind).inc()
+        kind = exc.kind if isinstance(exc, UpstreamError) else type(exc).__name__
+        self._completed(ctx, status=status, outcome=f"error-{kind}")
+        self._observe(ctx, status, getattr(exc, "provider", "none"), stream=False)
+        return error_response(ctx.wire, status, message, code=code, headers=headers)
+
+
+# exception types -> (status, code, how the message reads); the first match wins.
+_CLASSES: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
+    ((UnknownModelError,), 404, "model_not_found", "{exc}"),
+    ((AuthError,), 401, "invalid_api_key", "{exc}"),
+    ((RateLimitedError, BudgetExceededError), 429, "rate_limit_exceeded", "{exc}"),
+    ((ForbiddenError,), 403, "forbidden", "{exc}"),
+    (
+        (KeyDisabledError, KeyDestroyedError, KeyStateError),
+        403,
+        "tenant_key_revoked",
+        "this tenant's key does not allow new requests: {exc}",
+    ),
+    (
+        (SealedError, BackendError, LedgerError),
+        503,
+        "unavailable",
+        "Sumun cannot protect and record this request now: {exc}",
+    ),
+    ((SumunError,), 503, "unavailable", "Sumun cannot serve this request now: {exc}"),
+)
+
+
+def _classify(exc: Exception) -> tuple[int, str, str | None]:
+    if isinstance(exc, BadRequestError):
+        return exc.status, str(exc), exc.code
+    if isinstance(exc, UpstreamError):
+        return exc.status, f"provider {exc.provider}: {exc}", exc.kind
+    for kinds, status, code, template in _CLASSES:
+        if isinstance(exc, kinds):
+            return status, template.format(exc=exc), code
+    return 500, "internal error in the gateway (the request was not forwarded)", "internal_error"
+
+
+def _stream_error(wire: Wire, exc: UpstreamError) -> bytes:
+    message = f"provider {exc.provider}: the stream was interrupted ({exc.kind})"
+    if wire is Wire.ANTHROPIC:
+        data = {"type": "error", "error": {"type": "api_error", "message": message}}
+        return b"event: error\ndata: " + orjson.dumps(data) + b"\n\n"
+    return b"data: " + orjson.dumps({"error": {"message": message, "type": "api_error"}}) + b"\n\n"

@@ -1,0 +1,354 @@
+"""HTTP plumbing the networked adapters share: client, error mapping, and the stream pump.
+
+Errors map the same way for every upstream (the router acts on `status`/`retryable`/`kind`):
+
+    HTTP 429                      -> 429 rate_limited   retryable
+    HTTP 401/403                  -> 502 upstream_auth  retryable   (Sumun's key for the
+                                     upstream is wrong, not the client's: never shown as 401)
+    other HTTP 4xx                -> same status, bad_request, not retryable
+    HTTP 5xx (incl. 529)          -> 502 upstream_error retryable
+    cannot connect / pool full    -> 503 unavailable    retryable
+    read or write timeout         -> 504 timeout        retryable
+    broken or unparsable answer   -> 502 bad_response   retryable
+
+Once a chunk has been handed out (`started=True`) nothing is retryable. The upstream's own
+message is kept (it helps the user) but cut short, and Sumun's API key is scrubbed from it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import anyio
+import httpx
+import orjson
+
+from sumun.config import ProviderConfig
+from sumun.errors import ConfigError
+from sumun.gateway.translate import StreamFault, TranslationError
+from sumun.gateway.upstream.base import UpstreamError
+from sumun.gateway.upstream.sse import SSEError, SSEEvent, SSEParser
+
+__all__ = [
+    "EventPipe",
+    "UpstreamStream",
+    "api_key",
+    "base_url",
+    "error_for_status",
+    "error_for_transport",
+    "make_client",
+    "open_stream",
+    "send_json",
+]
+
+_MESSAGE_LIMIT = 500
+# After the end marker the rest of the body is normally already buffered; give it this long to
+# arrive so the connection can be reused, then drop the connection instead.
+_DRAIN_SECONDS = 0.25
+
+Json = dict[str, Any]
+
+
+def api_key(config: ProviderConfig) -> str | None:
+    """The provider's API key from the environment variable the config names (None: no key)."""
+    if config.api_key_env is None:
+        return None
+    value = os.environ.get(config.api_key_env)
+    if not value:
+        raise ConfigError(
+            f"provider {config.name!r}: environment variable {config.api_key_env} is not set",
+            advice="export the upstream API key in that variable, or remove api_key_env",
+        )
+    return value
+
+
+def base_url(config: ProviderConfig) -> str:
+    # Required rather than defaulted: where prompts go must be readable in the config itself.
+    if not config.base_url:
+        raise ConfigError(f"provider {config.name!r} ({config.kind}) needs a base_url")
+    return config.base_url.rstrip("/")
+
+
+def make_client(config: ProviderConfig) -> httpx.AsyncClient:
+    """One keep-alive HTTP/1.1 client per adapter, with the provider's time bounds."""
+    timeout = httpx.Timeout(
+        config.timeout_seconds,  # each read and write; a stream may run longer while it flows
+        connect=config.connect_timeout_seconds,
+        pool=config.connect_timeout_seconds,
+    )
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=30)
+    # trust_env=False: proxy variables in the environment must not divert prompts elsewhere.
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits, trust_env=False, follow_redirects=False
+    )
+
+
+def _message(body: bytes, secret: str | None) -> str:
+    text: str
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", errors="replace").strip()
+    else:
+        text = _message_of(parsed) or ""
+    text = " ".join(text.split())
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    if len(text) > _MESSAGE_LIMIT:
+        text = text[:_MESSAGE_LIMIT] + "…"
+    return text or "no details given"
+
+
+def _message_of(parsed: Any) -> str | None:
+    # OpenAI {"error": {"message"}}, Anthropic {"type": "error", "error": {"message"}},
+    # FastAPI-style servers {"detail": …}, and a few plain {"message": …}.
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        for key in ("message", "detail"):
+            if parsed.get(key):
+                value = parsed[key]
+                return value if isinstance(value, str) else orjson.dumps(value).decode()
+    return None
+
+
+def error_for_status(provider: str, status: int, body: bytes, secret: str | None) -> UpstreamError:
+    message = f"{provider} answered HTTP {status}: {_message(body, secret)}"
+    if status == 429:
+        return UpstreamError(
+            message, provider=provider, status=429, retryable=True, kind="rate_limited"
+        )
+    if status in (401, 403):
+        return UpstreamError(
+            message, provider=provider, status=502, retryable=True, kind="upstream_auth"
+        )
+    if status >= 500:
+        return UpstreamError(message, provider=provider, status=502, retryable=True)
+    return UpstreamError(
+        message, provider=provider, status=status, retryable=False, kind="bad_request"
+    )
+
+
+def error_for_transport(
+    provider: str, exc: Exception, *, started: bool = False, phase: str = ""
+) -> UpstreamError:
+    """A transport, framing or translation failure as the UpstreamError the router acts on."""
+    where = f" {phase}" if phase else ""
+    status, kind, text = 502, "bad_response", str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError | httpx.PoolTimeout):
+        status, kind, text = 503, "unavailable", f"cannot connect ({type(exc).__name__})"
+    elif isinstance(exc, httpx.TimeoutException):
+        status, kind, text = 504, "timeout", f"no answer in time ({type(exc).__name__})"
+    elif isinstance(exc, httpx.HTTPError):
+        status, kind, text = 502, "stream_cut", f"connection broke ({type(exc).__name__})"
+    return UpstreamError(
+        f"{provider}{where}: {text}",
+        provider=provider,
+        status=status,
+        retryable=not started,
+        started=started,
+        kind=kind,
+    )
+
+
+def _error_for_fault(provider: str, fault: StreamFault, *, started: bool) -> UpstreamError:
+    kind = fault.type.lower()
+    status, name = 502, "upstream_error"
+    if "rate_limit" in kind or kind in ("requests", "tokens"):
+        status, name = 429, "rate_limited"
+    elif kind.startswith("invalid_request"):
+        status, name = 400, "bad_request"
+    elif kind.startswith("overloaded"):
+        name = "overloaded"
+    retryable = not started and status != 400
+    message = f"{provider} reported {fault.type} in its stream: {fault.message[:_MESSAGE_LIMIT]}"
+    return UpstreamError(
+        message, provider=provider, status=status, retryable=retryable, started=started, kind=name
+    )
+
+
+async def send_json(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    headers: dict[str, str],
+    secret: str | None,
+    body: Json | None = None,
+    params: dict[str, str] | None = None,
+) -> Json:
+    """One non-streaming JSON call; the decoded answer, or UpstreamError."""
+    content = orjson.dumps(body) if body is not None else None
+    try:
+        response = await client.request(
+            method, url, content=content, headers=headers, params=params
+        )
+    except httpx.HTTPError as exc:
+        raise error_for_transport(provider, exc) from exc
+    if response.status_code >= 400:
+        raise error_for_status(provider, response.status_code, response.content, secret)
+    try:
+        answer = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise error_for_transport(provider, ValueError("the answer is not JSON")) from exc
+    if not isinstance(answer, dict):
+        raise error_for_transport(provider, ValueError("the answer is not a JSON object"))
+    return answer
+
+
+class EventPipe(Protocol):
+    """Turns upstream SSE events into client SSE bytes (a pass-through or a translator)."""
+
+    done: bool  # the upstream's end marker arrived
+    fault: StreamFault | None  # the upstream reported an error inside the stream
+
+    def feed(self, event: SSEEvent) -> list[bytes]: ...
+
+    def close(self) -> list[bytes]: ...
+
+
+class UpstreamStream(AsyncIterator[bytes]):
+    """The `chunks` of a StreamReply: reads the upstream as the client reads us, no buffering.
+
+    Each item is every complete client event produced by one upstream read. Closing it — by
+    `aclose()`, by cancellation, or on any error — closes the upstream response, which drops
+    the connection and so cancels the generation upstream.
+
+    Failures raise UpstreamError: before anything was handed out with `started=False` (from
+    `prefetch`, so the router may fail over), afterwards with `started=True`. An error event
+    inside the upstream stream is such a failure too; it is not forwarded as is, because the
+    gateway writes the error in the client's wire format from the UpstreamError's message.
+    """
+
+    def __init__(self, response: httpx.Response, pipe: EventPipe, *, provider: str) -> None:
+        self._response = response
+        self._raw = response.aiter_bytes()
+        self._pipe = pipe
+        self._provider = provider
+        self._parser = SSEParser()
+        self._ready: deque[bytes] = deque()
+        self._error: UpstreamError | None = None  # raised once the ready chunks are out
+        self._started = False
+        self._closed = False
+
+    def __aiter__(self) -> UpstreamStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            while not self._ready:
+                if self._error is not None:
+                    raise self._error
+                if self._pipe.done or self._closed:
+                    await self._finish()
+                    raise StopAsyncIteration
+                await self._pull()
+        except BaseException:
+            await self.aclose()
+            raise
+        self._started = True
+        return self._ready.popleft()
+
+    async def prefetch(self) -> None:
+        """Read until there is something to hand out, so early failures stay retryable."""
+        try:
+            while not self._ready and not self._pipe.done:
+                if self._error is not None:
+                    raise self._error
+                await self._pull()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):  # a cancelled caller must still release the socket
+            await self._response.aclose()
+
+    async def _pull(self) -> None:
+        try:
+            raw = await self._raw.__anext__()
+        except StopAsyncIteration:
+            tail = self._pipe.close()
+            if not self._pipe.done:
+                raise self._broken(EOFError("the upstream ended the stream early")) from None
+            self._push(tail)
+            return
+        except httpx.HTTPError as exc:
+            raise self._broken(exc) from exc
+        out: list[bytes] = []
+        try:
+            for event in self._parser.feed(raw):
+                produced = self._pipe.feed(event)
+                if self._pipe.fault is not None:
+                    break  # its error event is not forwarded: the gateway reports the error
+                out.extend(produced)
+                if self._pipe.done:
+                    break
+        except (SSEError, TranslationError) as exc:
+            raise self._broken(exc) from exc
+        fault = self._pipe.fault
+        if fault is not None:
+            if not self._started and not out:
+                raise _error_for_fault(self._provider, fault, started=False)
+            self._error = _error_for_fault(self._provider, fault, started=True)
+        self._push(out)
+
+    def _push(self, out: list[bytes]) -> None:
+        if out:
+            self._ready.append(out[0] if len(out) == 1 else b"".join(out))
+
+    def _broken(self, exc: Exception) -> UpstreamError:
+        return error_for_transport(self._provider, exc, started=self._started, phase="stream")
+
+    async def _finish(self) -> None:
+        if not self._closed:
+            with anyio.move_on_after(_DRAIN_SECONDS):
+                async for _ in self._raw:
+                    pass  # the chunked terminator: reading it lets the connection be reused
+        await self.aclose()
+
+
+async def open_stream(
+    client: httpx.AsyncClient,
+    url: str,
+    pipe: EventPipe,
+    *,
+    provider: str,
+    headers: dict[str, str],
+    secret: str | None,
+    body: Json,
+    params: dict[str, str] | None = None,
+) -> UpstreamStream:
+    """Start a streaming call; UpstreamError (started=False) unless the first event is good."""
+    request = client.build_request(
+        "POST",
+        url,
+        content=orjson.dumps(body),
+        headers={**headers, "Accept": "text/event-stream", "Accept-Encoding": "identity"},
+        params=params,
+    )
+    try:
+        response = await client.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise error_for_transport(provider, exc) from exc
+    if response.status_code >= 400:
+        try:
+            error_body = await response.aread()
+        except httpx.HTTPError:
+            error_body = b""
+        finally:
+            await response.aclose()
+        raise error_for_status(provider, response.status_code, error_body, secret)
+    stream = UpstreamStream(response, pipe, provider=provider)
+    await stream.prefetch()
+    return stream

@@ -1,0 +1,478 @@
+"""The tenant directory: tenants, apps, virtual API keys, and authenticating a presented key.
+
+API keys look like `sk-sumun-<key_id>-<secret>`: `key_id` is 10 base32 characters (public: it
+names the key in lists, logs and the ledger), `secret` is 40 base32 characters from `secrets`
+(200 bits). The whole key is shown once, by `issue_key`, and stored only as its SHA-256 digest.
+A fast hash is the right tool here, unlike for passwords: slow hashes (argon2, bcrypt) exist to
+make guessing *low-entropy* secrets expensive, but no one can enumerate 2^200 secrets however
+fast the hash is — and a fast hash keeps `authenticate` in microseconds on every request.
+
+`authenticate` is on the hot path. Positive and negative answers for a known key_id are cached
+in memory; the cache is dropped whenever `PRAGMA data_version` shows that another connection
+(any process: another worker, the CLI) committed to store.db, checked at most every
+`recheck_seconds` (0.25 s). So a revocation takes effect in every process within that interval
+plus the time to the next request — well under the 1 s contract. Writes through *this*
+Directory drop its cache at once (a connection does not see its own commits in data_version).
+
+Thread safety: one connection behind one lock. The hit path reads the cache without the lock;
+every database read, cache fill and cache drop happens under it, so a fill can never put back
+an entry that a concurrent drop meant to remove.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sumun.errors import AuthError, StoreError, UsageError
+from sumun.store import _db
+from sumun.store.model import App, Limits, Principal, Role, Tenant, VirtualKey
+
+__all__ = ["UNCHANGED", "Directory", "Unchanged"]
+
+T = TypeVar("T")
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lower case
+_KEY_ID_CHARS = 10
+_SECRET_CHARS = 40
+_KEY_PREFIX = "sk-sumun-"
+_KEY_LEN = len(_KEY_PREFIX) + _KEY_ID_CHARS + 1 + _SECRET_CHARS
+_KEY_RE = re.compile(rf"sk-sumun-([a-z2-7]{{{_KEY_ID_CHARS}}})-[a-z2-7]{{{_SECRET_CHARS}}}")
+_KEY_ID_RE = re.compile(rf"[a-z2-7]{{{_KEY_ID_CHARS}}}")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_MAX_USER = 256
+_MAX_NOTICE = 4000
+
+_INVALID = "invalid API key"  # one message for malformed, unknown and wrong keys: no oracle
+
+_KEY_COLUMNS = "key_id, tenant, app, user, role, created_at, revoked_at, rpm, tpm, token_budget"
+_TENANT_COLUMNS = (
+    "name, ai_notice, notice_text, default_data_class, rpm, tpm, token_budget, created_at"
+)
+
+
+class Unchanged(enum.Enum):
+    """`update_tenant` leaves a field alone unless it is given (None clears a field)."""
+
+    UNCHANGED = enum.auto()
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    digest: bytes
+    principal: Principal
+    revoked: bool
+
+
+def _digest(api_key: str) -> bytes:
+    return hashlib.sha256(api_key.encode("ascii")).digest()
+
+
+def _random(chars: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(chars))
+
+
+def _check_name(what: str, name: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise UsageError(
+            f"bad {what} name {name!r}: use 1-63 of a-z 0-9 . _ - (starting with a letter or digit)"
+        )
+    return name
+
+
+def _check_limit(what: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise UsageError(f"{what} must be a positive whole number (or unset for no limit)")
+    return value
+
+
+def _check_text(what: str, value: str | None, limit: int) -> str | None:
+    if value is not None and (
+        not value.strip() or len(value) > limit or any(ord(c) < 32 for c in value)
+    ):
+        raise UsageError(f"{what} must be 1-{limit} printable characters")
+    return value
+
+
+def _tenant(row: tuple[Any, ...]) -> Tenant:
+    name, notice, text, data_class, rpm, tpm, budget, created = row
+    return Tenant(str(name), bool(notice), text, data_class, rpm, tpm, budget, float(created))
+
+
+def _key(row: tuple[Any, ...]) -> VirtualKey:
+    key_id, tenant, app, user, role, created, revoked, rpm, tpm, budget = row
+    return VirtualKey(
+        key_id, tenant, app, user, Role(role), float(created), revoked, rpm, tpm, budget
+    )
+
+
+class Directory:
+    """Tenants, apps and virtual keys in one SQLite file. Close it when done."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float = 5.0,
+        recheck_seconds: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if recheck_seconds < 0 or recheck_seconds > 1:
+            raise ValueError("recheck_seconds must be within [0, 1]: revocation must be quick")
+        self._path = path
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = _db.connect(path, timeout=timeout)
+        self._keys: dict[str, _Cached] = {}
+        self._tenants: dict[str, Tenant] = {}
+        self._seen_version = self._read(_db.data_version)
+        self._checked_at = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"<Directory {self._path}>"
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the directory at {self._path} is closed")
+        return self._conn
+
+    def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `query` on the connection; the caller holds the lock (or is the constructor)."""
+        try:
+            return query(self._db())
+        except sqlite3.Error as exc:
+            raise _db.translate(exc, "read", self._path) from exc
+
+    def _forget(self) -> None:
+        """Drop every cached answer (caller holds the lock)."""
+        self._keys = {}
+        self._tenants = {}
+
+    def _maybe_refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at < self._recheck:
+            return
+        with self._lock:
+            if now - self._checked_at < self._recheck:
+                return
+            version = self._read(_db.data_version)
+            if version != self._seen_version:
+                self._forget()
+                self._seen_version = version
+            self._checked_at = now
+
+    # -- authentication (hot path) ---------------------------------------------------------
+
+    def authenticate(self, presented: str) -> Principal:
+        """The principal behind an API key, or AuthError. MUST be called on every request."""
+        match = _KEY_RE.fullmatch(presented) if len(presented) == _KEY_LEN else None
+        if match is None:
+            raise AuthError(_INVALID)
+        key_id = match.group(1)
+        self._maybe_refresh()
+        entry = self._keys.get(key_id) or self._load(key_id)
+        # Constant-time, over digests: the comparison time says nothing about the secret.
+        if not hmac.compare_digest(_digest(presented), entry.digest):
+            raise AuthError(_INVALID)
+        if entry.revoked:
+            raise AuthError("API key revoked")
+        return entry.principal
+
+    def _load(self, key_id: str) -> _Cached:
+        with self._lock:
+            row = self._read(
+                lambda c: c.execute(
+                    f"SELECT digest, {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+                    (key_id,),
+                ).fetchone()
+            )
+            if row is None:
+                raise AuthError(_INVALID)
+            key = _key(row[1:])
+            entry = _Cached(
+                bytes(row[0]),
+                Principal(key.key_id, key.tenant, key.app, key.user, key.role, key.limits),
+                key.revoked,
+            )
+            self._keys[key_id] = entry
+            return entry
+
+    # -- tenants ---------------------------------------------------------------------------
+
+    def create_tenant(
+        self,
+        name: str,
+        *,
+        ai_notice: bool = True,
+        notice_text: str | None = None,
+        default_data_class: str | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        token_budget: int | None = None,
+    ) -> Tenant:
+        """A new tenant. The AI notice defaults to on: disclosure is the safe default."""
+        tenant = Tenant(
+            _check_name("tenant", name),
+            ai_notice,
+            _check_text("notice text", notice_text, _MAX_NOTICE),
+            None if default_data_class is None else _check_name("data class", default_data_class),
+            _check_limit("rpm", rpm),
+            _check_limit("tpm", tpm),
+            _check_limit("token budget", token_budget),
+            self._clock(),
+        )
+        with self._lock, _db.write(self._db(), self._path, "write"):
+            if self._db().execute("SELECT 1 FROM tenants WHERE name = ?", (name,)).fetchone():
+                raise UsageError(f"tenant {name!r} already exists")
+            self._db().execute(
+                f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                (
+                    tenant.name,
+                    int(tenant.ai_notice),
+                    tenant.notice_text,
+                    tenant.default_data_class,
+                    tenant.rpm,
+                    tenant.tpm,
+                    tenant.token_budget,
+                    tenant.created_at,
+                ),
+            )
+            self._forget()
+        return tenant
+
+    def update_tenant(
+        self,
+        name: str,
+        *,
+        ai_notice: bool | Unchanged = UNCHANGED,
+        notice_text: str | Unchanged | None = UNCHANGED,
+        default_data_class: str | Unchanged | None = UNCHANGED,
+        rpm: int | Unchanged | None = UNCHANGED,
+        tpm: int | Unchanged | None = UNCHANGED,
+        token_budget: int | Unchanged | None = UNCHANGED,
+    ) -> Tenant:
+        """Change the given fields; None clears a field (no limit, the default notice)."""
+        changes: dict[str, object] = {}
+        if not isinstance(ai_notice, Unchanged):
+            changes["ai_notice"] = int(ai_notice)
+        if not isinstance(notice_text, Unchanged):
+            changes["notice_text"] = _check_text("notice text", notice_text, _MAX_NOTICE)
+        if not isinstance(default_data_class, Unchanged):
+            changes["default_data_class"] = (
+                None
+                if default_data_class is None
+                else _check_name("data class", default_data_class)
+            )
+        for column, value in (("rpm", rpm), ("tpm", tpm), ("token_budget", token_budget)):
+            if not isinstance(value, Unchanged):
+                changes[column] = _check_limit(column.replace("_", " "), value)
+        with self._lock:
+            with _db.write(self._db(), self._path, "write"):
+                if changes:
+                    # Column names come from the fixed set above, never from the caller.
+                    assignments = ", ".join(f"{column} = ?" for column in changes)
+                    updated = self._db().execute(
+                        f"UPDATE tenants SET {assignments} WHERE name = ?",  # noqa: S608
+                        (*changes.values(), name),
+                    )
+                    if updated.rowcount == 0:
+                        raise UsageError(f"no tenant named {name!r}")
+                self._forget()
+            return self._tenant_row(name)
+
+    def get_tenant(self, name: str) -> Tenant:
+        """The tenant (cached like keys: the gateway reads it on every request)."""
+        self._maybe_refresh()
+        cached = self._tenants.get(name)
+        if cached is not None:
+            return cached
+        with self._lock:
+            tenant = self._tenant_row(name)
+            self._tenants[name] = tenant
+            return tenant
+
+    def _tenant_row(self, name: str) -> Tenant:
+        row = self._read(
+            lambda c: c.execute(
+                f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE name = ?",  # noqa: S608
+                (name,),
+            ).fetchone()
+        )
+        if row is None:
+            raise UsageError(f"no tenant named {name!r}")
+        return _tenant(row)
+
+    def list_tenants(self) -> list[Tenant]:
+        with self._lock:
+            rows = self._read(
+                lambda c: c.execute(
+                    f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY name"  # noqa: S608
+                ).fetchall()
+            )
+        return [_tenant(row) for row in rows]
+
+    # -- apps ------------------------------------------------------------------------------
+
+    def create_app(self, tenant: str, name: str) -> App:
+        app = App(tenant, _check_name("app", name), self._clock())
+        with self._lock, _db.write(self._db(), self._path, "write"):
+            self._require_tenant(tenant)
+            exists = self._db().execute(
+                "SELECT 1 FROM apps WHERE tenant = ? AND name = ?", (tenant, name)
+            )
+            if exists.fetchone():
+                raise UsageError(f"tenant {tenant!r} already has an app named {name!r}")
+            self._db().execute(
+                "INSERT INTO apps (tenant, name, created_at) VALUES (?, ?, ?)",
+                (app.tenant, app.name, app.created_at),
+            )
+        return app
+
+    def list_apps(self, tenant: str | None = None) -> list[App]:
+        with self._lock:
+            rows = self._read(
+                lambda c: c.execute(
+                    "SELECT tenant, name, created_at FROM apps"
+                    " WHERE ? IS NULL OR tenant = ? ORDER BY tenant, name",
+                    (tenant, tenant),
+                ).fetchall()
+            )
+        return [App(t, n, float(at)) for t, n, at in rows]
+
+    def _require_tenant(self, tenant: str) -> None:
+        if not self._db().execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone():
+            raise UsageError(f"no tenant named {tenant!r}")
+
+    def _require_app(self, tenant: str, app: str) -> None:
+        query = "SELECT 1 FROM apps WHERE tenant = ? AND name = ?"
+        if not self._db().execute(query, (tenant, app)).fetchone():
+            raise UsageError(f"tenant {tenant!r} has no app named {app!r}")
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def issue_key(
+        self,
+        tenant: str,
+        *,
+        app: str | None = None,
+        user: str | None = None,
+        role: Role = Role.USER,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        token_budget: int | None = None,
+    ) -> tuple[VirtualKey, str]:
+        """A new key and its secret form. The secret is returned this once and never stored."""
+        _check_text("user", user, _MAX_USER)
+        role = Role(role)
+        limits = Limits(
+            _check_limit("rpm", rpm),
+            _check_limit("tpm", tpm),
+            _check_limit("token budget", token_budget),
+        )
+        with self._lock, _db.write(self._db(), self._path, "write"):
+            self._require_tenant(tenant)
+            if app is not None:
+                self._require_app(tenant, app)
+            while True:  # a 50-bit key_id collides about never; if it does, draw again
+                key_id = _random(_KEY_ID_CHARS)
+                taken = self._db().execute("SELECT 1 FROM keys WHERE key_id = ?", (key_id,))
+                if not taken.fetchone():
+                    break
+            api_key = f"{_KEY_PREFIX}{key_id}-{_random(_SECRET_CHARS)}"
+            key = VirtualKey(
+                key_id,
+                tenant,
+                app,
+                user,
+                role,
+                self._clock(),
+                None,
+                limits.rpm,
+                limits.tpm,
+                limits.token_budget,
+            )
+            self._db().execute(
+                f"INSERT INTO keys (digest, {_KEY_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _digest(api_key),
+                    key.key_id,
+                    key.tenant,
+                    key.app,
+                    key.user,
+                    key.role.value,
+                    key.created_at,
+                    None,
+                    key.rpm,
+                    key.tpm,
+                    key.token_budget,
+                ),
+            )
+        return key, api_key
+
+    def revoke_key(self, key_id: str) -> VirtualKey:
+        """Revoke for good (idempotent: the first revocation time stays)."""
+        if not _KEY_ID_RE.fullmatch(key_id):
+            raise UsageError(f"bad key id {key_id!r}: 10 characters of a-z 2-7")
+        with self._lock:
+            with _db.write(self._db(), self._path, "write"):
+                self._db().execute(
+                    "UPDATE keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                    (self._clock(), key_id),
+                )
+                self._forget()
+            return self._key_row(key_id)
+
+    def get_key(self, key_id: str) -> VirtualKey:
+        with self._lock:
+            return self._key_row(key_id)
+
+    def _key_row(self, key_id: str) -> VirtualKey:
+        row = self._read(
+            lambda c: c.execute(
+                f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+                (key_id,),
+            ).fetchone()
+        )
+        if row is None:
+            raise UsageError(f"no API key with id {key_id!r}")
+        return _key(row)
+
+    def list_keys(self, tenant: str | None = None) -> list[VirtualKey]:
+        with self._lock:
+            rows = self._read(
+                lambda c: c.execute(
+                    f"SELECT {_KEY_COLUMNS} FROM keys"  # noqa: S608
+                    " WHERE ? IS NULL OR tenant = ? ORDER BY created_at, key_id",
+                    (tenant, tenant),
+                ).fetchall()
+            )
+        return [_key(row) for row in rows]
