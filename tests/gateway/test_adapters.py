@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
+import httpx
 import httpx2
 import openai
 import orjson
@@ -21,7 +22,12 @@ from openai.types.responses import Response
 
 from sumun.config import ProviderConfig
 from sumun.errors import ConfigError
-from sumun.gateway.translate import anthropic_to_openai_request, openai_to_anthropic_request
+from sumun.gateway.translate import (
+    AnthropicToOpenAIStream,
+    anthropic_to_openai_request,
+    openai_to_anthropic_request,
+)
+from sumun.gateway.upstream._http import open_stream
 from sumun.gateway.upstream.anthropic import ANTHROPIC_VERSION, AnthropicAdapter
 from sumun.gateway.upstream.base import (
     Call,
@@ -34,6 +40,7 @@ from sumun.gateway.upstream.base import (
 from sumun.gateway.upstream.demo import DEMO_MODEL, EMBEDDING_DIMENSIONS, LABEL, DemoAdapter
 from sumun.gateway.upstream.factory import make_adapter
 from sumun.gateway.upstream.openai_compat import OpenAICompatAdapter
+from sumun.gateway.upstream.sse import frame
 from tests.fixtures.fake_upstream import MODELS, FakeUpstream
 from tests.gateway.test_translate import (
     PNG,
@@ -583,7 +590,7 @@ def test_an_error_event_inside_the_stream(
 
     async def use(adapter: ProviderAdapter) -> tuple[bytes, UpstreamError]:
         reply = await adapter.stream(
-            call("hi #sse-error:3 #chunks:5", wire=wire, endpoint=endpoint, stream=True)
+            call("hi #sse-error:3 #chunks:5 #slow:0.05", wire=wire, endpoint=endpoint, stream=True)
         )
         got = bytearray()
         with pytest.raises(UpstreamError) as info:
@@ -613,6 +620,32 @@ def test_an_error_event_inside_the_stream(
         True,
         False,
     )
+
+
+def test_an_error_event_in_the_first_read_is_still_retryable() -> None:
+    # message_start and an overloaded error arrive together: nothing reached the client yet.
+    start = {"type": "message_start", "message": {"id": "m", "model": "x", "usage": {}}}
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    body = frame(orjson.dumps(start), "message_start") + frame(orjson.dumps(error), "error")
+
+    async def main() -> None:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+        async with httpx.AsyncClient(transport=transport) as client:
+            pipe = AnthropicToOpenAIStream(model="x", created=1, include_usage=False)
+            with pytest.raises(UpstreamError) as info:
+                await open_stream(
+                    client,
+                    "http://up.test/v1/messages",
+                    pipe,
+                    provider="p",
+                    headers={},
+                    secret=None,
+                    body={},
+                )
+        assert (info.value.status, info.value.kind) == (502, "overloaded")
+        assert (info.value.retryable, info.value.started) == (True, False)
+
+    run(main())
 
 
 # --- cancellation ---------------------------------------------------------------------------

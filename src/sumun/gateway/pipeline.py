@@ -236,7 +236,12 @@ class Gateway:
         assert ctx.principal  # noqa: S101
         total = (tokens_in or 0) + (tokens_out or 0)
         if total:
-            self.limiter.record_tokens(ctx.principal, total)
+            try:
+                self.limiter.record_tokens(ctx.principal, total)
+            except SumunError:
+                # The answer is already on its way; an unreachable limiter store must not turn
+                # it into an error. The next request's check fails closed instead.
+                self.metrics.upstream_errors.labels("limiter", "record-tokens-failed").inc()
         if tokens_in:
             self.metrics.tokens.labels("in", attempt.provider, ctx.principal.tenant).inc(tokens_in)
         if tokens_out:
@@ -338,6 +343,8 @@ class Gateway:
         headers = {"x-sumun-request-id": ctx.request_id}
         if isinstance(exc, RateLimitedError):
             headers["retry-after"] = str(max(1, int(exc.retry_after + 0.999)))
+        if isinstance(exc, BudgetExceededError):
+            headers["x-should-retry"] = "false"  # waiting does not refill a budget
         if status == 503 and not isinstance(exc, UpstreamError):
             headers["retry-after"] = "5"
         if ctx.admitted_seq is not None:

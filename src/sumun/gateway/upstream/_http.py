@@ -268,6 +268,7 @@ class UpstreamStream(AsyncIterator[bytes]):
             raise
 
     async def aclose(self) -> None:
+        self._ready.clear()
         if self._closed:
             return
         self._closed = True
@@ -298,7 +299,9 @@ class UpstreamStream(AsyncIterator[bytes]):
             raise self._broken(exc) from exc
         fault = self._pipe.fault
         if fault is not None:
-            if not self._started and not out:
+            if not self._started:
+                # Nothing was handed out yet (events before the error included): the router
+                # may still fail over.
                 raise _error_for_fault(self._provider, fault, started=False)
             self._error = _error_for_fault(self._provider, fault, started=True)
         self._push(out)
