@@ -1,6 +1,6 @@
 """Architecture rules as tests (STYLE.md §12): dependency direction, isolated backends.
 
-`cli → gateway → policy, ledger → keys → crypto`, never the other way; key backends stand
+`cli → server → admin, gateway → ledger → keys → crypto`, never the other way; key backends stand
 alone (no backend imports another); no module-level mutable state in the key layer.
 """
 
@@ -17,8 +17,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sumun"
 FORBIDDEN = {
     "crypto": ("sumun.keys", "sumun.gateway", "sumun.cli", "sumun.admin"),
     "keys": ("sumun.gateway", "sumun.cli", "sumun.admin"),
-    "admin": ("sumun.cli", "sumun.gateway"),
-    "gateway": ("sumun.cli",),
+    "admin": ("sumun.cli", "sumun.server"),
+    "gateway": ("sumun.cli", "sumun.admin", "sumun.server"),
+    "ledger": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server"),
+    "store": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server", "sumun.ledger"),
 }
 
 

@@ -22,6 +22,9 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/ledger/checkpoint
     POST /admin/v1/ledger/append         {"tenant", "kind"?, "payload_b64"?, "attrs"?, ...}
     POST /admin/v1/ledger/tail           {"count"?, "decrypt"?}
+    GET  /admin/v1/providers             the kill switch's view of the providers
+    POST /admin/v1/providers/{name}/cut  {"reason"?}    (recorded in the ledger)
+    POST /admin/v1/providers/{name}/restore
 
 Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4xx/5xx.
 """
@@ -54,6 +57,8 @@ from sumun.errors import (
     UnknownKeyError,
     UsageError,
 )
+from sumun.gateway.assemble import kill_switch_entry
+from sumun.gateway.killswitch import KillSwitch
 from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
 from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
@@ -140,9 +145,11 @@ class _Handlers:
     They are plain functions run in the thread pool: backend calls (HSM, OpenBao) block.
     """
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, killswitch: KillSwitch | None) -> None:
         self._service = runtime.keys
         self._ledger = runtime.ledger
+        self._killswitch = killswitch
+        self._providers = {p.name for p in runtime.settings.providers}
 
     @property
     def _lc(self) -> KeyLifecycle:
@@ -236,13 +243,43 @@ class _Handlers:
         rows = self._ledger.tail(count, decrypt=bool(body.get("decrypt")))
         return [tail_json(row) for row in rows]
 
+    # -- kill switch -------------------------------------------------------------------------
+
+    def _switch(self, name: str | None) -> tuple[KillSwitch, str]:
+        if self._killswitch is None:
+            raise UsageError("this Sumun serves no gateway, so it has no kill switch")
+        if name not in self._providers:
+            raise UsageError(f"unknown provider {name!r}")
+        return self._killswitch, name
+
+    def providers(self, _key: str | None, _body: dict[str, Any], _actor: str) -> Any:
+        cut = self._killswitch.cut_providers() if self._killswitch else frozenset()
+        return [{"name": n, "cut": n in cut} for n in sorted(self._providers)]
+
+    def provider_cut(self, name: str | None, body: dict[str, Any], actor: str) -> Any:
+        switch, provider = self._switch(name)
+        reason = str(body.get("reason") or "cut by operator")
+        record = switch.cut(provider, reason, actor)
+        seq = self._ledger.append(
+            kill_switch_entry(provider, "cut", actor, reason), durability="strict"
+        ).wait()
+        return {"name": record.name, "cut": True, "reason": reason, "ledger_seq": seq}
+
+    def provider_restore(self, name: str | None, _body: dict[str, Any], actor: str) -> Any:
+        switch, provider = self._switch(name)
+        record = switch.restore(provider, actor)
+        seq = self._ledger.append(
+            kill_switch_entry(provider, "restore", actor, record.reason), durability="strict"
+        ).wait()
+        return {"name": record.name, "cut": False, "ledger_seq": seq}
+
 
 Handler = Callable[[Any, dict[str, Any], str], Any]
 
 
-def admin_app(runtime: Runtime, token: str) -> Starlette:
+def admin_app(runtime: Runtime, token: str, killswitch: KillSwitch | None = None) -> Starlette:
     expected = f"Bearer {token}".encode()
-    h = _Handlers(runtime)
+    h = _Handlers(runtime, killswitch)
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -252,7 +289,7 @@ def admin_app(runtime: Runtime, token: str) -> Starlette:
             actor = request.headers.get("x-sumun-actor", "unknown") + " via admin-channel"
             try:
                 body = await _body(request)
-                key = request.path_params.get("key_id")
+                key = next(iter(request.path_params.values()), None)
                 result = await run_in_threadpool(handler, key, body, actor)
             except SumunError as exc:
                 return _error(exc)
@@ -280,5 +317,8 @@ def admin_app(runtime: Runtime, token: str) -> Starlette:
             post("/ledger/checkpoint", h.ledger_checkpoint),
             post("/ledger/append", h.ledger_append),
             post("/ledger/tail", h.ledger_tail),
+            Route("/admin/v1/providers", guarded(h.providers), methods=["GET"]),
+            post("/providers/{name}/cut", h.provider_cut),
+            post("/providers/{name}/restore", h.provider_restore),
         ]
     )

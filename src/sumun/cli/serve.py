@@ -21,8 +21,8 @@ from sumun.cli.common import (
 )
 from sumun.cli.render import console, err_console, print_json, render_status
 from sumun.errors import StateError
-from sumun.gateway.server import serve as run_server
 from sumun.runtime import Runtime, open_runtime
+from sumun.server import serve as run_server
 from sumun.store.directory import Directory
 
 __all__ = ["register"]

@@ -106,7 +106,11 @@ async def serve(
     public_sock = _bind_tcp(host, port)
     bound_port = public_sock.getsockname()[1]
     servers = [
-        _Server(uvicorn.Config(admin_app(runtime, token), log_level=log_level, lifespan="off")),
+        _Server(
+            uvicorn.Config(
+                admin_app(runtime, token, parts.killswitch), log_level=log_level, lifespan="off"
+            )
+        ),
         _Server(
             uvicorn.Config(
                 public_app(runtime, parts.gateway),
