@@ -129,6 +129,91 @@ def start_gateway(home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], s
     return proc, f"http://127.0.0.1:{port}/v1", api_key
 
 
+LITELLM_VERSION = "1.108.7"
+LITELLM_VENV = ROOT / "bench" / ".venv-litellm"
+
+
+def ensure_litellm() -> Path | None:
+    """LiteLLM proxy in its own venv (bench only; never a Sumun dependency)."""
+    exe = LITELLM_VENV / "bin" / "litellm"
+    if exe.exists():
+        return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run(
+            [
+                str(LITELLM_VENV / "bin" / "pip"),
+                "install",
+                "-q",
+                f"litellm[proxy]=={LITELLM_VERSION}",
+            ],
+            check=True,
+            timeout=900,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"LiteLLM could not be installed: {exc}", file=sys.stderr)
+        return None
+    return exe if exe.exists() else None
+
+
+def start_litellm(exe: Path, home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "litellm.yaml"
+    cfg.write_text(
+        json.dumps(
+            {
+                "model_list": [
+                    {
+                        "model_name": "bench",
+                        "litellm_params": {
+                            "model": "openai/m",
+                            "api_base": upstream,
+                            "api_key": "x",
+                        },
+                    }
+                ],
+                "general_settings": {"master_key": "sk-litellm-bench"},
+                "litellm_settings": {"drop_params": True},
+            }
+        )
+    )
+    port = _port()
+    proc = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            str(CORES[0]),
+            str(exe),
+            "--config",
+            str(cfg),
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LITELLM_LOG": "ERROR"},
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.post(
+                f"{base}/chat/completions",
+                json=BODY,
+                headers={"authorization": "Bearer sk-litellm-bench"},
+                timeout=5,
+            )
+            if r.status_code == 200:
+                return proc, base, "sk-litellm-bench"
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("LiteLLM proxy did not come up")
+
+
 def latencies(base: str, key: str, n: int, *, stream: bool = False) -> list[float]:
     out = []
     body = {**BODY, "stream": stream}
@@ -153,22 +238,31 @@ def latencies(base: str, key: str, n: int, *, stream: bool = False) -> list[floa
 
 
 async def _throughput(base: str, key: str, concurrency: int, seconds: float) -> float:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        headers={"authorization": f"Bearer {key}"}, timeout=30, limits=limits
-    ) as client:
-        done = 0
+    """Requests/s with `concurrency` clients (aiohttp: the load generator must not be the limit)."""
+    import aiohttp
+    import orjson
+
+    payload = orjson.dumps(BODY)
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        done = failed = 0
         stop = time.monotonic() + seconds
 
         async def worker() -> None:
-            nonlocal done
+            nonlocal done, failed
             while time.monotonic() < stop:
-                r = await client.post(f"{base}/chat/completions", json=BODY)
-                if r.status_code == 200:
-                    done += 1
+                async with session.post(f"{base}/chat/completions", data=payload) as r:
+                    await r.read()
+                    if r.status == 200:
+                        done += 1
+                    else:
+                        failed += 1
 
         t = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+        if failed:
+            print(f"  ({failed} failed requests against {base})", file=sys.stderr)
         return done / (time.perf_counter() - t)
 
 
@@ -177,52 +271,81 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
+def measure_sumun(res: dict[str, Any], up_base: str, home: Path, args: argparse.Namespace) -> None:
+    gw, gw_base, key = start_gateway(home, up_base)
+    try:
+        direct = latencies(up_base, key, args.requests)
+        via = latencies(gw_base, key, args.requests)
+        res["p50_direct_ms"] = statistics.median(direct) * 1e3
+        res["p50_gateway_ms"] = statistics.median(via) * 1e3
+        res["p99_direct_ms"] = pct(direct, 99) * 1e3
+        res["p99_gateway_ms"] = pct(via, 99) * 1e3
+        res["added_p50_ms"] = res["p50_gateway_ms"] - res["p50_direct_ms"]
+        res["added_p99_ms"] = res["p99_gateway_ms"] - res["p99_direct_ms"]
+        d_ttfb = latencies(up_base, key, args.requests // 2, stream=True)
+        g_ttfb = latencies(gw_base, key, args.requests // 2, stream=True)
+        res["ttfb_direct_ms"] = statistics.median(d_ttfb) * 1e3
+        res["ttfb_gateway_ms"] = statistics.median(g_ttfb) * 1e3
+        res["ttfb_added_ms"] = res["ttfb_gateway_ms"] - res["ttfb_direct_ms"]
+        res["throughput_c64_direct"] = asyncio.run(_throughput(up_base, key, 64, 5))
+        res["throughput_c64_gateway"] = asyncio.run(_throughput(gw_base, key, 64, 5))
+        soak(res, gw, gw_base, key, args.soak)
+    finally:
+        gw.send_signal(signal.SIGTERM)
+        gw.wait(timeout=20)
+
+
+def soak(res: dict[str, Any], gw: subprocess.Popen[bytes], base: str, key: str, n: int) -> None:
+    """RSS of the gateway process sampled ten times over `n` sequential requests."""
+    res["rss_kb_start"] = _rss_kb(gw.pid)
+    samples = []
+    with httpx.Client(headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
+        for i in range(1, n + 1):
+            client.post(f"{base}/chat/completions", json=BODY).read()
+            if i % max(1, n // 10) == 0:
+                samples.append(_rss_kb(gw.pid))
+    res["soak_requests"] = n
+    res["rss_kb_samples"] = samples
+    res["rss_growth_after_warmup"] = (
+        (samples[-1] - samples[1]) / samples[1] if len(samples) > 2 else None
+    )
+
+
+def measure_litellm(res: dict[str, Any], up_base: str, home: Path, requests: int) -> None:
+    exe = ensure_litellm()
+    if exe is None:
+        return
+    ll, ll_base, ll_key = start_litellm(exe, home, up_base)
+    try:
+        ll_lat = latencies(ll_base, ll_key, requests)
+        res["litellm_p50_ms"] = statistics.median(ll_lat) * 1e3
+        res["litellm_added_p50_ms"] = res["litellm_p50_ms"] - res["p50_direct_ms"]
+        res["throughput_c64_litellm"] = asyncio.run(_throughput(ll_base, ll_key, 64, 5))
+        res["throughput_ratio_vs_litellm"] = (
+            res["throughput_c64_gateway"] / res["throughput_c64_litellm"]
+        )
+    finally:
+        ll.send_signal(signal.SIGTERM)
+        ll.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--soak", type=int, default=20_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--skip-litellm", action="store_true")
     args = parser.parse_args()
     res: dict[str, Any] = {}
     upstream, up_base = start_upstream()
-    with tempfile.TemporaryDirectory() as raw:
-        gw, gw_base, key = start_gateway(Path(raw) / "home", up_base)
-        try:
-            direct = latencies(up_base, key, args.requests)
-            via = latencies(gw_base, key, args.requests)
-            res["p50_direct_ms"] = statistics.median(direct) * 1e3
-            res["p50_gateway_ms"] = statistics.median(via) * 1e3
-            res["p99_direct_ms"] = pct(direct, 99) * 1e3
-            res["p99_gateway_ms"] = pct(via, 99) * 1e3
-            res["added_p50_ms"] = res["p50_gateway_ms"] - res["p50_direct_ms"]
-            res["added_p99_ms"] = res["p99_gateway_ms"] - res["p99_direct_ms"]
-            d_ttfb = latencies(up_base, key, args.requests // 2, stream=True)
-            g_ttfb = latencies(gw_base, key, args.requests // 2, stream=True)
-            res["ttfb_direct_ms"] = statistics.median(d_ttfb) * 1e3
-            res["ttfb_gateway_ms"] = statistics.median(g_ttfb) * 1e3
-            res["ttfb_added_ms"] = res["ttfb_gateway_ms"] - res["ttfb_direct_ms"]
-            res["throughput_c64_direct"] = asyncio.run(_throughput(up_base, key, 64, 5))
-            res["throughput_c64_gateway"] = asyncio.run(_throughput(gw_base, key, 64, 5))
-            rss_start = _rss_kb(gw.pid)
-            soaked = 0
-            samples = []
-            with httpx.Client(headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
-                while soaked < args.soak:
-                    client.post(f"{gw_base}/chat/completions", json=BODY).read()
-                    soaked += 1
-                    if soaked % max(1, args.soak // 10) == 0:
-                        samples.append(_rss_kb(gw.pid))
-            res["soak_requests"] = soaked
-            res["rss_kb_start"] = rss_start
-            res["rss_kb_samples"] = samples
-            res["rss_growth_after_warmup"] = (
-                (samples[-1] - samples[1]) / samples[1] if len(samples) > 2 else None
-            )
-        finally:
-            gw.send_signal(signal.SIGTERM)
-            gw.wait(timeout=20)
-            upstream.send_signal(signal.SIGTERM)
-            upstream.wait(timeout=20)
+    try:
+        with tempfile.TemporaryDirectory() as raw:
+            measure_sumun(res, up_base, Path(raw) / "home", args)
+            if not args.skip_litellm:
+                measure_litellm(res, up_base, Path(raw) / "litellm", args.requests)
+    finally:
+        upstream.send_signal(signal.SIGTERM)
+        upstream.wait(timeout=20)
     if args.json:
         print(json.dumps(res, indent=2))
     else:
@@ -262,6 +385,12 @@ def _print(res: dict[str, Any]) -> None:
         f"  throughput at concurrency 64: direct {res['throughput_c64_direct']:,.0f}/s,"
         f" via Sumun {res['throughput_c64_gateway']:,.0f}/s"
     )
+    if "litellm_p50_ms" in res:
+        print(
+            f"  LiteLLM {LITELLM_VERSION} proxy: added p50 {res['litellm_added_p50_ms']:.3f} ms,"
+            f" throughput {res['throughput_c64_litellm']:,.0f}/s → Sumun/LiteLLM"
+            f" {res['throughput_ratio_vs_litellm']:.2f}x (target >= 3x)"
+        )
     print(
         f"  RSS over {res['soak_requests']:,} requests (KiB): start {res['rss_kb_start']:,},"
         f" samples {res['rss_kb_samples']}"

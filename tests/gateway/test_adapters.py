@@ -10,11 +10,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, cast
 
-import httpx
+import aiohttp
 import httpx2
 import openai
 import orjson
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from anthropic.types import Message
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
@@ -628,14 +630,18 @@ def test_an_error_event_in_the_first_read_is_still_retryable() -> None:
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     body = frame(orjson.dumps(start), "message_start") + frame(orjson.dumps(error), "error")
 
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="text/event-stream")
+
     async def main() -> None:
-        transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
-        async with httpx.AsyncClient(transport=transport) as client:
+        app = web.Application()
+        app.router.add_post("/v1/messages", answer)
+        async with TestServer(app) as server, aiohttp.ClientSession() as session:
             pipe = AnthropicToOpenAIStream(model="x", created=1, include_usage=False)
             with pytest.raises(UpstreamError) as info:
                 await open_stream(
-                    client,
-                    "http://up.test/v1/messages",
+                    session,
+                    str(server.make_url("/v1/messages")),
                     pipe,
                     provider="p",
                     headers={},

@@ -27,10 +27,12 @@ def _run_and_kill(kind: str, target: str, env: dict[str, str], seconds: float) -
         cwd=ROOT,
         env={**os.environ, **env},
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(seconds)
-    proc.send_signal(signal.SIGKILL)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(seconds)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # always: a failed assertion must not leave it running
     out, _ = proc.communicate(timeout=20)
     return [line for line in out.splitlines() if line.strip()]
 

@@ -26,10 +26,10 @@ from sumun.gateway.translate import (
 )
 from sumun.gateway.upstream._http import (
     EventPipe,
+    UpstreamSession,
     api_key,
     base_url,
     error_for_transport,
-    make_client,
     open_stream,
     send_json,
 )
@@ -93,7 +93,7 @@ class AnthropicAdapter:
         self._base = base_url(config)
         self._key = api_key(config)
         self._clock = clock
-        self._client = make_client(config)
+        self._session = UpstreamSession(config)
         self._headers = {
             "Content-Type": "application/json",
             "User-Agent": "sumun",
@@ -109,7 +109,7 @@ class AnthropicAdapter:
     async def complete(self, call: Call) -> Reply:
         body = self._request(call, stream=False)
         answer = await send_json(
-            self._client,
+            await self._session.get(),
             "POST",
             f"{self._base}/v1/messages",
             provider=self.name,
@@ -141,7 +141,7 @@ class AnthropicAdapter:
         else:
             pipe = _MessagesPassThrough(usage)
         chunks = await open_stream(
-            self._client,
+            await self._session.get(),
             f"{self._base}/v1/messages",
             pipe,
             provider=self.name,
@@ -154,7 +154,7 @@ class AnthropicAdapter:
     async def models(self) -> list[str]:
         try:
             answer = await send_json(
-                self._client,
+                await self._session.get(),
                 "GET",
                 f"{self._base}/v1/models",
                 provider=self.name,
@@ -169,7 +169,7 @@ class AnthropicAdapter:
         return [str(m["id"]) for m in answer.get("data") or () if isinstance(m, dict) and "id" in m]
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._session.aclose()
 
     def _request(self, call: Call, *, stream: bool) -> Json:
         """The Messages body to send. Never mutates the caller's body."""

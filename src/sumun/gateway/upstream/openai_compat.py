@@ -33,10 +33,10 @@ from sumun.gateway.translate import (
 )
 from sumun.gateway.upstream._http import (
     EventPipe,
+    UpstreamSession,
     api_key,
     base_url,
     error_for_transport,
-    make_client,
     open_stream,
     send_json,
 )
@@ -150,7 +150,7 @@ class OpenAICompatAdapter:
         self._config = config
         self._base = base_url(config)
         self._key = api_key(config)
-        self._client = make_client(config)
+        self._session = UpstreamSession(config)
         self._headers = {"Content-Type": "application/json", "User-Agent": "sumun"}
         if self._key is not None:
             if self._azure:
@@ -166,7 +166,7 @@ class OpenAICompatAdapter:
         endpoint, body = self._request(call, stream=False)
         url, params = self._url(endpoint, str(body.get("model", "")))
         answer = await send_json(
-            self._client,
+            await self._session.get(),
             "POST",
             url,
             provider=self.name,
@@ -202,7 +202,7 @@ class OpenAICompatAdapter:
             raise self._unsupported(f"streaming {endpoint}")
         url, params = self._url(endpoint, str(body.get("model", "")))
         chunks = await open_stream(
-            self._client,
+            await self._session.get(),
             url,
             pipe,
             provider=self.name,
@@ -218,7 +218,7 @@ class OpenAICompatAdapter:
             return []  # Azure lists base models, not the deployments routes name
         try:
             answer = await send_json(
-                self._client,
+                await self._session.get(),
                 "GET",
                 f"{self._base}/models",
                 provider=self.name,
@@ -232,7 +232,7 @@ class OpenAICompatAdapter:
         return [str(m["id"]) for m in answer.get("data") or () if isinstance(m, dict) and "id" in m]
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._session.aclose()
 
     def _request(self, call: Call, *, stream: bool) -> tuple[str, Json]:
         """(OpenAI endpoint, body to send). Never mutates the caller's body."""
