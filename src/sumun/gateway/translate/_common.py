@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,3 +98,12 @@ def tool_input(arguments: Any, *, where: str) -> dict[str, Any]:
 def tool_arguments(value: Any) -> str:
     """Anthropic tool `input` as OpenAI's JSON-string `arguments`."""
     return orjson.dumps(value if value is not None else {}).decode("utf-8")
+
+
+def openai_tool_call(block: Mapping[str, Any]) -> dict[str, Any]:
+    """An Anthropic `tool_use` block as an OpenAI `tool_calls` entry (arguments as JSON text)."""
+    return {
+        "id": block.get("id"),
+        "type": "function",
+        "function": {"name": block.get("name"), "arguments": tool_arguments(block.get("input"))},
+    }

@@ -14,8 +14,8 @@ from typing import Any
 from sumun.gateway.translate._common import (
     TranslationError,
     data_url,
+    openai_tool_call,
     parse_data_url,
-    tool_arguments,
     tool_input,
 )
 
@@ -370,16 +370,7 @@ def _openai_assistant(content: Any, where: str) -> Json:
         if kind == "text":
             texts.append(block.get("text", ""))
         elif kind == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": tool_arguments(block.get("input")),
-                    },
-                }
-            )
+            calls.append(openai_tool_call(block))
         elif kind in ("thinking", "redacted_thinking"):
             continue  # signed reasoning only the Anthropic API can verify; nothing to map to
         else:

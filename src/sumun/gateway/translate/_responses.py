@@ -15,7 +15,7 @@ from sumun.gateway.translate._common import (
     ANTHROPIC_TO_OPENAI_FINISH,
     OPENAI_TO_ANTHROPIC_STOP,
     TranslationError,
-    tool_arguments,
+    openai_tool_call,
     tool_input,
 )
 
@@ -75,16 +75,7 @@ def anthropic_to_openai_response(message: Mapping[str, Any], *, created: int) ->
         if kind == "text":
             texts.append(block.get("text", ""))
         elif kind == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": tool_arguments(block.get("input")),
-                    },
-                }
-            )
+            calls.append(openai_tool_call(block))
         # thinking and server-tool blocks have no chat-completions counterpart
     reply: Json = {
         "role": "assistant",
