@@ -2,8 +2,9 @@
 
 One process, one event loop, two uvicorn servers. Signals are handled here once (uvicorn's
 per-server capture would let only one of them see Ctrl-C). A housekeeping task re-reads the key
-registry (revocations from other processes), carries out due scheduled destructions and signs
-a ledger checkpoint every 10 s when the log has grown.
+registry (revocations from other processes), checks the key backend (the gateway refuses
+traffic while it is unreachable), carries out due scheduled destructions and signs a ledger
+checkpoint every 10 s when the log has grown.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sumun.admin.server import admin_app, prepare_run_dir, socket_path
 from sumun.errors import SumunError
 from sumun.gateway.app import public_app
 from sumun.gateway.assemble import build_gateway
+from sumun.gateway.pipeline import Gateway
 from sumun.runtime import Runtime
 
 __all__ = ["serve"]
@@ -61,7 +63,7 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
 CHECKPOINT_EVERY_S = 10.0
 
 
-async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
+async def _housekeeping(runtime: Runtime, gateway: Gateway, stop: asyncio.Event) -> None:
     service = runtime.keys
     last_checkpoint = 0.0
 
@@ -69,6 +71,8 @@ async def _housekeeping(runtime: Runtime, stop: asyncio.Event) -> None:
         nonlocal last_checkpoint
         if service.sealed:
             return
+        problem = service.backend_error()
+        gateway.backend_problem = None if problem is None else str(problem)
         with contextlib.suppress(SumunError):
             service.envelopes.refresh()
             service.lifecycle.purge_due()
@@ -135,7 +139,7 @@ async def serve(
     tasks = [
         asyncio.create_task(servers[0].serve(sockets=[admin_sock])),
         asyncio.create_task(servers[1].serve(sockets=[public_sock])),
-        asyncio.create_task(_housekeeping(runtime, stop)),
+        asyncio.create_task(_housekeeping(runtime, parts.gateway, stop)),
     ]
     try:
         while not all(s.started for s in servers):

@@ -127,3 +127,15 @@ def test_an_unwritable_ledger_refuses_traffic_before_anything_goes_upstream(
             assert fake_upstream.request_count == before  # nothing went upstream
     finally:
         store.append_batch = original  # type: ignore[method-assign]
+
+
+def test_an_unreachable_key_backend_refuses_traffic(gateway: Running) -> None:
+    gateway.parts.gateway.backend_problem = "connection refused"
+    try:
+        with pytest.raises(openai.APIStatusError) as info:
+            _client(gateway).chat.completions.create(
+                model="demo", messages=[{"role": "user", "content": "secret"}]
+            )
+        assert info.value.status_code == 503 and "key backend" in str(info.value.message)
+    finally:
+        gateway.parts.gateway.backend_problem = None

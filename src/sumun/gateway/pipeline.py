@@ -32,6 +32,7 @@ from starlette.responses import Response, StreamingResponse
 from sumun.errors import (
     AuthError,
     BackendError,
+    BackendUnavailableError,
     BudgetExceededError,
     ForbiddenError,
     KeyDestroyedError,
@@ -105,6 +106,9 @@ class Gateway:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self._key_lock = asyncio.Lock()
+        # Set by the server's housekeeping (every second) from a real backend check: while the
+        # key backend is unreachable the gateway refuses traffic even if DEKs are still cached.
+        self.backend_problem: str | None = None
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -136,6 +140,8 @@ class Gateway:
         keys = self.runtime.keys
         if keys.sealed:
             raise SealedError("Sumun is sealed: no request can be protected or recorded")
+        if self.backend_problem is not None:
+            raise BackendUnavailableError(f"the key backend is unreachable: {self.backend_problem}")
 
     async def _record_admitted(self, ctx: _Context, raw: bytes) -> int:
         assert ctx.principal and ctx.parsed and ctx.decision and ctx.tenant  # noqa: S101
