@@ -40,6 +40,7 @@ from sumun.errors import (
 )
 from sumun.ledger.entry import EntryDraft
 from sumun.ledger.merkle import EMPTY_ROOT, Frontier, leaf_hash, root_of
+from sumun.ledger.store._contiguous import contiguous
 from sumun.ledger.store.base import AppendResult, StoredCheckpoint, StoredEntry
 
 __all__ = ["SqliteStore"]
@@ -364,21 +365,21 @@ class SqliteStore:
     def _stream_entries(self, start: int, end: int) -> Iterator[StoredEntry]:
         expected = min(end, self.size())  # every seq below the committed size must be there
         seq = start
-        while seq < end:
-            rows = self._query(
+        rows = contiguous(
+            lambda s: self._query(
                 "SELECT seq, entry, payload FROM entries WHERE seq >= ? AND seq < ? "
                 "ORDER BY seq LIMIT ?",
-                (seq, end, _CHUNK),
-            )
-            for got, entry, payload in rows:
-                if got != seq:
-                    break
-                if not isinstance(entry, bytes) or not isinstance(payload, bytes | None):
-                    raise LedgerCorruptError(f"entry {seq} is not stored as bytes")
-                yield StoredEntry(seq, entry, payload)
-                seq += 1
-            if len(rows) < _CHUNK or seq != rows[-1][0] + 1:
-                break
+                (s, end, _CHUNK),
+            ),
+            start,
+            end,
+            _CHUNK,
+        )
+        for got, entry, payload in rows:
+            if not isinstance(entry, bytes) or not isinstance(payload, bytes | None):
+                raise LedgerCorruptError(f"entry {got} is not stored as bytes")
+            yield StoredEntry(got, entry, payload)
+            seq = got + 1
         if seq < expected:
             raise LedgerCorruptError(f"entry {seq} is missing", advice=_CORRUPT_ADVICE)
 
@@ -389,19 +390,19 @@ class SqliteStore:
     def _stream_leaves(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         expected = min(end, self.size())
         seq = start
-        while seq < end:
-            # Level-0 node ids are the leaf indexes themselves.
-            rows = self._query(
+        # Level-0 node ids are the leaf indexes themselves.
+        rows = contiguous(
+            lambda s: self._query(
                 "SELECT id, hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-                (seq, end, _CHUNK),
-            )
-            for got, value in rows:
-                if got != seq:
-                    break
-                yield seq, _hash(value, f"the leaf hash of entry {seq}")
-                seq += 1
-            if len(rows) < _CHUNK or seq != rows[-1][0] + 1:
-                break
+                (s, end, _CHUNK),
+            ),
+            start,
+            end,
+            _CHUNK,
+        )
+        for got, value in rows:
+            yield got, _hash(value, f"the leaf hash of entry {got}")
+            seq = got + 1
         if seq < expected:
             raise LedgerCorruptError(f"the leaf hash of entry {seq} is missing")
 
