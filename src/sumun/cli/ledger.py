@@ -24,6 +24,7 @@ from sumun.ledger.fsck import fsck
 from sumun.ledger.note import Verifier
 from sumun.ledger.proofs import ProofReader
 from sumun.ledger.service import InclusionBundle
+from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
 from sumun.ledger.tiles import export_tiles
 from sumun.runtime import ledger_origin, open_store
 
@@ -103,6 +104,18 @@ def checkpoint(
         sys.stdout.write(result["note"])
 
 
+def _signed_checkpoint(store: LedgerStore, covering: int | None = None) -> StoredCheckpoint:
+    """The latest signed checkpoint (covering entry `covering`), or a usage error saying how."""
+    latest = store.latest_checkpoint()
+    if latest is None or (covering is not None and latest.size <= covering):
+        what = "yet" if covering is None else f"covering entry {covering} yet"
+        raise UsageError(
+            f"no signed checkpoint {what}",
+            advice="run `sumun ledger checkpoint` (a running Sumun signs one every 10 s)",
+        )
+    return latest
+
+
 @app.command()
 @handle_errors
 def prove(
@@ -113,14 +126,9 @@ def prove(
     conf = settings()
     store = open_store(conf)
     try:
-        latest = store.latest_checkpoint()
-        if latest is None or latest.size <= seq:
-            raise UsageError(
-                f"no signed checkpoint covers entry {seq} yet",
-                advice="run `sumun ledger checkpoint` (a running Sumun signs one every 10 s)",
-            )
         if seq < 0:
             raise UsageError("seq must be >= 0")
+        latest = _signed_checkpoint(store, covering=seq)
         entry = next(iter(store.entries(seq, seq + 1)))
         proof = ProofReader(store).inclusion_proof(seq, latest.size)
         bundle = InclusionBundle(seq, entry.entry, latest.size, tuple(proof), latest.note)
@@ -144,11 +152,7 @@ def export(
     conf = settings()
     store = open_store(conf)
     try:
-        latest = store.latest_checkpoint()
-        if latest is None:
-            raise UsageError(
-                "no signed checkpoint yet", advice="run `sumun ledger checkpoint` first"
-            )
+        latest = _signed_checkpoint(store)
         export_tiles(
             tiles,
             size=latest.size,
