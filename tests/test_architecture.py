@@ -21,6 +21,18 @@ FORBIDDEN = {
     "gateway": ("sumun.cli", "sumun.admin", "sumun.server"),
     "ledger": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server"),
     "store": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server", "sumun.ledger"),
+    # policy is pure: typed data in, decisions out — nothing of Sumun's I/O layers.
+    "policy": (
+        "sumun.gateway",
+        "sumun.ledger",
+        "sumun.keys",
+        "sumun.store",
+        "sumun.cli",
+        "sumun.admin",
+        "sumun.server",
+        "sumun.runtime",
+        "sumun._fs",
+    ),
 }
 
 
@@ -87,3 +99,29 @@ def test_hazmat_is_only_used_by_the_key_layer_and_crypto() -> None:
         and "Suite" not in path.read_text(encoding="utf-8")
     ]
     assert not offenders
+
+
+_IO_MODULES = (
+    "socket",
+    "sqlite3",
+    "httpx",
+    "aiohttp",
+    "requests",
+    "psycopg",
+    "redis",
+    "subprocess",
+    "urllib",
+    "shutil",
+    "tempfile",
+    "asyncio",
+)
+
+
+def test_policy_does_no_io() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in _modules("policy")
+        for name in _imports(path)
+        if name.split(".")[0] in _IO_MODULES
+    ]
+    assert not offenders, "\n".join(offenders)
