@@ -85,6 +85,28 @@ class LedgerConfig(_Strict):
     timeout_seconds: float = Field(default=5.0, gt=0)
 
 
+class ProfileConfig(_Strict):
+    """A provider's declared terms (see sumun.policy.profiles). Unknown fields stay None."""
+
+    jurisdiction: str = "unknown"
+    hosting: Literal["on-prem", "kr-region", "abroad"] | None = None
+    key_custody: Literal["organization", "byok", "provider"] | None = None
+    retention_days: int | None = Field(default=None, ge=0)
+    training_use: bool | None = None
+    certifications: tuple[str, ...] = ()
+    cross_border_basis: str | None = None
+
+
+# The built-in demo provider runs inside Sumun: on-prem, organization-held keys, nothing kept.
+_DEMO_PROFILE = ProfileConfig(
+    jurisdiction="KR",
+    hosting="on-prem",
+    key_custody="organization",
+    retention_days=0,
+    training_use=False,
+)
+
+
 class ProviderConfig(_Strict):
     """An upstream model provider. Secrets (API keys) come from `api_key_env`, never the file."""
 
@@ -95,6 +117,11 @@ class ProviderConfig(_Strict):
     api_version: str | None = None  # Azure OpenAI `api-version`
     timeout_seconds: float = Field(default=60.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Declared terms; None = unknown = admitted for open (O) data only.
+    profile: ProfileConfig | None = None
+
+    def effective_profile(self) -> ProfileConfig | None:
+        return _DEMO_PROFILE if self.kind == "demo" and self.profile is None else self.profile
 
 
 class RouteTarget(_Strict):

@@ -70,6 +70,13 @@ def gateway_settings(home: Path, openai_base: str, anthropic_base: str) -> confi
                 "targets": [{"provider": "fake-anthropic", "model": "up-claude"}],
             },
             {
+                "model": "mixed",
+                "targets": [
+                    {"provider": "fake-openai", "model": "up-gpt"},
+                    {"provider": "demo", "model": "sumun-demo-1"},
+                ],
+            },
+            {
                 "model": "failover",
                 "targets": [
                     {"provider": "dead", "model": "x"},

@@ -206,3 +206,30 @@ def test_metrics(gateway: Running) -> None:
     text = httpx.get(f"{gateway.base_url}/metrics").text
     assert 'sumun_requests_total{endpoint="chat",provider="demo",status="200"}' in text
     assert "sumun_request_seconds_bucket" in text and "sumun_tokens_total" in text
+
+
+def test_sensitive_data_only_reaches_providers_admitted_for_it(gateway: Running) -> None:
+    """fake-openai declares no profile (⇒ O only); the demo provider is on-prem (⇒ up to C)."""
+    ask = [{"role": "user", "content": "대외비: 3분기 실적 전망을 요약해줘"}]
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        _client(gateway).chat.completions.create(model="gpt-test", messages=ask)
+    assert "profile.none-admitted" in str(info.value.message)
+    assert "실적" not in str(info.value.message)  # never echoes the content
+    blocked = gateway.entries_for(info.value.response.headers["x-sumun-request-id"])
+    assert [e["decision"] for e in blocked] == ["block", "block"]
+    assert blocked[0]["data_class"] == "S" and "profile.none-admitted" in blocked[0]["rules"]
+    assert blocked[1]["attrs"]["status"] == "403"
+
+    raw = _client(gateway).chat.completions.with_raw_response.create(model="mixed", messages=ask)
+    assert raw.headers["x-sumun-decision"] == "reroute"
+    assert raw.headers["x-sumun-provider"] == "demo"
+    admitted = gateway.entries_for(raw.headers["x-sumun-request-id"])[0]
+    assert admitted["decision"] == "reroute" and admitted["data_class"] == "S"
+    assert "class.marker.not-for-release" in admitted["rules"]
+
+    open_text = [{"role": "user", "content": "오늘 날씨 어때?"}]
+    plain = _client(gateway).chat.completions.with_raw_response.create(
+        model="mixed", messages=open_text
+    )
+    assert plain.headers["x-sumun-decision"] == "allow"
+    assert plain.headers["x-sumun-provider"] == "fake-openai"

@@ -1,23 +1,28 @@
-"""Admission: the stage where policy decides. Pure: typed data in, a Decision out, no I/O.
+"""Admission: the stage where policy decides, between authentication and the ledger.
 
-Until the policy issue brings classification, PII handling and provider profiles, admission
-decides by tenant and role only: auditors read the ledger but do not call models; the data
-class is the declared one (`X-Sumun-Data-Class`), never lower than the tenant's default.
-Every decision names the rules that made it, and those ids go into the ledger.
+The decision itself is pure policy (`sumun.policy`): classify the request (declared header,
+tenant default, content markings), then admit only the providers whose declared profile
+qualifies for that class. The route's first choice not admitted but another is ⇒ `reroute`;
+none admitted ⇒ `block` (403 with the rule id, never the content); auditors do not call models.
+PII findings and their actions (mask, pseudonymize) join here with the rest of issue 5.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from sumun.config import RouteConfig, Settings
 from sumun.gateway.wire import BadRequestError
+from sumun.policy.classes import DataClass
+from sumun.policy.classify import DEFAULT_MARKERS, MarkerSet, classify
+from sumun.policy.profiles import ProviderProfile, admit_profile
 from sumun.store.model import Principal, Role, Tenant
 
-__all__ = ["CLASS_ORDER", "Decision", "admit"]
+__all__ = ["Admission", "Decision", "request_texts"]
 
 Action = Literal["allow", "transform", "reroute", "block"]
-CLASS_ORDER = {"O": 0, "S": 1, "C": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,36 +31,96 @@ class Decision:
     rules: tuple[str, ...]
     data_class: str | None
     reason: str
+    providers: tuple[str, ...] = ()  # providers admitted for this request, in route order
 
 
-def _effective_class(declared: str | None, tenant: Tenant) -> tuple[str | None, list[str]]:
-    rules = []
-    classes = []
-    if declared is not None:
-        value = declared.strip().upper()
-        if value not in CLASS_ORDER:
-            raise BadRequestError(
-                400, "X-Sumun-Data-Class must be C, S or O", code="invalid_data_class"
-            )
-        classes.append(value)
-        rules.append("class.declared")
-    if tenant.default_data_class:
-        classes.append(tenant.default_data_class)
-        rules.append("class.tenant-default")
-    if not classes:
-        return None, rules
-    return max(classes, key=CLASS_ORDER.__getitem__), rules
+def _text_of(content: Any) -> Iterator[str]:
+    if isinstance(content, str):
+        yield content
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, str):
+                yield part
+            elif isinstance(part, Mapping):
+                text = part.get("text")
+                if isinstance(text, str):
+                    yield text
+                yield from _text_of(part.get("content"))
 
 
-def admit(principal: Principal, tenant: Tenant, model: str, declared: str | None) -> Decision:
-    data_class, rules = _effective_class(declared, tenant)
-    if principal.role is Role.AUDITOR:
-        return Decision(
-            "block",
-            ("role.auditor-read-only", *rules),
-            data_class,
-            "auditor keys review the ledger; they cannot call models",
+def request_texts(body: Mapping[str, Any]) -> Iterator[str]:
+    """The human text of a request in either wire format (messages, system, input)."""
+    yield from _text_of(body.get("system"))
+    yield from _text_of(body.get("input"))
+    yield from _text_of(body.get("instructions"))
+    for message in body.get("messages") or ():
+        if isinstance(message, Mapping):
+            yield from _text_of(message.get("content"))
+
+
+class Admission:
+    def __init__(self, settings: Settings) -> None:
+        self._markers = MarkerSet(DEFAULT_MARKERS)
+        self._max_class: dict[str, DataClass] = {}
+        for provider in settings.providers:
+            declared = provider.effective_profile()
+            profile = ProviderProfile(**declared.model_dump()) if declared else ProviderProfile()
+            self._max_class[provider.name] = admit_profile(profile).max_class
+
+    def max_class(self, provider: str) -> DataClass:
+        return self._max_class.get(provider, DataClass.OPEN)
+
+    def decide(
+        self,
+        principal: Principal,
+        tenant: Tenant,
+        route: RouteConfig,
+        declared_header: str | None,
+        body: Mapping[str, Any],
+    ) -> Decision:
+        declared = None
+        if declared_header is not None:
+            try:
+                declared = DataClass.parse(declared_header)
+            except ValueError as exc:
+                raise BadRequestError(
+                    400, "X-Sumun-Data-Class must be C, S or O", code="invalid_data_class"
+                ) from exc
+        default = DataClass.parse(tenant.default_data_class) if tenant.default_data_class else None
+        found = classify(
+            request_texts(body), markers=self._markers, declared=declared, default=default
         )
-    return Decision(
-        "allow", ("admit.tenant", *rules), data_class, f"tenant {tenant.name} may use {model}"
-    )
+        data_class = found.data_class
+        rules = tuple(r for r in found.rules if r != "class.none")
+        if principal.role is Role.AUDITOR:
+            return Decision(
+                "block",
+                ("role.auditor-read-only", *rules),
+                data_class.value,
+                "auditor keys review the ledger; they cannot call models",
+            )
+        targets = [t.provider for t in route.targets]
+        admitted = tuple(p for p in targets if self.max_class(p).admits(data_class))
+        if not admitted:
+            return Decision(
+                "block",
+                (*rules, "profile.none-admitted"),
+                data_class.value,
+                f"no provider for model '{route.model}' is admitted for class "
+                f"{data_class.value} data (rule profile.none-admitted)",
+            )
+        if admitted[0] != targets[0]:
+            return Decision(
+                "reroute",
+                (*rules, "profile.reroute"),
+                data_class.value,
+                f"class {data_class.value} data rerouted to admitted provider {admitted[0]}",
+                admitted,
+            )
+        return Decision(
+            "allow",
+            ("admit.tenant", *rules),
+            data_class.value,
+            f"tenant {tenant.name} may use {route.model} for class {data_class.value}",
+            admitted,
+        )

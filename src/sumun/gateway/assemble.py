@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sumun.gateway.admission import Admission
 from sumun.gateway.breaker import Breaker
 from sumun.gateway.killswitch import CutChange, KillSwitch
 from sumun.gateway.limits import make_limiter
@@ -66,10 +67,11 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
     )
     gateway = Gateway(
         runtime,
-        Directory(home / "store.db"),
-        make_limiter(settings.gateway),
-        router,
-        metrics,
+        directory=Directory(home / "store.db"),
+        limiter=make_limiter(settings.gateway),
+        router=router,
+        metrics=metrics,
+        admission=Admission(settings),
         max_body_bytes=settings.gateway.max_body_bytes,
     )
     return GatewayParts(gateway, killswitch, adapters)

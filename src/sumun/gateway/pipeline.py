@@ -44,7 +44,7 @@ from sumun.errors import (
     SumunError,
     UnknownKeyError,
 )
-from sumun.gateway.admission import Decision, admit
+from sumun.gateway.admission import Admission, Decision
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
@@ -92,11 +92,12 @@ class Gateway:
     def __init__(
         self,
         runtime: Runtime,
+        *,
         directory: Directory,
         limiter: Limiter,
         router: Router,
         metrics: Metrics,
-        *,
+        admission: Admission,
         max_body_bytes: int,
     ) -> None:
         self.runtime = runtime
@@ -104,6 +105,7 @@ class Gateway:
         self.limiter = limiter
         self.router = router
         self.metrics = metrics
+        self.admission = admission
         self.max_body_bytes = max_body_bytes
         self._key_lock = asyncio.Lock()
         # Set by the server's housekeeping (every second) from a real backend check: while the
@@ -121,14 +123,20 @@ class Gateway:
             ctx.parsed = parsed = parse_call(raw, endpoint, wire)
             ctx.tenant = tenant = self.directory.get_tenant(ctx.principal.tenant)
             self.limiter.check(ctx.principal, tenant.limits, ctx.principal.limits)
-            self.router.route(parsed.model)  # unknown model ⇒ 404 before anything is recorded
-            ctx.decision = admit(
-                ctx.principal, tenant, parsed.model, request.headers.get("x-sumun-data-class")
+            route = self.router.route(parsed.model)  # unknown model ⇒ 404, nothing recorded
+            ctx.decision = self.admission.decide(
+                ctx.principal,
+                tenant,
+                route,
+                request.headers.get("x-sumun-data-class"),
+                parsed.body,
             )
             self.metrics.decisions.labels(ctx.decision.action).inc()
+            # A block is a decision too: it is recorded (rule ids, class; the request sealed)
+            # before the refusal, and nothing goes upstream.
+            ctx.admitted_seq = await self._record_admitted(ctx, raw)
             if ctx.decision.action == "block":
                 raise ForbiddenError(ctx.decision.reason)
-            ctx.admitted_seq = await self._record_admitted(ctx, raw)
             call = Call(endpoint, wire, parsed.body, parsed.stream, ctx.request_id)
             if parsed.stream:
                 return await self._stream(ctx, call)
@@ -230,6 +238,10 @@ class Gateway:
             headers["x-sumun-provider"] = attempt.provider
         return headers
 
+    @staticmethod
+    def _allowed(ctx: _Context) -> frozenset[str] | None:
+        return frozenset(ctx.decision.providers) if ctx.decision else None
+
     def _notice(self, ctx: _Context) -> str | None:
         tenant = ctx.tenant
         if tenant is None or not tenant.ai_notice:
@@ -262,7 +274,7 @@ class Gateway:
             reply: Reply = await adapter.complete(c)
             return reply
 
-        reply, attempt = await self.router.run(call.body["model"], call, send)
+        reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
         self._account(ctx, attempt, reply.usage.tokens_in, reply.usage.tokens_out)
         body = label_body(
             dict(reply.body),
@@ -299,7 +311,7 @@ class Gateway:
             reply: StreamReply = await adapter.stream(c)
             return reply
 
-        reply, attempt = await self.router.run(call.body["model"], call, send)
+        reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
         notice = self._notice(ctx)
         chunks = notice_stream(reply.chunks, call.wire, notice) if notice else reply.chunks
 

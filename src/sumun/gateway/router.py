@@ -90,11 +90,18 @@ class Router:
         alias: str,
         call: Call,
         send: Callable[[ProviderAdapter, Call], Awaitable[T]],
+        allowed: frozenset[str] | None = None,
     ) -> tuple[T, Attempt]:
-        """Try targets in order; return the first success and which provider served it."""
+        """Try targets in order; return the first success and which provider served it.
+
+        `allowed` (from admission) limits the providers this call may reach, whatever the
+        route says: a provider not admitted for the request's data class is never tried.
+        """
         last: UpstreamError | None = None
         cut: list[str] = []
         for target in self.order(alias):
+            if allowed is not None and target.provider not in allowed:
+                continue
             if self._is_cut(target.provider):
                 cut.append(target.provider)
                 continue
