@@ -233,3 +233,15 @@ def test_sensitive_data_only_reaches_providers_admitted_for_it(gateway: Running)
     )
     assert plain.headers["x-sumun-decision"] == "allow"
     assert plain.headers["x-sumun-provider"] == "fake-openai"
+
+
+def test_a_unique_identifier_makes_the_request_sensitive(gateway: Running) -> None:
+    ask = [{"role": "user", "content": "제 주민번호는900101-1234568 입니다. 대출 가능한가요?"}]
+    with pytest.raises(openai.PermissionDeniedError):
+        _client(gateway).chat.completions.create(model="gpt-test", messages=ask)
+    raw = _client(gateway).chat.completions.with_raw_response.create(model="mixed", messages=ask)
+    assert raw.headers["x-sumun-provider"] == "demo"
+    admitted = gateway.entries_for(raw.headers["x-sumun-request-id"])[0]
+    assert admitted["data_class"] == "S" and "class.pii" in admitted["rules"]
+    assert admitted["attrs"]["pii_types"] == "KR_RRN"
+    assert "900101" not in str(admitted)  # types only in the clear; the request stays sealed

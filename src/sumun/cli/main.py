@@ -169,12 +169,14 @@ def status(json_out: JsonOpt = False) -> None:
 def _register_subcommands() -> None:
     from sumun.cli import keys as keys_cli
     from sumun.cli import ledger as ledger_cli
+    from sumun.cli import pii as pii_cli
     from sumun.cli import providers as providers_cli
     from sumun.cli import serve as serve_cli
     from sumun.cli import tenants as tenants_cli
 
     app.add_typer(keys_cli.app, name="keys")
     app.add_typer(ledger_cli.app, name="ledger")
+    app.add_typer(pii_cli.app, name="pii")
     app.add_typer(providers_cli.app, name="providers")
     app.add_typer(tenants_cli.app, name="tenants")
     serve_cli.register(app)

@@ -168,6 +168,7 @@ class Gateway:
                 "app": ctx.principal.app or "",
                 "user": ctx.principal.user or "",
                 "stream": str(ctx.parsed.stream).lower(),
+                "pii_types": ",".join(ctx.decision.pii_types),
             },
         )
         try:

@@ -1,0 +1,236 @@
+"""The detector on realistic text: every positive form; hard negatives that must not fire."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from sumun.policy.pii import ENTITY_TYPES, Detector, Finding, detect
+
+DETECTOR = Detector()
+POLICY = Path(__file__).resolve().parents[2] / "src" / "sumun" / "policy"
+
+
+def spans(text: str) -> list[tuple[str, str]]:
+    return [(f.type, text[f.start : f.end]) for f in DETECTOR.detect(text)]
+
+
+POSITIVES = [
+    # (text, type, the matched substring)
+    ("주민번호는900101-1234568입니다", "KR_RRN", "900101-1234568"),
+    ("주민등록번호 9001011234568", "KR_RRN", "9001011234568"),
+    ("주민번호 ９００１０１－１２３４５６８ 입니다", "KR_RRN", "９００１０１－１２３４５６８"),
+    ("RRN 900101 1234568 확인", "KR_RRN", "900101 1234568"),
+    ('{"rrn": "900101-1234568"}', "KR_RRN", "900101-1234568"),
+    ("외국인등록번호 900101-5234564", "KR_FRN", "900101-5234564"),
+    ("사업자등록번호 116-82-00276", "KR_BRN", "116-82-00276"),
+    ("사업자번호: 1168200276", "KR_BRN", "1168200276"),
+    ("법인등록번호 110111-0062432", "KR_CRN", "110111-0062432"),
+    ("연락처 010-1234-5678", "PHONE_KR", "010-1234-5678"),
+    ("폰 01012345678로 연락", "PHONE_KR", "01012345678"),
+    ("제 번호는 010 1234 5678이에요", "PHONE_KR", "010 1234 5678"),
+    ("mobile 010.1234.5678", "PHONE_KR", "010.1234.5678"),
+    ("call +82 10-1234-5678", "PHONE_KR", "+82 10-1234-5678"),
+    ("사무실 02-555-1234", "PHONE_KR", "02-555-1234"),
+    ("대표번호 1588-1234", "PHONE_KR", "1588-1234"),
+    ("전화 ０１０－１２３４－５６７８", "PHONE_KR", "０１０－１２３４－５６７８"),
+    ("카드번호 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
+    ("card 4111 1111 1111 1111 결제", "CREDIT_CARD", "4111 1111 1111 1111"),
+    ("결제 5555555555554444", "CREDIT_CARD", "5555555555554444"),
+    ("amex 3782-822463-10005", "CREDIT_CARD", "3782-822463-10005"),
+    ("국민은행 123456-78-901234 로 입금", "BANK_ACCOUNT_KR", "123456-78-901234"),
+    ("환불계좌 신한 110-123-456789", "BANK_ACCOUNT_KR", "110-123-456789"),
+    ("account 1002-123-456789 (woori)", "BANK_ACCOUNT_KR", "1002-123-456789"),
+    ("여권번호 M12345678", "KR_PASSPORT", "M12345678"),
+    ("passport: M123A4567", "KR_PASSPORT", "M123A4567"),
+    ("운전면허 11-22-123456-78", "KR_DRIVER_LICENSE", "11-22-123456-78"),
+    ("메일 hong.gildong@example.co.kr으로", "EMAIL", "hong.gildong@example.co.kr"),
+    ("src=192.168.0.1 port 443", "IP_ADDRESS", "192.168.0.1"),
+    ("client 2001:db8::8a2e:370:7334 접속", "IP_ADDRESS", "2001:db8::8a2e:370:7334"),
+    (
+        "서울특별시 강남구 테헤란로 123, 4층 으로",
+        "KR_ADDRESS",
+        "서울특별시 강남구 테헤란로 123, 4층",
+    ),
+    (
+        "경기도 성남시 분당구 판교역로 235 (삼평동)",
+        "KR_ADDRESS",
+        "경기도 성남시 분당구 판교역로 235 (삼평동)",
+    ),
+    ("배송지는 강남구 봉은사로 86길 12 입니다", "KR_ADDRESS", "강남구 봉은사로 86길 12"),
+    ("세종특별자치시 한누리대로 2130", "KR_ADDRESS", "세종특별자치시 한누리대로 2130"),
+    ("차량 12가3456 주차", "KR_VEHICLE_PLATE", "12가3456"),
+    ("차량번호 123나 4567", "KR_VEHICLE_PLATE", "123나 4567"),
+    ("우편번호 06236", "KR_POSTAL_CODE", "06236"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "value"), POSITIVES)
+def test_positive(text: str, kind: str, value: str) -> None:
+    assert (kind, value) in spans(text)
+
+
+def test_failed_rrn_checksum_lowers_confidence_not_rejects() -> None:
+    # numbers issued since 2020-10 need not satisfy the checksum (KOREA.md)
+    bad = "900101-1234567"
+    plain = DETECTOR.detect(f"값 {bad}")
+    with_context = DETECTOR.detect(f"주민번호 {bad}")
+    good = DETECTOR.detect("주민번호 900101-1234568")
+    assert [f.type for f in plain] == ["KR_RRN"]
+    assert plain[0].score < with_context[0].score < good[0].score
+    assert Detector(min_score=0.0).detect("9001011234567")[0].type == "KR_RRN"
+
+
+def test_log_line_and_json_document() -> None:
+    log = (
+        "2025-11-03 10:23:45 INFO req=7f3a user=hong@example.com ip=10.1.2.3 "
+        "phone=010-9876-5432 msg='주민번호 900101-1234568 조회'"
+    )
+    assert [k for k, _ in spans(log)] == ["EMAIL", "IP_ADDRESS", "PHONE_KR", "KR_RRN"]
+    doc = json.dumps(
+        {
+            "name": "홍길동",
+            "tel": "01098765432",
+            "card": "4111111111111111",
+            "rrn": "9001011234568",
+        },
+        ensure_ascii=False,
+    )
+    assert [k for k, _ in spans(doc)] == ["PHONE_KR", "CREDIT_CARD", "KR_RRN"]
+
+
+HARD_NEGATIVES = [
+    "작성일 2024-01-15, 기준일 20240115",
+    "2024.01.15 오후 회의",
+    "주문번호 2024011512345 확인",
+    "주문번호 9001011234568 배송 준비",
+    "order #1168200276 shipped",
+    "송장번호 123456789012",
+    "운송장 140511-7405951",
+    "invoice 4111-1111-1111-1111",
+    "tracking no. 1234567890123",
+    "ISBN 978-89-374-6047-0",
+    "ISBN 9788937460470",
+    "버전 1.2.3 배포",
+    "v1.2.3.4 released",
+    "Windows 10.0.19045.3803",
+    "부품 AB-1234-5678",
+    "SKU-116820-0276",
+    "2025-11-03 10:23:45.123",
+    "ts=1700000000000",
+    "epoch 1700000000",
+    "20240115103045 처리",
+    "020-1234-5678",
+    "013-1234-5678",
+    "123-4567-8901",
+    "901301-1234567",
+    "금액 1,234,567원",
+    "12개 3456",
+    "서울 본사로 3시까지",
+    "연구 방법으로 2가지",
+    "request_id=4f1c2b3a-9d8e-4a7b-b6c5-1234567890ab",
+    "승인번호 12345678",
+    "회의실 12층 1203호",
+    "the meeting is at 10:30:00, room 5",
+    "std::vector<int> a;",
+    "M12345678 (no context: a part number)",
+]
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hard_negative(text: str) -> None:
+    assert DETECTOR.detect(text) == []
+
+
+def test_bank_context_is_required() -> None:
+    assert DETECTOR.detect("번호 123456-78-901234") == []
+    assert [f.type for f in DETECTOR.detect("계좌 1234567890")] == ["BANK_ACCOUNT_KR"]
+
+
+def test_passport_needs_context() -> None:
+    assert DETECTOR.detect("코드 M12345678") == []
+    assert [f.type for f in DETECTOR.detect("여권 M12345678")] == ["KR_PASSPORT"]
+
+
+def test_postal_code_needs_context() -> None:
+    assert DETECTOR.detect("수량 06236") == []
+
+
+def test_negative_context_nearest_wins() -> None:
+    # a bank name far before, a tracking word right before: not an account
+    assert DETECTOR.detect("국민은행 안내, 송장 1234567890123") == []
+    # the other way round
+    assert [f.type for f in DETECTOR.detect("주문 후 국민은행 계좌 1234567890123")] == [
+        "BANK_ACCOUNT_KR"
+    ]
+
+
+def test_offsets_are_code_points_and_sorted() -> None:
+    text = "😀 주민번호 ９００１０１－１２３４５６８, 연락처 010-1234-5678"
+    found = DETECTOR.detect(text)
+    assert [f.type for f in found] == ["KR_RRN", "PHONE_KR"]
+    assert text[found[0].start : found[0].end] == "９００１０１－１２３４５６８"
+    assert found == sorted(found, key=lambda f: f.start)
+
+
+def test_overlap_higher_score_wins() -> None:
+    # a valid RRN inside a bank context: both shapes fit; the checksum-valid RRN wins
+    found = DETECTOR.detect("계좌 9001011234568")
+    assert [f.type for f in found] == ["KR_RRN"]
+
+
+def test_digits_inside_longer_runs_are_not_matched() -> None:
+    assert DETECTOR.detect("id 19001011234568") == []
+    assert DETECTOR.detect("x900101-12345681") == []
+
+
+def test_finding_keeps_no_text_and_is_frozen() -> None:
+    f = detect("주민번호 900101-1234568")[0]
+    assert "900101" not in repr(f)
+    with pytest.raises(AttributeError):
+        f.start = 0  # type: ignore[misc]
+    assert isinstance(f, Finding)
+    assert f.type in ENTITY_TYPES
+
+
+def test_min_score_validated() -> None:
+    with pytest.raises(ValueError, match="min_score must be within"):
+        Detector(min_score=1.5)
+
+
+def test_empty_and_plain_text() -> None:
+    assert DETECTOR.detect("") == []
+    assert DETECTOR.detect("안녕하세요, 오늘 회의는 취소되었습니다.") == []
+
+
+IO_MODULES = ("os", "io", "socket", "subprocess", "pathlib", "shutil", "sqlite3", "http", "urllib")
+
+
+def test_policy_does_no_io() -> None:
+    """STYLE.md §12: `sumun.policy` is pure — no I/O modules, no file or network access."""
+    offenders = []
+    for path in sorted(POLICY.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                names = [node.func.id] if node.func.id in ("open", "print", "input") else []
+            offenders += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] in IO_MODULES
+                or n in ("open", "print", "input")
+                or (
+                    "pii" in path.parts
+                    and n.startswith("sumun.")
+                    and not n.startswith("sumun.policy")
+                )
+            ]
+    assert not offenders, offenders
