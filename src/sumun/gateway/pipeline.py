@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -59,6 +60,7 @@ from sumun.store.model import Principal, Tenant
 __all__ = ["Gateway"]
 
 _TRANSCRIPT_MAX = 4 * 1024 * 1024  # stream bytes kept for the completed entry's payload
+_INLINE_DECIDE_BYTES = 64 * 1024  # above this, admission runs in a worker thread
 
 
 def _now_ms() -> int:
@@ -124,13 +126,18 @@ class Gateway:
             ctx.tenant = tenant = self.directory.get_tenant(ctx.principal.tenant)
             self.limiter.check(ctx.principal, tenant.limits, ctx.principal.limits)
             route = self.router.route(parsed.model)  # unknown model ⇒ 404, nothing recorded
-            ctx.decision = self.admission.decide(
+            decide = partial(
+                self.admission.decide,
                 ctx.principal,
                 tenant,
                 route,
                 request.headers.get("x-sumun-data-class"),
                 parsed.body,
             )
+            # Classification scans the text: a large body goes to a worker thread so it does
+            # not stall every other request on the event loop.
+            big = len(raw) > _INLINE_DECIDE_BYTES
+            ctx.decision = await run_in_threadpool(decide) if big else decide()
             self.metrics.decisions.labels(ctx.decision.action).inc()
             # A block is a decision too: it is recorded (rule ids, class; the request sealed)
             # before the refusal, and nothing goes upstream.
