@@ -52,7 +52,7 @@ from sumun.errors import (
 )
 from sumun.ledger.entry import EntryDraft
 from sumun.ledger.merkle import EMPTY_ROOT, Frontier, leaf_hash, root_of
-from sumun.ledger.store._contiguous import contiguous
+from sumun.ledger.store._contiguous import stream_entries, stream_leaves
 from sumun.ledger.store.base import AppendResult, StoredCheckpoint, StoredEntry
 
 __all__ = ["PostgresStore"]
@@ -406,41 +406,30 @@ class PostgresStore:
         return self._stream_entries(start, end)
 
     def _stream_entries(self, start: int, end: int) -> Iterator[StoredEntry]:
-        expected = min(end, self.size())  # every seq below the committed size must be there
-        seq = start
-        rows = contiguous(
+        # Every seq below the committed size must be there.
+        return stream_entries(
             lambda s: self._query(self._sql.entries, (s, end, _CHUNK)),
             start,
             end,
-            _CHUNK,
+            expected=min(end, self.size()),
+            chunk=_CHUNK,
+            advice=_CORRUPT_ADVICE,
         )
-        for got, entry, payload in rows:
-            if not isinstance(entry, bytes) or not isinstance(payload, bytes | None):
-                raise LedgerCorruptError(f"entry {got} is not stored as bytes")
-            yield StoredEntry(got, entry, payload)
-            seq = got + 1
-        if seq < expected:
-            raise LedgerCorruptError(f"entry {seq} is missing", advice=_CORRUPT_ADVICE)
 
     def leaf_hashes(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         _check_range(start, end)
         return self._stream_leaves(start, min(end, 1 << _INDEX_BITS))
 
     def _stream_leaves(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-        expected = min(end, self.size())
-        seq = start
         # Level-0 node ids are the leaf indexes themselves.
-        rows = contiguous(
+        return stream_leaves(
             lambda s: self._query(self._sql.leaves, (s, end, _CHUNK)),
             start,
             end,
-            _CHUNK,
+            expected=min(end, self.size()),
+            chunk=_CHUNK,
+            advice=_CORRUPT_ADVICE,
         )
-        for got, value in rows:
-            yield got, _hash(value, f"the leaf hash of entry {got}")
-            seq = got + 1
-        if seq < expected:
-            raise LedgerCorruptError(f"the leaf hash of entry {seq} is missing")
 
     # -- checkpoints -----------------------------------------------------------------------
 
