@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.openbao",
     "tests.fixtures.postgres",
     "tests.fixtures.fake_upstream",
+    "tests.fixtures.redis",
 ]

@@ -4,7 +4,6 @@ by SQLite polling alone and by Redis pub/sub alone (the real local Redis)."""
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import socket
 import subprocess
@@ -18,17 +17,6 @@ import redis
 
 from sumun.errors import ConfigError, ProviderCutError, UsageError
 from sumun.gateway.killswitch import CutChange, KillSwitch
-from tests.fixtures.ci import missing
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = os.environ.get("SUMUN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
-    except redis.RedisError:
-        missing("Redis (set SUMUN_TEST_REDIS_URL or run scripts/ensure-services)")
-    return url
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ shared across processes, and a Redis that is down failing closed, fast."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import statistics
@@ -26,22 +25,11 @@ from sumun.errors import (
 )
 from sumun.gateway.limits import Limiter, MemoryLimiter, RedisLimiter, make_limiter
 from sumun.store.model import Limits, Principal, Role
-from tests.fixtures.ci import missing
 
 NONE = Limits()
 ALICE = Principal("aaaaaaaaaa", "acme", "chat", "alice", Role.USER)
 BOB = Principal("bbbbbbbbbb", "acme", "chat", "bob", Role.USER)
 CAROL = Principal("cccccccccc", "beta", None, "carol", Role.USER)
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    url = os.environ.get("SUMUN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
-    except redis.RedisError:
-        missing("Redis (set SUMUN_TEST_REDIS_URL or run scripts/ensure-services)")
-    return url
 
 
 @pytest.fixture
