@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sumun import config  # noqa: E402
 from sumun.crypto.hazmat.aead import Suite  # noqa: E402
 from sumun.keys.envelope import Context  # noqa: E402
+from sumun.keys.events import MemoryEventSink  # noqa: E402
 from sumun.keys.service import KeyService  # noqa: E402
 
 RECORD = os.urandom(1024)
@@ -44,7 +45,7 @@ def _settings(home: Path, **keys: Any) -> config.Settings:
 
 
 def _service(settings: config.Settings) -> KeyService:
-    svc = KeyService(settings)
+    svc = KeyService(settings, events=MemoryEventSink())
     result = svc.initialise(custodians=3, threshold=2, actor="bench")
     svc.unseal_with(result.master_key, actor="bench")
     svc.lifecycle.create("acme", actor="bench")

@@ -23,6 +23,7 @@ from sumun.errors import (
 )
 from sumun.gateway.app import public_app
 from sumun.keys.envelope import Context
+from sumun.keys.events import MemoryEventSink
 from sumun.keys.service import KeyService
 from sumun.runtime import open_runtime
 from tests.fixtures.openbao import OpenBaoServer, find_bao, start_dev_server, stop_dev_server
@@ -52,14 +53,14 @@ def backend_settings(
 
 @pytest.fixture
 def initialised(backend_settings: Settings) -> Iterator[tuple[Settings, tuple[str, ...]]]:
-    svc = KeyService(backend_settings)
+    svc = KeyService(backend_settings, events=MemoryEventSink())
     result = svc.initialise(custodians=5, threshold=3, actor="test")
     result.master_key.wipe()
     yield backend_settings, result.shares
 
 
 def _open(settings: Settings, shares: tuple[str, ...]) -> KeyService:
-    svc = KeyService(settings)
+    svc = KeyService(settings, events=MemoryEventSink())
     svc.unseal(shares=shares[:3], actor="test")
     return svc
 

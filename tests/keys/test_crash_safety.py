@@ -19,10 +19,11 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from sumun import config
+    from sumun.keys.events import MemoryEventSink
     from sumun.keys.service import KeyService
 
     home, shares = Path(sys.argv[1]), sys.argv[2:]
-    svc = KeyService(config.load(home=home, env={}))
+    svc = KeyService(config.load(home=home, env={}), events=MemoryEventSink())
     svc.unseal(shares=shares)
     i = 0
     print("ready", flush=True)

@@ -38,7 +38,7 @@ def test_chain_verifies_and_pinpoints_the_first_bad_line(tmp_path: Path) -> None
 
 def test_every_key_operation_emits_a_typed_event(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "h")
-    svc = KeyService(settings)
+    svc = KeyService(settings, events=FileEventLog(settings.home / "key-events.jsonl"))
     result = svc.initialise(custodians=3, threshold=2, actor="admin@test")
     svc.unseal_with(result.master_key, actor="admin@test")
     svc.lifecycle.create("acme", actor="alice")

@@ -22,6 +22,7 @@ from sumun.errors import (
     UsageError,
 )
 from sumun.keys.envelope import Context
+from sumun.keys.events import MemoryEventSink
 from sumun.keys.model import KeyAction, KeyState, VersionState
 from sumun.keys.service import KeyService
 from tests.keys.conftest import Deployment, make_settings
@@ -278,7 +279,7 @@ def test_passphrase_sealing(tmp_path: Path) -> None:
     from sumun.crypto.kdf import ScryptParams
 
     settings = make_settings(tmp_path / "h")
-    svc = KeyService(settings)
+    svc = KeyService(settings, events=MemoryEventSink())
     svc.initialise(passphrase="수문 비밀번호", kdf_params=ScryptParams(n=2**10)).master_key.wipe()
     with pytest.raises(UnsealError, match="wrong passphrase"):
         svc.unseal(passphrase="wrong")
@@ -295,7 +296,7 @@ def test_init_twice_is_refused(deploy: Deploy) -> None:
 
     d = deploy()
     with pytest.raises(StateError, match="already initialised"):
-        KeyService(d.settings).initialise()
+        KeyService(d.settings, events=d.events).initialise()
 
 
 def test_an_edited_registry_is_refused(deploy: Deploy) -> None:

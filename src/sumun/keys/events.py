@@ -1,9 +1,10 @@
 """Key events: every key operation is recorded before it is reported done.
 
-Until the transparency ledger exists this is a local append-only JSON Lines file,
-`$SUMUN_HOME/key-events.jsonl`. Each line carries `prev`, the SHA-256 of the previous line, so
-an edited, removed or reordered line is detected by `verify_event_log`. (The ledger will
-replace this with a Merkle log; the `EventSink` protocol is the seam.)
+`EventSink` is the seam: a running Sumun passes the ledger's sink (`sumun.ledger.events`,
+wired in `sumun.runtime`), so every key operation is a `key-event` ledger entry. The key
+layer has no default sink — an event must never be diverted around the ledger by accident.
+`FileEventLog` (hash-chained JSON Lines: each line carries `prev`, the SHA-256 of the previous
+one, checked by `verify_event_log`) and `MemoryEventSink` serve tests and tools.
 """
 
 from __future__ import annotations

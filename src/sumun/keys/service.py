@@ -7,7 +7,6 @@ the DEK store and the data path. Sealing wipes the master key and drops every ca
 
     SUMUN_HOME/
       home.json              how the MK is sealed; deployment backend and suite
-      key-events.jsonl       hash-chained key events (until the ledger exists)
       keystore/keys.json     key registry (MAC'd with an MK subkey)
       keystore/deks.db       wrapped DEKs
       keystore/embedded-keks.json   KEK material, embedded backend only
@@ -35,7 +34,7 @@ from sumun.keys.backends.base import KekBackend, check_backend
 from sumun.keys.dataplane import Envelopes
 from sumun.keys.dek_store import DekStore
 from sumun.keys.envelope import Context
-from sumun.keys.events import EventSink, FileEventLog
+from sumun.keys.events import EventSink
 from sumun.keys.lifecycle import KeyLifecycle
 from sumun.keys.model import KeyAction, KeyEvent, KeyRecord
 from sumun.keys.registry import Registry
@@ -129,7 +128,7 @@ class KeyService:
         self,
         settings: Settings,
         *,
-        events: EventSink | None = None,
+        events: EventSink,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[int], bytes] = os.urandom,
@@ -137,7 +136,7 @@ class KeyService:
     ) -> None:
         self.settings = settings
         self.home = settings.home
-        self._events = events or FileEventLog(self.home / "key-events.jsonl")
+        self._events = events  # the ledger in production (sumun.runtime); tests pass their own
         self._clock = clock
         self._monotonic = monotonic
         self._rng = rng
