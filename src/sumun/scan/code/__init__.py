@@ -1,0 +1,1 @@
+"""Source code and configuration: AI SDK usage, endpoints, model ids, secrets (masked)."""

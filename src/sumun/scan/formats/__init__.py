@@ -1,0 +1,1 @@
+"""Model and data file formats. Each module exposes `analyze(source) -> FileResult`."""
