@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import ConfigError
+from sumun.policy.rules import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 
 __all__ = [
     "KeysConfig",
@@ -31,6 +32,8 @@ __all__ = [
     "ServerConfig",
     "Settings",
     "load",
+    "load_policy",
+    "policy_path",
 ]
 
 DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -145,6 +148,9 @@ class GatewayConfig(_Strict):
     breaker_cooldown_seconds: float = Field(default=10.0, gt=0)
     # Where limits and the kill switch are shared across processes (e.g. redis://127.0.0.1/0).
     redis_url: str | None = None
+    # How long sealed pseudonym tables (token -> original) are kept apart from the data, for
+    # re-identification by those entitled to it; 0 = not kept once the answer is restored.
+    pseudonym_retention_days: float = Field(default=30.0, ge=0)
 
 
 _DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)
@@ -166,6 +172,9 @@ class Settings(_Strict):
     gateway: GatewayConfig = GatewayConfig()
     providers: tuple[ProviderConfig, ...] = _DEMO_PROVIDERS
     routes: tuple[RouteConfig, ...] = _DEMO_ROUTES
+    # The policy file (sumun.policy.rules); relative to the config file's folder. None: the
+    # home's `policy.yaml` when there is one, else the built-in policy.
+    policy_file: Path | None = None
     config_file: Path | None = None
 
     @model_validator(mode="after")
@@ -188,6 +197,34 @@ class Settings(_Strict):
         """Read a secret named by the config from the environment (never from the file)."""
         value = os.environ.get(var)
         return value if value else None
+
+
+def policy_path(settings: Settings) -> Path | None:
+    """The policy file these settings name (or the home's `policy.yaml`), if any."""
+    if settings.policy_file is not None:
+        path = settings.policy_file
+        if not path.is_absolute() and settings.config_file is not None:
+            path = settings.config_file.parent / path
+        if not path.is_file():
+            raise ConfigError(f"policy file not found: {path}")
+        return path
+    default = settings.home / "policy.yaml"
+    return default if default.is_file() else None
+
+
+def load_policy(settings: Settings) -> Policy:
+    """The policy in force: the policy file, validated (errors name file:line:column)."""
+    path = policy_path(settings)
+    if path is None:
+        return DEFAULT_POLICY
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the policy file {path}: {exc}") from exc
+    try:
+        return parse_policy(text, source=str(path))
+    except PolicyError as exc:
+        raise ConfigError(str(exc), advice="fix the policy file and try again") from exc
 
 
 def _find_file(home: Path, explicit: Path | None, env: Mapping[str, str]) -> Path | None:

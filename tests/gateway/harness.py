@@ -122,11 +122,9 @@ class Running:
         return found
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, fake_upstream: Any) -> Iterator[Running]:
-    openai_base = fake_upstream.base_url
-    anthropic_base = openai_base.removesuffix("/v1")
-    settings = gateway_settings(tmp_path / "home", openai_base, anthropic_base)
+@contextlib.contextmanager
+def running_gateway(settings: config.Settings) -> Iterator[Running]:
+    """Initialise, unseal and serve a gateway with the test tenants and keys."""
     runtime = open_runtime(settings)
     result = runtime.keys.initialise(custodians=3, threshold=2, actor="test")
     runtime.keys.unseal_with(result.master_key, actor="test")
@@ -172,3 +170,12 @@ def gateway(tmp_path: Path, fake_upstream: Any) -> Iterator[Running]:
             asyncio.run(parts.aclose())
         running.directory.close()
         runtime.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, fake_upstream: Any) -> Iterator[Running]:
+    openai_base = fake_upstream.base_url
+    anthropic_base = openai_base.removesuffix("/v1")
+    settings = gateway_settings(tmp_path / "home", openai_base, anthropic_base)
+    with running_gateway(settings) as running:
+        yield running

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from sumun import config
 from sumun.cli.render import err_console
@@ -77,7 +78,7 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SumunError as exc:
-            err_console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(_exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -170,6 +170,7 @@ def _register_subcommands() -> None:
     from sumun.cli import keys as keys_cli
     from sumun.cli import ledger as ledger_cli
     from sumun.cli import pii as pii_cli
+    from sumun.cli import policy as policy_cli
     from sumun.cli import providers as providers_cli
     from sumun.cli import serve as serve_cli
     from sumun.cli import tenants as tenants_cli
@@ -177,6 +178,7 @@ def _register_subcommands() -> None:
     app.add_typer(keys_cli.app, name="keys")
     app.add_typer(ledger_cli.app, name="ledger")
     app.add_typer(pii_cli.app, name="pii")
+    app.add_typer(policy_cli.app, name="policy")
     app.add_typer(providers_cli.app, name="providers")
     app.add_typer(tenants_cli.app, name="tenants")
     serve_cli.register(app)

@@ -1,31 +1,40 @@
 """Admission: the stage where policy decides, between authentication and the ledger.
 
-The decision itself is pure policy (`sumun.policy`): classify the request (declared header,
-tenant default, content markings), then admit only the providers whose declared profile
-qualifies for that class. The route's first choice not admitted but another is ⇒ `reroute`;
-none admitted ⇒ `block` (403 with the rule id, never the content); auditors do not call models.
-Korean PII is detected here too: a unique identifier (RRN, FRN, passport, driver licence)
-makes the request at least S, and the types found (never the values) go into the ledger. The
-per-type actions (mask, pseudonymize) join here with the rest of issue 5.
+The gateway's side of it is small: find the human text in the request (either wire format),
+detect Korean PII in each piece, hand the typed facts to the pure `PolicyEngine`
+(`sumun.policy.decide`), and carry out what it decides:
+
+- allow / reroute: the body goes on as it is, to the admitted providers only;
+- transform: a copy of the body with each finding masked (`[주민등록번호]`) or pseudonymized
+  (`[주민등록번호_1]`); the token table travels with the decision so the answer can be
+  restored, and is sealed and stored apart from the data (decree 29-5) by the pipeline;
+- block: 403 with rule ids and reasons — never the content.
+
+Auditor keys never call models. Types found (never values) and per-type actions go into the
+ledger with the rule ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sumun.config import RouteConfig, Settings
 from sumun.gateway.wire import BadRequestError
 from sumun.policy.classes import DataClass
-from sumun.policy.classify import DEFAULT_MARKERS, MarkerSet, classify
-from sumun.policy.pii import Detector
-from sumun.policy.profiles import ProviderProfile, admit_profile
+from sumun.policy.decide import Candidate, PolicyEngine, Verdict
+from sumun.policy.pii import ENTITY_TYPES, Detector, Finding
+from sumun.policy.profiles import ProviderProfile
+from sumun.policy.rules import DEFAULT_POLICY, Policy
+from sumun.policy.transform import OutputRules, Pseudonyms, apply_steps
 from sumun.store.model import Principal, Role, Tenant
 
-__all__ = ["Admission", "Decision", "request_texts"]
+__all__ = ["Admission", "Decision", "request_texts", "text_slots"]
 
 Action = Literal["allow", "transform", "reroute", "block"]
+_Slot = tuple[Any, Any]  # (container, key): container[key] is a str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,50 +43,77 @@ class Decision:
     rules: tuple[str, ...]
     data_class: str | None
     reason: str
-    providers: tuple[str, ...] = ()  # providers admitted for this request, in route order
+    providers: tuple[str, ...] = ()  # providers this request may reach, in route order
     pii_types: tuple[str, ...] = ()  # PII types found (types only: never the values)
+    body: dict[str, Any] | None = None  # the body to forward when it was transformed
+    # token -> original: the re-identification key. MUST NOT be logged or put in the ledger.
+    pseudonyms: Mapping[str, str] = field(default_factory=dict)
+    pii_actions: str = ""  # "KR_RRN:pseudonymize,PHONE_KR:mask" (types and actions only)
 
 
-def _text_of(content: Any) -> Iterator[str]:
-    if isinstance(content, str):
-        yield content
-    elif isinstance(content, list):
-        for part in content:
+def _slots_of(container: Any, key: Any, out: list[_Slot]) -> None:
+    value = container[key]
+    if isinstance(value, str):
+        out.append((container, key))
+    elif isinstance(value, list):
+        for i, part in enumerate(value):
             if isinstance(part, str):
-                yield part
-            elif isinstance(part, Mapping):
-                text = part.get("text")
-                if isinstance(text, str):
-                    yield text
-                yield from _text_of(part.get("content"))
+                out.append((value, i))
+            elif isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    out.append((part, "text"))
+                if "content" in part:
+                    _slots_of(part, "content", out)
+
+
+def text_slots(body: Mapping[str, Any]) -> list[_Slot]:
+    """Where the human text of a request sits (messages, system, input, instructions)."""
+    out: list[_Slot] = []
+    for name in ("system", "input", "instructions"):
+        if name in body:
+            _slots_of(body, name, out)
+    for message in body.get("messages") or ():
+        if isinstance(message, dict) and "content" in message:
+            _slots_of(message, "content", out)
+    return out
 
 
 def request_texts(body: Mapping[str, Any]) -> Iterator[str]:
-    """The human text of a request in either wire format (messages, system, input)."""
-    yield from _text_of(body.get("system"))
-    yield from _text_of(body.get("input"))
-    yield from _text_of(body.get("instructions"))
-    for message in body.get("messages") or ():
-        if isinstance(message, Mapping):
-            yield from _text_of(message.get("content"))
+    for container, key in text_slots(body):
+        yield container[key]
 
 
-# PIPA art. 24 / decree 19 unique identifiers: their presence makes a request at least S.
-UNIQUE_IDENTIFIERS = frozenset({"KR_RRN", "KR_FRN", "KR_PASSPORT", "KR_DRIVER_LICENSE"})
+def _profile(settings: Settings, name: str) -> ProviderProfile:
+    for provider in settings.providers:
+        if provider.name == name:
+            declared = provider.effective_profile()
+            return ProviderProfile(**declared.model_dump()) if declared else ProviderProfile()
+    return ProviderProfile()
+
+
+_OUT_ACTION = {"mask": "mask", "pseudonymize": "mask", "block": "block"}
 
 
 class Admission:
-    def __init__(self, settings: Settings) -> None:
-        self._markers = MarkerSet(DEFAULT_MARKERS)
-        self._pii = Detector()
-        self._max_class: dict[str, DataClass] = {}
-        for provider in settings.providers:
-            declared = provider.effective_profile()
-            profile = ProviderProfile(**declared.model_dump()) if declared else ProviderProfile()
-            self._max_class[provider.name] = admit_profile(profile).max_class
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy = DEFAULT_POLICY,
+        *,
+        is_cut: Callable[[str], bool] = lambda _name: False,
+    ) -> None:
+        self.policy = policy
+        self.engine = PolicyEngine(policy)
+        self._pii = Detector(min_score=policy.pii.min_score)
+        self._is_cut = is_cut
+        self._profiles = {p.name: _profile(settings, p.name) for p in settings.providers}
+        self._output: dict[str, OutputRules] = {}
 
     def max_class(self, provider: str) -> DataClass:
-        return self._max_class.get(provider, DataClass.OPEN)
+        return self.engine.max_class(self._profiles.get(provider, ProviderProfile()))
+
+    def detect(self, text: str) -> list[Finding]:
+        return self._pii.detect(text)
 
     def decide(
         self,
@@ -97,51 +133,88 @@ class Admission:
                 ) from exc
         default = DataClass.parse(tenant.default_data_class) if tenant.default_data_class else None
         texts = list(request_texts(body))
-        pii_types = sorted({f.type for text in texts for f in self._pii.detect(text)})
-        unique = [t for t in pii_types if t in UNIQUE_IDENTIFIERS]
-        found = classify(
-            texts,
-            markers=self._markers,
-            declared=declared,
-            default=default,
-            pii_floor=DataClass.SENSITIVE if unique else None,
-            pii_types=unique,
+        findings = [self._pii.detect(text) for text in texts]
+        names = [t.provider for t in route.targets]
+        cut = {name for name in names if self._is_cut(name)}
+        if len(cut) == len(names):
+            cut = set()  # all cut: the router answers 503 naming the kill switch
+        candidates = [
+            Candidate(name, self._profiles.get(name, ProviderProfile()), name in cut)
+            for name in names
+        ]
+        verdict = self.engine.decide(
+            texts, findings, candidates, declared=declared, default=default
         )
-        data_class = found.data_class
-        rules = tuple(r for r in found.rules if r != "class.none")
+        pii_types = verdict.pii_types
         if principal.role is Role.AUDITOR:
             return Decision(
                 "block",
-                ("role.auditor-read-only", *rules),
-                data_class.value,
+                ("role.auditor-read-only", *verdict.rules),
+                verdict.data_class.value,
                 "auditor keys review the ledger; they cannot call models",
-                pii_types=tuple(pii_types),
+                pii_types=pii_types,
             )
-        targets = [t.provider for t in route.targets]
-        admitted = tuple(p for p in targets if self.max_class(p).admits(data_class))
-        if not admitted:
+        if verdict.action == "block":
             return Decision(
                 "block",
-                (*rules, "profile.none-admitted"),
-                data_class.value,
-                f"no provider for model '{route.model}' is admitted for class "
-                f"{data_class.value} data (rule profile.none-admitted)",
-                pii_types=tuple(pii_types),
+                verdict.rules,
+                verdict.data_class.value,
+                f"{verdict.reason} (rules {', '.join(verdict.rules)})",
+                pii_types=pii_types,
             )
-        if admitted[0] != targets[0]:
-            return Decision(
-                "reroute",
-                (*rules, "profile.reroute"),
-                data_class.value,
-                f"class {data_class.value} data rerouted to admitted provider {admitted[0]}",
-                admitted,
-                tuple(pii_types),
-            )
+        new_body, pseudonyms = self._transform(body, texts, verdict)
+        actions = ",".join(sorted({f"{s.type}:{s.action}" for s in verdict.steps}))
         return Decision(
-            "allow",
-            ("admit.tenant", *rules),
-            data_class.value,
-            f"tenant {tenant.name} may use {route.model} for class {data_class.value}",
-            admitted,
-            tuple(pii_types),
+            verdict.action,
+            verdict.rules,
+            verdict.data_class.value,
+            verdict.reason,
+            verdict.providers,
+            pii_types,
+            new_body,
+            pseudonyms,
+            actions,
         )
+
+    @staticmethod
+    def _transform(
+        body: Mapping[str, Any], texts: list[str], verdict: Verdict
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        if not verdict.steps:
+            return None, {}
+        new_body = copy.deepcopy(dict(body))
+        slots = text_slots(new_body)
+        pseudonyms = Pseudonyms(avoid=texts)
+        by_slot: dict[int, list[Any]] = {}
+        for step in verdict.steps:
+            by_slot.setdefault(step.slot, []).append(step)
+        for index, steps in by_slot.items():
+            container, key = slots[index]
+            container[key] = apply_steps(container[key], steps, pseudonyms)
+        return new_body, pseudonyms.mapping()
+
+    def output_rules(self, provider: str) -> OutputRules:
+        """What to do with PII in an answer from `provider` (empty = output scanning off)."""
+        found = self._output.get(provider)
+        if found is not None:
+            return found
+        out = self.policy.output
+        rules: dict[str, tuple[str, str, float]] = {}
+        if out.scan and out.rules is not None:
+            for own in out.rules:
+                for kind in own.types:
+                    if own.action != "allow":
+                        rules.setdefault(kind, (own.action, own.id, own.min_score))
+        elif out.scan:
+            profile = self._profiles.get(provider, ProviderProfile())
+            for kind in ENTITY_TYPES:
+                rule = self.engine.rule_for(kind, 1.0, provider, profile)
+                action: str = rule.action if rule else self.policy.pii.default
+                if rule is not None and action == "reroute" and rule.to is not None:
+                    action = "allow" if rule.to.matches(provider, profile) else "mask"
+                if action in _OUT_ACTION:
+                    rule_id = f"output.{rule.id}" if rule else "output.pii.default"
+                    min_score = max(rule.min_score if rule else 0.0, self.policy.pii.min_score)
+                    rules[kind] = (_OUT_ACTION[action], rule_id, min_score)
+        self._output[provider] = rules
+        return rules

@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sumun.config import load_policy
 from sumun.gateway.admission import Admission
 from sumun.gateway.breaker import Breaker
 from sumun.gateway.killswitch import CutChange, KillSwitch
@@ -18,6 +19,7 @@ from sumun.gateway.upstream.factory import make_adapter
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
 from sumun.store.directory import Directory
+from sumun.store.pseudonyms import PseudonymVault
 
 __all__ = ["GatewayParts", "build_gateway", "kill_switch_entry"]
 
@@ -36,6 +38,8 @@ class GatewayParts:
             await adapter.aclose()
         self.gateway.limiter.close()
         self.gateway.directory.close()
+        if self.gateway.vault is not None:
+            self.gateway.vault.close()
 
 
 def build_gateway(runtime: Runtime) -> GatewayParts:
@@ -71,8 +75,10 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         limiter=make_limiter(settings.gateway),
         router=router,
         metrics=metrics,
-        admission=Admission(settings),
+        admission=Admission(settings, load_policy(settings), is_cut=killswitch.is_cut),
         max_body_bytes=settings.gateway.max_body_bytes,
+        vault=PseudonymVault(home / "pseudonyms.db"),
+        pseudonym_retention_seconds=settings.gateway.pseudonym_retention_days * 86400,
     )
     return GatewayParts(gateway, killswitch, adapters)
 

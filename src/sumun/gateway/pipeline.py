@@ -46,16 +46,19 @@ from sumun.errors import (
     UnknownKeyError,
 )
 from sumun.gateway.admission import Admission, Decision
+from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
 from sumun.gateway.router import Attempt, Router, UnknownModelError
 from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
 from sumun.gateway.wire import BadRequestError, ParsedCall, error_response, parse_call, read_body
+from sumun.keys.envelope import Context
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
 from sumun.store.directory import Directory
 from sumun.store.model import Principal, Tenant
+from sumun.store.pseudonyms import PseudonymVault
 
 __all__ = ["Gateway"]
 
@@ -101,6 +104,8 @@ class Gateway:
         metrics: Metrics,
         admission: Admission,
         max_body_bytes: int,
+        vault: PseudonymVault | None = None,
+        pseudonym_retention_seconds: float = 0.0,
     ) -> None:
         self.runtime = runtime
         self.directory = directory
@@ -109,6 +114,8 @@ class Gateway:
         self.metrics = metrics
         self.admission = admission
         self.max_body_bytes = max_body_bytes
+        self.vault = vault
+        self.pseudonym_retention_seconds = pseudonym_retention_seconds
         self._key_lock = asyncio.Lock()
         # Set by the server's housekeeping (every second) from a real backend check: while the
         # key backend is unreachable the gateway refuses traffic even if DEKs are still cached.
@@ -141,10 +148,16 @@ class Gateway:
             self.metrics.decisions.labels(ctx.decision.action).inc()
             # A block is a decision too: it is recorded (rule ids, class; the request sealed)
             # before the refusal, and nothing goes upstream.
-            ctx.admitted_seq = await self._record_admitted(ctx, raw)
+            forward = ctx.decision.body if ctx.decision.body is not None else parsed.body
+            # What the ledger keeps is what left: the transformed body when PII was masked or
+            # pseudonymized (never the token table, which is sealed and stored apart).
+            sent = orjson.dumps(forward) if ctx.decision.body is not None else raw
+            ctx.admitted_seq = await self._record_admitted(ctx, sent)
             if ctx.decision.action == "block":
                 raise ForbiddenError(ctx.decision.reason)
-            call = Call(endpoint, wire, parsed.body, parsed.stream, ctx.request_id)
+            if ctx.decision.pseudonyms:
+                await self._keep_pseudonyms(ctx)
+            call = Call(endpoint, wire, forward, parsed.stream, ctx.request_id)
             if parsed.stream:
                 return await self._stream(ctx, call)
             return await self._complete(ctx, call)
@@ -176,6 +189,7 @@ class Gateway:
                 "user": ctx.principal.user or "",
                 "stream": str(ctx.parsed.stream).lower(),
                 "pii_types": ",".join(ctx.decision.pii_types),
+                "pii_actions": ctx.decision.pii_actions,
             },
         )
         try:
@@ -183,6 +197,28 @@ class Gateway:
         except UnknownKeyError:
             await self._provision_tenant_key(ctx.principal.tenant)
             return await self.runtime.ledger.append_async(meta, raw, key_id=ctx.principal.tenant)
+
+    async def _keep_pseudonyms(self, ctx: _Context) -> None:
+        """Seal the token table under the tenant key and store it apart (decree 29-5)."""
+        if self.vault is None or self.pseudonym_retention_seconds <= 0:
+            return
+        assert ctx.principal and ctx.decision  # noqa: S101
+        tenant = ctx.principal.tenant
+        table = orjson.dumps(dict(ctx.decision.pseudonyms))
+        keys, vault, request_id = self.runtime.keys, self.vault, ctx.request_id
+
+        def seal_and_store() -> None:
+            sealed = keys.encrypt(tenant, table, Context(tenant, request_id, "pseudonym-map"))
+            vault.put(request_id, tenant, sealed)
+
+        await run_in_threadpool(seal_and_store)
+
+    def _filters(self, ctx: _Context, provider: str) -> tuple[AnswerFilter, AnswerFilter]:
+        """(output scan, restore) for an answer from `provider`."""
+        detect = self.admission.detect
+        scan = AnswerFilter(detect, self.admission.output_rules(provider), {})
+        pseudonyms = ctx.decision.pseudonyms if ctx.decision else {}
+        return scan, AnswerFilter(detect, {}, pseudonyms)
 
     async def _provision_tenant_key(self, tenant: str) -> None:
         """A tenant's KEK is created on its first request (a key event records it)."""
@@ -203,6 +239,7 @@ class Gateway:
         tokens_in: int | None = None,
         tokens_out: int | None = None,
         payload: bytes | None = None,
+        answer: tuple[AnswerFilter, AnswerFilter] | None = None,
     ) -> None:
         """Queue the `request-completed` entry (durable within the ledger's batch delay)."""
         if ctx.admitted_seq is None or ctx.principal is None or ctx.completed:
@@ -225,6 +262,7 @@ class Gateway:
                 "outcome": outcome,
                 "admitted_seq": str(ctx.admitted_seq),
                 **({"upstream_model": attempt.model} if attempt else {}),
+                **(_answer_attrs(*answer) if answer else {}),
             },
         )
         try:
@@ -284,8 +322,31 @@ class Gateway:
 
         reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
         self._account(ctx, attempt, reply.usage.tokens_in, reply.usage.tokens_out)
+        answer = dict(reply.body)
+        scan, restore = filters = self._filters(ctx, attempt.provider)
+        if scan.active:
+            rewrite_body(answer, call.endpoint, scan.text)
+        if scan.blocked:
+            self._completed(
+                ctx,
+                status=403,
+                outcome="withheld",
+                attempt=attempt,
+                tokens_in=reply.usage.tokens_in,
+                tokens_out=reply.usage.tokens_out,
+                payload=orjson.dumps(answer),
+                answer=filters,
+            )
+            raise ForbiddenError(
+                f"the answer was withheld: rule {scan.blocked} found personal data in it"
+            )
+        # The ledger keeps the answer as the model gave it (output PII masked, tokens not yet
+        # restored): the originals stay with the caller and the sealed token table only.
+        recorded = orjson.dumps(answer) if restore.active else None
+        if restore.active:
+            rewrite_body(answer, call.endpoint, restore.text)
         body = label_body(
-            dict(reply.body),
+            answer,
             call.wire,
             notice=self._notice(ctx),
             meta={
@@ -302,7 +363,8 @@ class Gateway:
             attempt=attempt,
             tokens_in=reply.usage.tokens_in,
             tokens_out=reply.usage.tokens_out,
-            payload=raw,
+            payload=recorded or raw,
+            answer=filters,
         )
         self._observe(ctx, reply.status, attempt.provider, stream=False)
         return Response(
@@ -321,15 +383,30 @@ class Gateway:
 
         reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
         notice = self._notice(ctx)
-        chunks = notice_stream(reply.chunks, call.wire, notice) if notice else reply.chunks
+        scan, restore = filters = self._filters(ctx, attempt.provider)
+        transcript = bytearray()
+
+        async def tap(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+            # The ledger keeps the stream as the model sent it, output PII masked, before
+            # pseudonyms are restored (see _complete).
+            async for chunk in source:
+                if len(transcript) < _TRANSCRIPT_MAX:
+                    transcript.extend(chunk)
+                yield chunk
+
+        chunks: AsyncIterator[bytes] = reply.chunks
+        if scan.active:
+            chunks = rewrite_stream(chunks, call.endpoint, call.wire, scan)
+        chunks = tap(chunks)
+        if restore.active:
+            chunks = rewrite_stream(chunks, call.endpoint, call.wire, restore)
+        if notice:
+            chunks = notice_stream(chunks, call.wire, notice)
 
         async def body() -> AsyncIterator[bytes]:
-            transcript = bytearray()
             outcome, status = "ok", 200
             try:
                 async for chunk in chunks:
-                    if len(transcript) < _TRANSCRIPT_MAX:
-                        transcript += chunk
                     yield chunk
             except UpstreamError as exc:
                 outcome, status = f"stream-cut-{exc.kind}", exc.status
@@ -349,6 +426,7 @@ class Gateway:
                     tokens_in=reply.usage.tokens_in,
                     tokens_out=reply.usage.tokens_out,
                     payload=bytes(transcript),
+                    answer=filters,
                 )
                 self._observe(ctx, status, attempt.provider, stream=True)
 
@@ -414,6 +492,17 @@ def _classify(exc: Exception) -> tuple[int, str, str | None]:
         if isinstance(exc, kinds):
             return status, template.format(exc=exc), code
     return 500, "internal error in the gateway (the request was not forwarded)", "internal_error"
+
+
+def _answer_attrs(scan: AnswerFilter, restore: AnswerFilter) -> dict[str, str]:
+    attrs = {}
+    hits = scan.hits()
+    if hits:
+        attrs["output_pii"] = ",".join(hits)
+    restored = restore.restored()
+    if restored:
+        attrs["restored"] = str(restored)
+    return attrs
 
 
 def _stream_error(wire: Wire, exc: UpstreamError) -> bytes:

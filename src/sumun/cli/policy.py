@@ -1,0 +1,185 @@
+"""`sumun policy check|explain`: validate the policy file; dry-run a request through it.
+
+`explain` runs exactly what the gateway runs at admission — PII detection, classification, the
+PII rules and provider profiles for each target of the route — without keys, ledger or network,
+and prints the class, the findings (types and spans, not values), each provider considered,
+the decision with its rule ids, and the text as it would leave.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from sumun import config
+from sumun.cli.common import JsonOpt, handle_errors, settings
+from sumun.cli.render import console, print_json
+from sumun.errors import ConfigError, UsageError
+from sumun.gateway.admission import Admission, request_texts
+from sumun.policy.classes import DataClass
+from sumun.policy.rules import Policy, PolicyError, parse_policy
+from sumun.store.model import Principal, Role, Tenant
+
+__all__ = ["app"]
+
+app = typer.Typer(help="The policy file: check it, explain a decision.", no_args_is_help=True)
+
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option("--policy", help="policy file (default: config `policy_file` or home)"),
+]
+
+
+@app.callback()
+def _policy() -> None:
+    """The policy file: check it, explain a decision."""
+
+
+def _load(path: Path | None, base: config.Settings) -> Policy:
+    if path is None:
+        return config.load_policy(base)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    try:
+        return parse_policy(text, source=str(path))
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+@app.command()
+@handle_errors
+def check(path: Annotated[Path | None, typer.Argument(help="policy file")] = None) -> None:
+    """Validate a policy file; errors name file:line:column. Exit 2 when it is invalid."""
+    base = settings()
+    policy = _load(path, base)
+    console.print(
+        f"[green]ok[/] {policy.source}: {len(policy.pii.rules)} PII rules, "
+        f"default {policy.pii.default}, output scanning {'on' if policy.output.scan else 'off'}"
+    )
+
+
+def _request(text: str | None, file: Path | None) -> dict[str, Any]:
+    if text is not None and file is not None:
+        raise UsageError("give --text or --file, not both")
+    if text is None:
+        raw = file.read_bytes() if file is not None else sys.stdin.buffer.read()
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"the request is not valid UTF-8: {exc}") from exc
+        stripped = decoded.strip()
+        if stripped.startswith("{"):
+            try:
+                body = orjson.loads(stripped)
+            except orjson.JSONDecodeError as exc:
+                raise UsageError(f"the request is not valid JSON: {exc}") from exc
+            if not isinstance(body, dict):
+                raise UsageError("the request must be a JSON object")
+            return body
+        text = decoded
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+@app.command()
+@handle_errors
+def explain(
+    text: Annotated[str | None, typer.Option("--text", help="the prompt text")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="a request body (OpenAI/Anthropic JSON) or plain text"),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="model alias (route)")] = None,
+    data_class: Annotated[
+        str | None, typer.Option("--class", help="declared class (X-Sumun-Data-Class)")
+    ] = None,
+    tenant_default: Annotated[
+        str | None, typer.Option("--tenant-default", help="the tenant's default class")
+    ] = None,
+    policy_file: PolicyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Dry-run a request (--text, --file or stdin) through classification and the policy."""
+    base = settings()
+    policy = _load(policy_file, base)
+    routes = {r.model: r for r in base.routes}
+    route = routes.get(model) if model else base.routes[0]
+    if route is None:
+        raise UsageError(f"no route for model {model!r}; known: {', '.join(sorted(routes))}")
+    body = _request(text, file)
+    if tenant_default is not None:
+        DataClass.parse(tenant_default)  # a clear error before anything else
+    admission = Admission(base, policy)
+    texts = list(request_texts(body))
+    findings = [admission.detect(t) for t in texts]
+    tenant = Tenant("explain", False, None, tenant_default, None, None, None, 0.0)
+    principal = Principal("explain", "explain", None, None, Role.USER)
+    decision = admission.decide(principal, tenant, route, data_class, body)
+    verdict = admission.engine.decide(
+        texts,
+        findings,
+        [],
+        declared=DataClass.parse(data_class) if data_class else None,
+        default=DataClass.parse(tenant_default) if tenant_default else None,
+    )
+    leaving = list(request_texts(decision.body)) if decision.body is not None else texts
+    result = {
+        "policy": policy.source,
+        "model": route.model,
+        "data_class": decision.data_class,
+        "classification": {
+            "rules": list(verdict.classification.rules) if verdict.classification else [],
+            "reasons": list(verdict.classification.reasons) if verdict.classification else [],
+        },
+        "findings": [
+            {**f.to_json(), "text_index": i} for i, group in enumerate(findings) for f in group
+        ],
+        "decision": decision.action,
+        "rules": list(decision.rules),
+        "reason": decision.reason,
+        "providers": list(decision.providers),
+        "pii_actions": decision.pii_actions,
+        "output_rules": {
+            provider: {t: a for t, (a, _r, _s) in admission.output_rules(provider).items()}
+            for provider in decision.providers[:1]
+        },
+        "text_out": leaving,
+    }
+    if json_out:
+        print_json(result)
+        return
+    _render(result)
+
+
+def _render(result: dict[str, Any]) -> None:
+    console.print(f"policy  {result['policy']}    model  {result['model']}")
+    reasons = "; ".join(result["classification"]["reasons"])
+    console.print(f"class   [bold]{result['data_class']}[/]  ({reasons})")
+    table = Table("type", "text", "span", "score", title="personal data found")
+    for f in result["findings"]:
+        table.add_row(
+            f["type"], str(f["text_index"]), f"{f['start']}–{f['end']}", f"{f['score']:.2f}"
+        )
+    if result["findings"]:
+        console.print(table)
+    else:
+        console.print("no personal data found")
+    style = {"block": "red", "reroute": "yellow", "transform": "cyan"}.get(
+        result["decision"], "green"
+    )
+    console.print(f"decision [bold {style}]{result['decision']}[/]: {result['reason']}")
+    console.print(f"rules    {', '.join(result['rules']) or '-'}")
+    if result["providers"]:
+        console.print(f"providers {', '.join(result['providers'])}")
+    if result["pii_actions"]:
+        console.print(f"actions  {result['pii_actions']}")
+    if result["decision"] != "block":
+        console.print("text as it leaves:")
+        for text in result["text_out"]:
+            console.print(f"  {text}", markup=False, highlight=False)

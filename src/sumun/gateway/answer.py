@@ -1,0 +1,249 @@
+"""The answer on its way back: output PII scanning, then pseudonym restoration.
+
+Order matters: the model's own text is scanned first (tokens like `[주민등록번호_1]` are not
+PII, and originals the caller sent are restored only afterwards, so they are never masked as
+"PII the model produced"), then tokens become the originals again.
+
+Non-streaming bodies are rewritten field by field (OpenAI chat `choices[].message.content`,
+Responses `output[].content[].text`, Anthropic `content[].text`). Streams are parsed as SSE and
+only text deltas are rewritten, each stream position (choice, content block, output item) with
+its own scanner and restorer; held-back text is released before the event that ends that
+position (`finish_reason`, `content_block_stop`, `response.output_text.done`) or at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import orjson
+
+from sumun.gateway.upstream.base import Endpoint, Wire
+from sumun.gateway.upstream.sse import SSEEvent, SSEParser
+from sumun.policy.pii import Finding
+from sumun.policy.transform import OutputRules, OutputScanner, Restorer
+
+__all__ = ["AnswerFilter", "rewrite_body", "rewrite_stream"]
+
+
+class AnswerFilter:
+    """One scanner + restorer per stream position; `blocked` names a rule that withheld."""
+
+    def __init__(
+        self,
+        detect: Callable[[str], list[Finding]],
+        rules: OutputRules,
+        pseudonyms: Mapping[str, str],
+    ) -> None:
+        self._detect = detect
+        self._rules = rules
+        self._pseudonyms = pseudonyms
+        self._positions: dict[Any, tuple[OutputScanner, Restorer]] = {}
+        self._whole = (OutputScanner(detect, rules), Restorer(pseudonyms))
+        self.where: dict[Any, dict[str, Any]] = {}  # Responses API: ids of each position
+
+    @property
+    def active(self) -> bool:
+        return bool(self._rules) or bool(self._pseudonyms)
+
+    @property
+    def blocked(self) -> str | None:
+        for scanner, _r in (self._whole, *self._positions.values()):
+            if scanner.blocked:
+                return scanner.blocked
+        return None
+
+    def hits(self) -> list[str]:
+        out: list[str] = []
+        for scanner, _r in (self._whole, *self._positions.values()):
+            out.extend(f"{h.type}:{h.action}" for h in scanner.hits)
+        return sorted(set(out))
+
+    def restored(self) -> int:
+        return sum(r.restored for _s, r in (self._whole, *self._positions.values()))
+
+    def text(self, value: str) -> str:
+        scanner, restorer = self._whole
+        return restorer.restore(scanner.scan(value))
+
+    def feed(self, position: Any, delta: str) -> str:
+        pair = self._positions.get(position)
+        if pair is None:
+            pair = self._positions[position] = (
+                OutputScanner(self._detect, self._rules),
+                Restorer(self._pseudonyms),
+            )
+        scanner, restorer = pair
+        return restorer.feed(scanner.feed(delta))
+
+    def flush(self, position: Any) -> str:
+        pair = self._positions.get(position)
+        if pair is None:
+            return ""
+        scanner, restorer = pair
+        return restorer.feed(scanner.flush()) + restorer.flush()
+
+    def open_positions(self) -> list[Any]:
+        return list(self._positions)
+
+
+# -- whole bodies ----------------------------------------------------------------------------
+
+
+def _rewrite_texts(node: Any, fix: Callable[[str], str]) -> None:
+    """Rewrite every `text` string inside a Responses/Anthropic content structure."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                node[key] = fix(value)
+            elif isinstance(value, dict | list):
+                _rewrite_texts(value, fix)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_texts(item, fix)
+
+
+def rewrite_body(body: dict[str, Any], endpoint: Endpoint, fix: Callable[[str], str]) -> None:
+    """Rewrite the answer text of a non-streaming reply in place."""
+    if endpoint == "chat":
+        for choice in body.get("choices") or ():
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if isinstance(message, dict) and isinstance(message.get("content"), str):
+                message["content"] = fix(message["content"])
+    elif endpoint == "responses":
+        _rewrite_texts(body.get("output"), fix)
+        if isinstance(body.get("output_text"), str):
+            body["output_text"] = fix(body["output_text"])
+    elif endpoint == "messages":
+        _rewrite_texts(body.get("content"), fix)
+
+
+# -- streams ---------------------------------------------------------------------------------
+
+
+def _event(data: dict[str, Any], name: str | None) -> bytes:
+    head = b"event: " + name.encode() + b"\n" if name else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def _chat_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[bytes]:
+    for choice in data.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        index = choice.get("index", 0)
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            delta["content"] = flt.feed(index, delta["content"])
+        if choice.get("finish_reason") is not None:
+            rest = flt.flush(index)
+            if rest:
+                if not isinstance(delta, dict):
+                    delta = choice["delta"] = {}
+                delta["content"] = (delta.get("content") or "") + rest
+    return [_event(data, ev.event)]
+
+
+def _anthropic_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[bytes]:
+    kind = data.get("type")
+    index = data.get("index", 0)
+    if kind == "content_block_delta":
+        delta = data.get("delta")
+        if isinstance(delta, dict) and delta.get("type") == "text_delta":
+            delta["text"] = flt.feed(index, str(delta.get("text", "")))
+        return [_event(data, ev.event)]
+    out: list[bytes] = []
+    if kind == "content_block_stop":
+        rest = flt.flush(index)
+        if rest:
+            extra = {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "text_delta", "text": rest},
+            }
+            out.append(_event(extra, "content_block_delta"))
+    out.append(_event(data, ev.event))
+    return out
+
+
+def _responses_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[bytes]:
+    kind = data.get("type") or ev.event
+    position = (data.get("output_index"), data.get("content_index"))
+    if kind == "response.output_text.delta" and isinstance(data.get("delta"), str):
+        flt.where[position] = {
+            k: data[k] for k in ("item_id", "output_index", "content_index") if k in data
+        }
+        data["delta"] = flt.feed(position, data["delta"])
+        return [_event(data, ev.event)]
+    # Anything else ends (or repeats) text: release what is held first.
+    out = _flush_all("responses", flt)
+    # Events that repeat the whole text (done, content_part, output_item, completed).
+    _rewrite_texts(data, flt.text)
+    out.append(_event(data, ev.event))
+    return out
+
+
+_HANDLERS = {"chat": _chat_event, "messages": _anthropic_event, "responses": _responses_event}
+
+
+def _flush_all(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
+    out = []
+    for position in flt.open_positions():
+        rest = flt.flush(position)
+        if not rest:
+            continue
+        if endpoint == "chat":
+            data: dict[str, Any] = {
+                "object": "chat.completion.chunk",
+                "id": "sumun-restore",
+                "created": 0,
+                "model": "sumun",
+                "choices": [{"index": position, "delta": {"content": rest}, "finish_reason": None}],
+            }
+            out.append(_event(data, None))
+        elif endpoint == "messages":
+            data = {
+                "type": "content_block_delta",
+                "index": position,
+                "delta": {"type": "text_delta", "text": rest},
+            }
+            out.append(_event(data, "content_block_delta"))
+        elif endpoint == "responses":
+            where = flt.where.get(position, {})
+            data = {"type": "response.output_text.delta", **where, "delta": rest}
+            out.append(_event(data, "response.output_text.delta"))
+    return out
+
+
+async def rewrite_stream(
+    chunks: AsyncIterator[bytes], endpoint: Endpoint, wire: Wire, flt: AnswerFilter
+) -> AsyncIterator[bytes]:
+    """Rewrite text deltas of an SSE stream in the client's format (see module doc)."""
+    del wire  # the endpoint names the event shapes
+    handler = _HANDLERS.get(endpoint)
+    parser = SSEParser()
+    async for chunk in chunks:
+        if handler is None:
+            yield chunk
+            continue
+        out: list[bytes] = []
+        for ev in parser.feed(chunk):
+            if ev.data.strip() == "[DONE]":
+                out.extend(_flush_all(endpoint, flt))
+                out.append(ev.encode())
+                continue
+            try:
+                data = orjson.loads(ev.data)
+            except orjson.JSONDecodeError:
+                out.append(ev.encode())
+                continue
+            if not isinstance(data, dict):
+                out.append(ev.encode())
+                continue
+            if endpoint == "messages" and data.get("type") == "message_delta":
+                out.extend(_flush_all(endpoint, flt))
+            out.extend(handler(ev, data, flt))
+        if out:
+            yield b"".join(out)
+    tail = _flush_all(endpoint, flt)
+    if tail:
+        yield b"".join(tail)

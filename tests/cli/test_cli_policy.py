@@ -1,0 +1,73 @@
+"""`sumun policy check|explain` as users run them (real processes, a config with providers)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.test_cli_keys import Cli
+
+CONFIG = """\
+providers:
+  - {name: local, kind: demo}
+  - name: gpt-abroad
+    kind: openai
+    base_url: http://127.0.0.1:9/v1
+    profile: {jurisdiction: US, hosting: abroad, key_custody: provider, retention_days: 30,
+              training_use: false, cross_border_basis: contract}
+routes:
+  - model: gpt
+    targets: [{provider: gpt-abroad, model: gpt-4o}, {provider: local, model: sumun-demo-1}]
+"""
+RRN = "900101-1234568"
+
+
+def _setup(cli: Cli, policy: str | None = None) -> None:
+    cli.home.mkdir(parents=True, exist_ok=True)
+    (cli.home / "sumun.yaml").write_text(CONFIG, encoding="utf-8")
+    if policy is not None:
+        (cli.home / "policy.yaml").write_text(policy, encoding="utf-8")
+
+
+def test_explain_prints_class_findings_rules_and_the_text_as_it_leaves(cli: Cli) -> None:
+    _setup(cli)
+    text = f"고객 주민번호는{RRN}, 연락처 010-1234-5678"
+    out = cli.json("policy", "explain", "--model", "gpt", "--text", text)
+    assert out["decision"] == "transform" and out["providers"] == ["gpt-abroad"]
+    assert {f["type"] for f in out["findings"]} == {"KR_RRN", "PHONE_KR"}
+    assert "pii.unique-id" in out["rules"]
+    assert out["text_out"] == ["고객 주민번호는[주민등록번호_1], 연락처 [전화번호_1]"]
+    human = cli.run("policy", "explain", "--model", "gpt", "--text", text)
+    assert human.returncode == 0 and "transform" in human.stdout and "KR_RRN" in human.stdout
+
+
+def test_explain_reads_a_request_body_from_stdin_and_reroutes_classified_data(cli: Cli) -> None:
+    _setup(cli)
+    body = {"model": "gpt", "messages": [{"role": "user", "content": "Ⅱ급 비밀: 작전 계획 요약"}]}
+    proc = cli.run("policy", "explain", "--model", "gpt", "--json", input_text=json.dumps(body))
+    out = json.loads(proc.stdout)
+    assert out["data_class"] == "C" and out["decision"] == "reroute"
+    assert out["providers"] == ["local"] and "class.marker.graded-secret" in out["rules"]
+
+
+def test_explain_uses_the_policy_file_and_shows_a_block(cli: Cli) -> None:
+    _setup(cli, "pii:\n  rules:\n    - {id: pii.rrn-never, types: [KR_RRN], action: block}\n")
+    out = cli.json("policy", "explain", "--model", "gpt", "--text", f"번호 {RRN}")
+    assert out["decision"] == "block" and "pii.rrn-never" in out["rules"]
+    assert RRN not in out["reason"]
+
+
+def test_check_reports_line_numbered_errors_with_exit_2(cli: Cli) -> None:
+    _setup(cli, "pii:\n  rules:\n    - {id: pii.x, types: [KR_RRN], action: erase}\n")
+    proc = cli.run("policy", "check")
+    assert proc.returncode == 2
+    assert "policy.yaml:3:" in proc.stderr and "pii.rules[0].action" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Everything that loads the policy refuses the same file with the same message.
+    served = cli.run("policy", "explain", "--text", "hi")
+    assert served.returncode == 2 and "policy.yaml:3:" in served.stderr
+
+
+def test_check_accepts_a_valid_file(cli: Cli) -> None:
+    _setup(cli, "pii:\n  default: mask\n")
+    proc = cli.run("policy", "check")
+    assert proc.returncode == 0 and "default mask" in proc.stdout
