@@ -83,6 +83,10 @@ async def _housekeeping(runtime: Runtime, gateway: Gateway, stop: asyncio.Event)
                 runtime.ledger.checkpoint()
             except SumunError as exc:
                 log.warning("ledger checkpoint failed: %s", exc)
+            if gateway.vault is not None:
+                # Token tables past their retention are deleted (PIPA decree 29-5 records).
+                with contextlib.suppress(SumunError):
+                    gateway.vault.purge(gateway.pseudonym_retention_seconds)
 
     while not stop.is_set():
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sumun.policy.classes import DataClass
-from sumun.policy.classify import DEFAULT_MARKERS, Marker, MarkerSet, classify
+from sumun.policy.classify import DEFAULT_MARKERS, Marker, MarkerSet, _anchors, classify
 
 MARKERS = MarkerSet(DEFAULT_MARKERS)
 
@@ -69,3 +73,47 @@ def test_configurable_markers_and_misuse() -> None:
     with pytest.raises(ValueError, match="C, S or O"):
         DataClass.parse("TOP")
     assert DataClass.parse(" s ") is DataClass.SENSITIVE
+
+
+# -- the anchor prefilter never changes what is found -------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "비밀",
+        "Ⅱ급 비밀",
+        "3급비밀",
+        "대외비",
+        "내부 한정",
+        "내부용",
+        "secret",
+        "Top  Secret",
+        "CONFIDENTIAL",
+        "confidentiality",
+        "비밀번호",
+        "ſecret",
+        " ",
+        "가",
+        "a",
+        "\n",
+        "급",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=12))
+def test_anchored_find_equals_the_plain_regexes(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    markers = MarkerSet(DEFAULT_MARKERS)
+    plain = sorted(
+        (m.rule_id, hit.start(), hit.end())
+        for m in DEFAULT_MARKERS
+        for hit in re.finditer(m.pattern, text, re.IGNORECASE)
+    )
+    assert sorted((m.rule_id, s, e) for m, s, e in markers.find(text)) == plain
+
+
+def test_anchors_are_derived_or_refused() -> None:
+    assert _anchors(r"\bTOP\s+SECRET\b|\bSECRET\b") == ("secret",)
+    assert _anchors(r"(?<![가-힣])비밀(?![번])") == ("비밀",)
+    assert _anchors(r"a|b?") is None  # a branch that may match nothing literal: always run
+    assert _anchors(r"(?:ab|cd)+") is None

@@ -16,7 +16,6 @@ ledger with the rule ids.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -81,6 +80,15 @@ def text_slots(body: Mapping[str, Any]) -> list[_Slot]:
 def request_texts(body: Mapping[str, Any]) -> Iterator[str]:
     for container, key in text_slots(body):
         yield container[key]
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of parsed JSON (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
 
 
 def _profile(settings: Settings, name: str) -> ProviderProfile:
@@ -182,7 +190,7 @@ class Admission:
     ) -> tuple[dict[str, Any] | None, dict[str, str]]:
         if not verdict.steps:
             return None, {}
-        new_body = copy.deepcopy(dict(body))
+        new_body = _copy_json(body)
         slots = text_slots(new_body)
         pseudonyms = Pseudonyms(avoid=texts)
         by_slot: dict[int, list[Any]] = {}

@@ -91,6 +91,8 @@ class PolicyEngine:
                 self._by_type[kind] = (*self._by_type.get(kind, ()), rule)
         self._floor_types = frozenset(policy.classification.floor_types)
         self._max_class: dict[ProviderProfile, DataClass] = {}
+        # (provider, profile) -> type -> the rules whose `when` matches that provider
+        self._for_provider: dict[tuple[str, ProviderProfile], dict[str, tuple[PiiRule, ...]]] = {}
 
     def max_class(self, profile: ProviderProfile) -> DataClass:
         found = self._max_class.get(profile)
@@ -103,8 +105,16 @@ class PolicyEngine:
         self, kind: str, score: float, name: str, profile: ProviderProfile
     ) -> PiiRule | None:
         """The first rule for this finding type and score that applies to this provider."""
-        for rule in self._by_type.get(kind, ()):
-            if score >= rule.min_score and (rule.when is None or rule.when.matches(name, profile)):
+        key = (name, profile)
+        table = self._for_provider.get(key)
+        if table is None:
+            table = {
+                t: tuple(r for r in rules if r.when is None or r.when.matches(name, profile))
+                for t, rules in self._by_type.items()
+            }
+            self._for_provider[key] = table
+        for rule in table.get(kind, ()):
+            if score >= rule.min_score:
                 return rule
         return None
 

@@ -70,7 +70,8 @@ class Pseudonyms:
     """Per-request tokens. `mapping()` is the re-identification key: treat it as secret."""
 
     def __init__(self, avoid: Iterable[str] = ()) -> None:
-        self._avoid = tuple(avoid)  # texts whose existing bracket strings must not collide
+        # Token-shaped strings already in the texts: a new token must not collide with them.
+        self._taken = {m.group(0) for text in avoid if "[" in text for m in _TOKEN.finditer(text)}
         self._by_value: dict[tuple[str, str], str] = {}
         self._originals: dict[str, str] = {}
         self._counter: dict[str, int] = {}
@@ -85,7 +86,7 @@ class Pseudonyms:
         while True:
             n += 1
             token = f"[{label}_{n}]"
-            if not any(token in text for text in self._avoid):
+            if token not in self._taken:
                 break
         self._counter[label] = n
         self._by_value[key] = token
