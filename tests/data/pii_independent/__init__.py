@@ -1,0 +1,1 @@
+"""Independent labelled Korean PII corpus (see make_corpus.py)."""

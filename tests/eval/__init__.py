@@ -1,0 +1,1 @@
+"""Checks of evaluation data: corpora are well-formed and reproducible."""
