@@ -1,0 +1,114 @@
+"""Secret detection and masking: the raw value never leaves the module."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import string
+
+import pytest
+
+from sumun.scan.code import secrets
+from sumun.scan.model import Severity
+
+_RNG = random.Random(7)
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _rand(n: int, alphabet: str = _ALNUM) -> str:
+    return "".join(_RNG.choice(alphabet) for _ in range(n))
+
+
+@pytest.mark.parametrize(
+    ("secret", "masked"),
+    [
+        ("sk-proj-abcdefghijklmnop9f3a", "sk-p…9f3a"),
+        ("0123456789abcdef", "0123…cdef"),
+        ("0123456789", "01…89"),
+        ("short", "…"),
+        ("", "…"),
+    ],
+)
+def test_mask_keeps_at_most_four_and_four(secret: str, masked: str) -> None:
+    assert secrets.mask(secret) == masked
+
+
+def test_mask_never_reveals_more_than_eight_characters() -> None:
+    for n in range(40):
+        value = _rand(n)
+        shown = secrets.mask(value).replace("…", "")
+        assert len(shown) <= 8 and len(shown) <= n // 2 + 1
+
+
+KEYS = {
+    "openai-api-key": "sk-" + "proj-" + _rand(48),
+    "anthropic-api-key": "sk-" + "ant-api03-" + _rand(90),
+    "sk-api-key": "sk-" + _rand(32, "0123456789abcdef"),
+    "google-api-key": "AI" + "za" + _rand(35),
+    "huggingface-token": "hf" + "_" + _rand(34),
+    "upstage-api-key": "up" + "_" + _rand(30),
+}
+
+
+@pytest.mark.parametrize(("kind", "key"), sorted(KEYS.items()))
+def test_known_formats_are_high(kind: str, key: str) -> None:
+    [hit] = secrets.scan(f'x = 1\nclient = Client(key="{key}")\n')
+    assert (hit.kind, hit.severity, hit.line) == (kind, Severity.HIGH, 2)
+    assert hit.masked == secrets.mask(key) and key not in secrets.message(hit)
+
+
+def test_aws_key_id_alone_is_medium_and_with_a_secret_nearby_is_high() -> None:
+    key_id = "AK" + "IA" + _rand(16, string.ascii_uppercase + string.digits)
+    secret = _rand(20) + "/" + _rand(19)
+    [alone] = secrets.scan(f'id = "{key_id}"\n')
+    assert (alone.label, alone.severity) == ("AWS access key id", Severity.MEDIUM)
+    hits = secrets.scan(f'id = "{key_id}"\n\nsigning("{secret}")\n')
+    assert hits[0].label == "AWS access key pair" and hits[0].severity is Severity.HIGH
+    named = secrets.scan(f"aws_secret_access_key = {secret}\n")
+    assert [h.kind for h in named] == ["aws-secret-access-key"]
+
+
+def test_azure_hex_key_needs_a_key_name() -> None:
+    hexkey = _rand(32, "0123456789abcdef")
+    assert [h.kind for h in secrets.scan(f"AZURE_OPENAI_KEY={hexkey}\n")] == ["azure-key"]
+    assert secrets.scan(f'checksum = "{hexkey}"\n') == []
+
+
+def test_generic_assignments_need_entropy_and_no_placeholder() -> None:
+    value = _rand(28)
+    assert [h.kind for h in secrets.scan(f'api_key = "{value}"\n')] == ["generic-secret"]
+    assert [h.kind for h in secrets.scan(f"SERVICE_TOKEN={value}\n")] == ["generic-secret"]
+    for benign in (
+        'api_key = "your-api-key-goes-here-now"',
+        "OPENAI_API_KEY=${OPENAI_API_KEY}",
+        'api_key = os.environ["OPENAI_API_KEY"]',
+        'token = "aaaaaaaaaaaaaaaaaaaaaaaa"',
+        'api_key = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+        'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"',
+        'token_url = "https://example.com/oauth/token/endpoint"',
+        "api_key = short",
+    ):
+        assert secrets.scan(benign) == [], benign
+
+
+def test_hits_carry_no_raw_value() -> None:
+    fields = {f.name for f in dataclasses.fields(secrets.SecretHit)}
+    assert fields == {"kind", "label", "line", "masked", "severity", "provider"}
+
+
+def test_redact_masks_every_secret_in_a_message() -> None:
+    key, token = KEYS["openai-api-key"], KEYS["huggingface-token"]
+    text = f"error near {key} and {token}"
+    redacted = secrets.redact(text)
+    assert key not in redacted and token not in redacted
+    assert secrets.mask(key) in redacted and redacted.startswith("error near ")
+
+
+def test_scanning_a_large_file_is_fast() -> None:
+    import time
+
+    text = ("let value = compute(model, 'x');\n" * 120_000) + f'api_key = "{_rand(30)}"\n'
+    start = time.perf_counter()
+    hits = secrets.scan(text)
+    assert time.perf_counter() - start < 3.0
+    assert [h.line for h in hits] == [120_001]
