@@ -21,6 +21,17 @@ FORBIDDEN = {
     "gateway": ("sumun.cli", "sumun.admin", "sumun.server"),
     "ledger": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server"),
     "store": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server", "sumun.ledger"),
+    # comply and scan read the others; only the CLI (and later the console) imports them.
+    "comply": ("sumun.cli", "sumun.admin", "sumun.server"),
+    "scan": (
+        "sumun.cli",
+        "sumun.admin",
+        "sumun.server",
+        "sumun.gateway",
+        "sumun.keys",
+        "sumun.ledger",
+        "sumun.comply",
+    ),
     # policy is pure: typed data in, decisions out — nothing of Sumun's I/O layers.
     "policy": (
         "sumun.gateway",
@@ -32,8 +43,21 @@ FORBIDDEN = {
         "sumun.server",
         "sumun.runtime",
         "sumun._fs",
+        "sumun.scan",
+        "sumun.comply",
     ),
 }
+
+
+def test_nothing_but_the_cli_imports_comply_or_scan() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in sorted(SRC.rglob("*.py"))
+        if path.relative_to(SRC).parts[0] not in ("cli", "comply", "scan", "console")
+        for name in _imports(path)
+        if name.startswith(("sumun.comply", "sumun.scan"))
+    ]
+    assert not offenders, "\n".join(offenders)
 
 
 def _imports(path: Path) -> set[str]:

@@ -84,9 +84,10 @@ def _stored(home: Path) -> bytes:
 
 
 def test_issue_authenticate_revoke_round_trip(cli: Cli) -> None:
-    tenant = cli.json("create", "acme", "--rpm", "600", "--tpm", "90000", "--default-class", "pii")
+    tenant = cli.json("create", "acme", "--rpm", "600", "--tpm", "90000", "--default-class", "s")
     assert set(tenant) == TENANT_FIELDS
     assert tenant["name"] == "acme" and tenant["ai_notice"] is True and tenant["rpm"] == 600
+    assert tenant["default_data_class"] == "S"  # stored as the class, whatever the case given
     assert cli.json("apps", "create", "acme", "chat") == {
         "tenant": "acme",
         "name": "chat",

@@ -255,9 +255,12 @@ def test_authenticate_is_fast_when_cached(directory: Directory) -> None:
 
 def test_tenants_create_update_and_list(directory: Directory) -> None:
     beta = directory.create_tenant(
-        "beta", ai_notice=False, notice_text="AI 응답입니다", default_data_class="internal"
+        "beta", ai_notice=False, notice_text="AI 응답입니다", default_data_class="c"
     )
     assert not beta.ai_notice and beta.notice_text == "AI 응답입니다"
+    assert beta.default_data_class == "C"
+    with pytest.raises(UsageError, match="invalid data class 'internal': use C, S or O"):
+        directory.update_tenant("beta", default_data_class="internal")
     assert beta.limits == Limits()
     assert [t.name for t in directory.list_tenants()] == ["acme", "beta"]
     assert directory.get_tenant("acme").ai_notice  # the notice is on by default

@@ -182,6 +182,7 @@ def _register_subcommands() -> None:
     app.add_typer(providers_cli.app, name="providers")
     app.add_typer(tenants_cli.app, name="tenants")
     serve_cli.register(app)
+    app.add_typer(__import__("sumun.cli.comply", fromlist=["app"]).app, name="comply")
 
 
 _register_subcommands()

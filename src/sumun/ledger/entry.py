@@ -33,6 +33,7 @@ class EntryKind(enum.Enum):
     REQUEST_COMPLETED = "request-completed"
     KEY_EVENT = "key-event"
     ADMIN_CHANGE = "admin-change"
+    OVERSIGHT_REVIEW = "oversight-review"  # AI Basic Act art. 34(4): a person reviews an entry
 
 
 @dataclass(frozen=True, slots=True)

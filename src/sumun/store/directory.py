@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sumun.errors import AuthError, StoreError, UsageError
+from sumun.policy.classes import DataClass
 from sumun.store import _db
 from sumun.store.model import App, Limits, Principal, Role, Tenant, VirtualKey
 
@@ -83,6 +84,14 @@ def _digest(api_key: str) -> bytes:
 
 def _random(chars: int) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(chars))
+
+
+def _check_class(value: str) -> str:
+    """A data class as stored: "C", "S" or "O" (any case accepted)."""
+    try:
+        return DataClass.parse(value).value
+    except ValueError as exc:
+        raise UsageError(f"invalid data class {value!r}: use C, S or O") from exc
 
 
 def _check_name(what: str, name: str) -> str:
@@ -243,7 +252,7 @@ class Directory:
             _check_name("tenant", name),
             ai_notice,
             _check_text("notice text", notice_text, _MAX_NOTICE),
-            None if default_data_class is None else _check_name("data class", default_data_class),
+            None if default_data_class is None else _check_class(default_data_class),
             _check_limit("rpm", rpm),
             _check_limit("tpm", tpm),
             _check_limit("token budget", token_budget),
@@ -289,7 +298,7 @@ class Directory:
             changes["default_data_class"] = (
                 None
                 if default_data_class is None
-                else _check_name("data class", default_data_class)
+                else _check_class(default_data_class)
             )
         for column, value in (("rpm", rpm), ("tpm", tpm), ("token_budget", token_budget)):
             if not isinstance(value, Unchanged):

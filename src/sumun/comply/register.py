@@ -1,0 +1,185 @@
+"""The AI system register (AI Basic Act art. 33): each app's purpose, sector, models, oversight
+contact, and whether it is high-impact — decided in advance, as art. 33 asks.
+
+Stored in `$SUMUN_HOME/comply/register.json`, not in store.db: the register is the compliance
+officer's record, written rarely, read by the report; it needs no schema migration of the
+directory the gateway authenticates against, and stays readable as a plain file an auditor can
+diff. Writes are read-modify-write under an exclusive lock, replaced atomically (`sumun._fs`);
+the CLI also records each change as a ledger entry, so the register's history is tamper-evident.
+
+    {"format": 1, "apps": [Registration…]}
+
+The high-impact question follows art. 2(4): the system is used in one of the listed areas
+(`catalog/high_impact_areas.yaml`) AND it may significantly affect life, physical safety or
+fundamental rights. "Unsure" counts as high-impact until MSIT confirms otherwise (art. 33(2)):
+the safe default.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sumun._fs import atomic_write, exclusive_lock, private_dir
+from sumun.comply.model import HighImpactArea
+from sumun.errors import StateError, UsageError
+
+__all__ = [
+    "REGISTER_FILE",
+    "Determination",
+    "Register",
+    "RegisterSector",
+    "Registration",
+    "Significance",
+    "determine",
+    "parse_subject",
+]
+
+REGISTER_FILE = "comply/register.json"
+_FORMAT = 1
+
+RegisterSector = Literal["finance", "healthcare", "public", "other"]
+Significance = Literal["yes", "no", "unsure"]
+_NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Determination(_Strict):
+    """Whether the app is high-impact, and how that was decided."""
+
+    high_impact: bool
+    method: Literal["declared", "questionnaire"]
+    areas: tuple[str, ...] = ()  # art. 2(4) area ids the app is used in
+    significant: Significance | None = None
+    reason: str
+
+
+class Registration(_Strict):
+    tenant: str = Field(pattern=_NAME)
+    app: str = Field(pattern=_NAME)
+    purpose: str = Field(min_length=3, max_length=2000)
+    sector: RegisterSector
+    determination: Determination
+    models: tuple[str, ...] = ()  # model aliases the app uses
+    oversight: str | None = Field(default=None, max_length=500)  # responsible person, contact
+    data_classes: tuple[Literal["C", "S", "O"], ...] = ()  # what the app handles
+    registered_at: float
+    updated_at: float
+    registered_by: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.tenant}/{self.app}"
+
+    @property
+    def high_impact(self) -> bool:
+        return self.determination.high_impact
+
+
+class _RegisterFile(_Strict):
+    format: Literal[1]
+    apps: tuple[Registration, ...] = ()
+
+
+def parse_subject(text: str) -> tuple[str, str]:
+    """'tenant/app' → (tenant, app); UsageError naming the expected form otherwise."""
+    tenant, sep, app = text.partition("/")
+    if not sep or not tenant or not app or "/" in app:
+        raise UsageError(f"name the app as TENANT/APP (e.g. demo/playground), not {text!r}")
+    return tenant, app
+
+
+def determine(
+    areas: Sequence[HighImpactArea], chosen: Sequence[str], significant: Significance
+) -> Determination:
+    """The art. 2(4) questionnaire's answer: high-impact iff in an area and significant."""
+    known = {a.id: a for a in areas}
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown high-impact area {unknown[0]!r}; known: {', '.join(sorted(known))}"
+        )
+    picked = tuple(dict.fromkeys(chosen))
+    if not picked:
+        return Determination(
+            high_impact=False,
+            method="questionnaire",
+            significant=significant,
+            reason="not used in any area listed in art. 2(4)",
+        )
+    titles = "; ".join(f"({known[c].item}) {known[c].title_en}" for c in picked)
+    if significant == "no":
+        return Determination(
+            high_impact=False,
+            method="questionnaire",
+            areas=picked,
+            significant=significant,
+            reason=f"used in {titles}, but without significant effect on life, safety or "
+            "fundamental rights (keep this reasoning; MSIT can be asked to confirm, art. 33(2))",
+        )
+    why = "may significantly affect" if significant == "yes" else "unsure whether it affects"
+    return Determination(
+        high_impact=True,
+        method="questionnaire",
+        areas=picked,
+        significant=significant,
+        reason=f"used in {titles} and {why} life, safety or fundamental rights",
+    )
+
+
+class Register:
+    """The register file of one SUMUN_HOME."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / REGISTER_FILE
+        self._lock = self.path.with_name("register.lock")
+
+    def __repr__(self) -> str:
+        return f"<Register {self.path}>"
+
+    def load(self) -> tuple[Registration, ...]:
+        if not self.path.exists():
+            return ()
+        try:
+            parsed = _RegisterFile.model_validate_json(self.path.read_bytes())
+        except (ValidationError, OSError) as exc:
+            raise StateError(
+                f"the AI system register {self.path} is damaged ({exc.__class__.__name__})",
+                advice="restore it from a backup; the ledger records every change to it",
+            ) from exc
+        return parsed.apps
+
+    def put(self, registration: Registration) -> Registration:
+        """Add or replace the app's entry (the first registration time is kept)."""
+        private_dir(self.path.parent)
+        with exclusive_lock(self._lock):
+            apps = {r.subject: r for r in self.load()}
+            previous = apps.get(registration.subject)
+            if previous is not None:
+                registration = registration.model_copy(
+                    update={"registered_at": previous.registered_at}
+                )
+            apps[registration.subject] = registration
+            self._write(tuple(apps[k] for k in sorted(apps)))
+        return registration
+
+    def remove(self, subject: str) -> Registration:
+        private_dir(self.path.parent)
+        with exclusive_lock(self._lock):
+            apps = {r.subject: r for r in self.load()}
+            if subject not in apps:
+                raise UsageError(f"{subject} is not in the register")
+            gone = apps.pop(subject)
+            self._write(tuple(apps[k] for k in sorted(apps)))
+        return gone
+
+    def _write(self, apps: tuple[Registration, ...]) -> None:
+        body = {"format": _FORMAT, "apps": [a.model_dump(mode="json") for a in apps]}
+        atomic_write(self.path, json.dumps(body, ensure_ascii=False, indent=1).encode())

@@ -1,0 +1,215 @@
+"""The compliance report: one JSON document with stable keys, and the same as printable HTML.
+
+HTML is rendered with jinja2 (autoescape on: every value from the deployment — tenant names,
+notice texts, scan paths — is escaped), self-contained (inline CSS, no script, no external
+resource), Korean and English side by side, with a print stylesheet. Both formats open with
+the disclaimer: guidance with sources, not legal advice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from sumun.comply.assess import Summary, summarize
+from sumun.comply.catalog import Catalog
+from sumun.comply.facts import Facts
+from sumun.comply.model import STATUSES, Assessment, Evidence
+
+__all__ = ["DISCLAIMER_EN", "DISCLAIMER_KO", "FORMAT", "Report", "build_report", "render_html"]
+
+FORMAT = "sumun-comply-report/1"
+DISCLAIMER_EN = (
+    "Guidance with sources, not legal advice. Sumun reads its own configuration and state and "
+    "maps them to requirements as we understand them; items marked [unconfirmed] could not be "
+    "checked against an official text. Confirm with counsel and the competent authority."
+)
+DISCLAIMER_KO = (
+    "법률 자문이 아닙니다. 출처를 밝힌 참고용 안내입니다. 수문은 자신의 설정과 상태를 읽어 "
+    "저희가 이해한 요구사항에 대응시킵니다. [미확인] 표시 항목은 공식 원문으로 확인하지 못한 "
+    "것입니다. 법률 전문가와 소관 기관에 확인하십시오."
+)
+STATUS_LABELS = {
+    "satisfied": ("충족", "Satisfied"),
+    "not-satisfied": ("미충족", "Not satisfied"),
+    "undetermined": ("판단 불가", "Undetermined"),
+    "needs-attestation": ("증빙 필요", "Needs attestation"),
+    "not-applicable": ("해당 없음", "Not applicable"),
+}
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    generated_at: float
+    catalog: Catalog
+    facts: Facts
+    assessments: tuple[Assessment, ...]
+    summary: Summary
+
+    def source_file(self, requirement_id: str) -> str:
+        source = self.catalog.source_of(requirement_id)
+        return source.file if source else "?"
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as one JSON object; keys are stable (CONTRACTS.md `--json`)."""
+        facts = self.facts
+        keys, ledger, scan = facts.keys, facts.ledger, facts.scan
+        return {
+            "format": FORMAT,
+            "generated_at": _iso(self.generated_at),
+            "disclaimer": {"en": DISCLAIMER_EN, "ko": DISCLAIMER_KO},
+            "deployment": {
+                "home": facts.home,
+                "config_file": facts.config_file,
+                "keys": {
+                    "origin": keys.origin,
+                    "sealed": keys.sealed,
+                    "verified": keys.verified,
+                    "backend": keys.backend,
+                    "suite": keys.suite,
+                    "threshold": keys.threshold,
+                    "custodians": keys.custodians,
+                },
+                "ledger": {
+                    "store": ledger.store,
+                    "entries": ledger.size,
+                    "verified": ledger.verified,
+                    "checkpoints": ledger.checkpoints,
+                },
+                "tenants": [t.name for t in facts.directory.tenants],
+                "providers": [
+                    {
+                        "name": p.name,
+                        "jurisdiction": p.profile.jurisdiction,
+                        "hosting": p.profile.hosting,
+                        "admitted": p.admitted.max_class.value,
+                    }
+                    for p in facts.policy.providers
+                ],
+                "register": [
+                    {"app": r.subject, "sector": r.sector, "high_impact": r.high_impact}
+                    for r in facts.register
+                ],
+                "scan": None
+                if scan is None
+                else {
+                    "origin": scan.origin,
+                    "scanned_at": _iso(scan.scanned_at) if scan.scanned_at else None,
+                    "by_severity": scan.by_severity,
+                },
+            },
+            "catalog": [
+                {
+                    "file": s.file,
+                    "instrument_en": s.instrument_en,
+                    "instrument_ko": s.instrument_ko,
+                    "catalog_version": s.catalog_version,
+                    "as_of": s.as_of,
+                    "requirements": s.requirements,
+                    "unconfirmed": s.unconfirmed,
+                }
+                for s in self.catalog.sources
+            ],
+            "summary": {
+                "headline_en": self.summary.headline_en,
+                "headline_ko": self.summary.headline_ko,
+                "counts": dict(self.summary.counts),
+                "applicable": self.summary.applicable,
+                "unconfirmed_sources": self.summary.unconfirmed,
+                "top_failures": [
+                    {
+                        "id": t.id,
+                        "subject": t.subject,
+                        "title_en": t.title_en,
+                        "title_ko": t.title_ko,
+                        "problem": t.problem,
+                        "advice": t.advice,
+                        "remedy_en": t.remedy_en,
+                        "remedy_ko": t.remedy_ko,
+                    }
+                    for t in self.summary.top_failures
+                ],
+            },
+            "requirements": [self._item(a) for a in self.assessments],
+        }
+
+    def _item(self, a: Assessment) -> dict[str, Any]:
+        req = a.requirement
+        return {
+            "id": req.id,
+            "subject": a.subject,
+            "catalog_file": self.source_file(req.id),
+            "status": a.status,
+            "reason": a.reason,
+            "applies_because": a.applies_because,
+            "title_en": req.title_en,
+            "title_ko": req.title_ko,
+            "text_en": req.text_en,
+            "text_ko": req.text_ko,
+            "source": req.source.model_dump(mode="json"),
+            "scope": req.scope.model_dump(mode="json"),
+            "evidence": [_evidence(e) for e in a.evidence],
+            "attestation": None
+            if req.attestation is None
+            else req.attestation.model_dump(mode="json"),
+            "attestations": [r.model_dump(mode="json") for r in a.attestations],
+            "remedy_en": req.remedy_en,
+            "remedy_ko": req.remedy_ko,
+        }
+
+
+def _evidence(e: Evidence) -> dict[str, Any]:
+    return {
+        "collector": e.collector,
+        "ok": e.ok,
+        "applies": e.applies,
+        "summary": e.summary,
+        "origin": e.origin,
+        "details": dict(e.details),
+        "advice": e.advice,
+    }
+
+
+def build_report(catalog: Catalog, facts: Facts, assessments: tuple[Assessment, ...]) -> Report:
+    return Report(
+        generated_at=facts.now,
+        catalog=catalog,
+        facts=facts,
+        assessments=assessments,
+        summary=summarize(assessments),
+    )
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("sumun.comply", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["iso"] = _iso
+    return env
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained, printable HTML page (Korean and English)."""
+    data = report.to_json()
+    groups = []
+    for source in data["catalog"]:
+        items = [r for r in data["requirements"] if r["catalog_file"] == source["file"]]
+        groups.append({"source": source, "items": items})
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        report=data,
+        groups=groups,
+        labels=STATUS_LABELS,
+        statuses=STATUSES,
+    )
