@@ -167,11 +167,13 @@ def status(json_out: JsonOpt = False) -> None:
 
 
 def _register_subcommands() -> None:
+    from sumun.cli import comply as comply_cli
     from sumun.cli import keys as keys_cli
     from sumun.cli import ledger as ledger_cli
     from sumun.cli import pii as pii_cli
     from sumun.cli import policy as policy_cli
     from sumun.cli import providers as providers_cli
+    from sumun.cli import scan as scan_cli
     from sumun.cli import serve as serve_cli
     from sumun.cli import tenants as tenants_cli
 
@@ -182,7 +184,8 @@ def _register_subcommands() -> None:
     app.add_typer(providers_cli.app, name="providers")
     app.add_typer(tenants_cli.app, name="tenants")
     serve_cli.register(app)
-    app.add_typer(__import__("sumun.cli.comply", fromlist=["app"]).app, name="comply")
+    scan_cli.register(app)
+    app.add_typer(comply_cli.app, name="comply")
 
 
 _register_subcommands()

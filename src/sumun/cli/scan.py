@@ -1,0 +1,217 @@
+"""`sumun scan PATH`: audit the AI supply chain of a directory, file or archive (CONTRACTS.md).
+
+Output: a human summary on stdout by default; `--format json|cyclonedx|sarif|html` (or `--json`)
+writes that document to stdout, or to `-o FILE` (the format is then inferred from the file name
+when not given, and the human summary still goes to stdout). The progress bar goes to stderr,
+and only when stderr is a terminal. Exit 1 when a critical or high finding exists, 0 otherwise,
+2 for usage errors (a path that does not exist: one line on stderr). Needs no Sumun state.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from sumun.cli.common import JsonOpt, handle_errors
+from sumun.cli.render import console, err_console, print_json
+from sumun.errors import UsageError
+from sumun.scan.model import ScanResult, Severity
+
+__all__ = ["OutputFormat", "register", "render_summary", "write_document"]
+
+_SHOWN_FINDINGS = 40
+_STYLE = {
+    "critical": "bold white on dark_red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "blue",
+    "info": "dim",
+}
+
+
+class OutputFormat(enum.StrEnum):
+    json = "json"
+    cyclonedx = "cyclonedx"
+    sarif = "sarif"
+    html = "html"
+
+
+def _infer(output: Path) -> OutputFormat:
+    name = output.name.lower()
+    if name.endswith((".html", ".htm")):
+        return OutputFormat.html
+    if name.endswith(".sarif") or name.endswith(".sarif.json"):
+        return OutputFormat.sarif
+    if name.endswith(".cdx.json") or "bom" in name:
+        return OutputFormat.cyclonedx
+    return OutputFormat.json
+
+
+def write_document(result: ScanResult, fmt: OutputFormat) -> str:
+    """The document for `fmt` as text (JSON keys sorted for `json`, spec order otherwise)."""
+    if fmt is OutputFormat.json:
+        return json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
+    if fmt is OutputFormat.cyclonedx:
+        from sumun.scan.bom import to_cyclonedx
+
+        return json.dumps(to_cyclonedx(result), ensure_ascii=False, indent=2) + "\n"
+    if fmt is OutputFormat.sarif:
+        from sumun.scan.sarif import to_sarif
+
+        return json.dumps(to_sarif(result), ensure_ascii=False, indent=2) + "\n"
+    from sumun.scan.html import render_html
+
+    return render_html(result)
+
+
+def render_summary(result: ScanResult) -> None:
+    """The human summary (rich) on stdout. Values from scanned files are never markup."""
+    size = f"{result.bytes / 1e6:,.1f} MB"
+    console.print(
+        Text(f"Scanned {result.root}: {result.files} files, {size}, {result.seconds:.1f} s")
+    )
+    counts = {s: sum(1 for f in result.findings if f.severity is s) for s in Severity}
+    line = Text("Findings: ")
+    for severity in sorted(Severity, reverse=True):
+        line.append(f"{severity.label} {counts[severity]}", style=_STYLE[severity.label])
+        line.append("  ")
+    console.print(line)
+    if result.findings:
+        table = Table(title="Findings (worst first)", title_justify="left")
+        for column in ("severity", "where", "rule", "message"):
+            table.add_column(column, overflow="fold")
+        ordered = sorted(result.findings, key=lambda f: (-int(f.severity), f.path, f.rule))
+        for f in ordered[:_SHOWN_FINDINGS]:
+            where = f.path + (f" → {f.member}" if f.member else "")
+            where += f":{f.line}" if f.line else ""
+            table.add_row(
+                Text(f.severity.label, style=_STYLE[f.severity.label]),
+                Text(where),
+                Text(f.rule),
+                Text(f.message),
+            )
+        console.print(table)
+        if len(ordered) > _SHOWN_FINDINGS:
+            console.print(
+                Text(f"… {len(ordered) - _SHOWN_FINDINGS} more: use --format json|html|sarif")
+            )
+    services = [c for c in result.components if c.type == "service"]
+    if services:
+        table = Table(title="AI services by jurisdiction", title_justify="left")
+        for column in ("provider", "jurisdiction", "endpoint", "used in"):
+            table.add_column(column, overflow="fold")
+        for c in sorted(services, key=lambda c: (c.jurisdiction or "~", c.provider or c.name)):
+            table.add_row(
+                Text(c.provider or c.name),
+                Text(c.jurisdiction or "unknown"),
+                Text(c.endpoint or ""),
+                Text(", ".join(c.paths)),
+            )
+        console.print(table)
+    kinds = {
+        "machine-learning-model": "models",
+        "data": "datasets",
+        "library": "libraries",
+        "service": "services",
+    }
+    found = ", ".join(
+        f"{sum(1 for c in result.components if c.type == k)} {label}" for k, label in kinds.items()
+    )
+    console.print(Text(f"AI-BOM: {found}"))
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal. No refresh thread: the engine forks
+    worker processes, and forking a process that runs threads is unsafe."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        auto_refresh=False,
+    )
+    task = bar.add_task("scan", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        bar.refresh()
+
+    with bar:
+        yield update
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handle_errors
+    def scan(
+        path: Annotated[Path, typer.Argument(help="a directory, a file or an archive")],
+        fmt: Annotated[
+            OutputFormat | None,
+            typer.Option("--format", "-f", help="json, cyclonedx (1.6), sarif (2.1.0) or html"),
+        ] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="write the document to FILE")
+        ] = None,
+        json_out: JsonOpt = False,
+        workers: Annotated[
+            int | None, typer.Option("--workers", help="parallel workers (default: cores)")
+        ] = None,
+        record: Annotated[
+            bool,
+            typer.Option(
+                "--record", help="keep the result in SUMUN_HOME for `sumun comply report`"
+            ),
+        ] = False,
+    ) -> None:
+        """Audit the AI supply chain: model files, AI SDK use, endpoints and their jurisdiction."""
+        from sumun.scan.engine import scan as run_scan
+
+        if json_out and fmt not in (None, OutputFormat.json):
+            raise UsageError("--json means --format json; give one of them")
+        chosen = OutputFormat.json if json_out else fmt
+        if chosen is None and output is not None:
+            chosen = _infer(output)
+        with _progress() as progress:
+            result = run_scan(path, workers=workers, progress=progress)
+        if record:
+            import time
+
+            from sumun.cli.common import settings
+            from sumun.comply.scans import record_scan
+
+            record_scan(settings().home, result.to_json(), now=time.time())
+        if chosen is None:
+            render_summary(result)
+        elif output is None:
+            if chosen is OutputFormat.json:
+                print_json(result.to_json())
+            else:
+                sys.stdout.write(write_document(result, chosen))
+                sys.stdout.flush()
+        else:
+            try:
+                output.write_text(write_document(result, chosen), encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+            if not json_out:
+                render_summary(result)
+            err_console.print(Text(f"wrote {output} ({chosen.value})"))
+        worst = result.worst
+        if worst is not None and worst >= Severity.HIGH:
+            raise typer.Exit(1)
