@@ -15,14 +15,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import ConfigError
-from sumun.policy.rules import DEFAULT_POLICY, Policy, PolicyError, parse_policy
+
+if TYPE_CHECKING:
+    from sumun.policy.rules import Policy
 
 __all__ = [
     "KeysConfig",
@@ -214,6 +216,8 @@ def policy_path(settings: Settings) -> Path | None:
 
 def load_policy(settings: Settings) -> Policy:
     """The policy in force: the policy file, validated (errors name file:line:column)."""
+    from sumun.policy.rules import DEFAULT_POLICY, PolicyError, parse_policy
+
     path = policy_path(settings)
     if path is None:
         return DEFAULT_POLICY

@@ -11,14 +11,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
 
 from sumun import config
 from sumun.cli.render import err_console
-from sumun.cli.target import Credentials, KeyTarget, open_target
 from sumun.errors import (
     AdminChannelError,
     BackendError,
@@ -26,6 +25,9 @@ from sumun.errors import (
     SumunError,
     UsageError,
 )
+
+if TYPE_CHECKING:  # the key target pulls in the admin channel and the gateway: load on use
+    from sumun.cli.target import Credentials, KeyTarget
 
 __all__ = [
     "JsonOpt",
@@ -100,6 +102,8 @@ def prompt_passphrase() -> str:
 
 
 def credentials(shares: list[str] | None, passphrase: bool = False) -> Credentials:
+    from sumun.cli.target import Credentials
+
     return Credentials(
         shares=tuple(shares or ()),
         passphrase=prompt_passphrase() if passphrase else None,
@@ -118,4 +122,6 @@ def actor() -> str:
 
 
 def with_target(shares: list[str] | None, passphrase: bool) -> KeyTarget:
+    from sumun.cli.target import open_target
+
     return open_target(settings(), credentials(shares, passphrase), actor())

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+import typer.main
+
+# typer 0.2x vendors click; its group API takes these types, not the `click` package's.
+from typer._click.core import Command, Context
 
 from sumun import __version__
 from sumun.cli.common import (
@@ -22,12 +28,54 @@ from sumun.cli.common import (
 from sumun.cli.render import console, print_json, render_status
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import UsageError
-from sumun.runtime import open_runtime
 
 __all__ = ["app", "main"]
 
+# Sub-commands load on first use: `sumun scan` must not pay for the gateway's imports, nor
+# `sumun pii detect` for the ledger's. name -> (module, attribute): a Typer sub-app, or a
+# `register(app)` function that adds top-level commands.
+_LAZY: dict[str, tuple[str, str]] = {
+    "keys": ("sumun.cli.keys", "app"),
+    "ledger": ("sumun.cli.ledger", "app"),
+    "pii": ("sumun.cli.pii", "app"),
+    "policy": ("sumun.cli.policy", "app"),
+    "providers": ("sumun.cli.providers", "app"),
+    "tenants": ("sumun.cli.tenants", "app"),
+    "comply": ("sumun.cli.comply", "app"),
+    "scan": ("sumun.cli.scan", "register"),
+    "serve": ("sumun.cli.serve", "register"),
+    "demo": ("sumun.cli.serve", "register"),
+}
+
+
+def _load(name: str) -> Command | None:
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    if attr == "app":
+        command = typer.main.get_command(module.app)
+        command.name = name
+        return command
+    holder = typer.Typer()
+    module.register(holder)
+    group = typer.main.get_command(holder)
+    if isinstance(group, typer.core.TyperGroup):
+        return group.get_command(Context(group), name)
+    return group if group.name == name else None
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in _LAZY:
+            return _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="sumun",
+    cls=_LazyGroup,
     help="Sumun (수문): a sovereign AI gateway. Hold the keys, govern every call, prove it.",
     no_args_is_help=True,
     add_completion=False,
@@ -72,6 +120,8 @@ def init(
         base = base.model_copy(update={"keys": base.keys.model_copy(update={"suite": suite})})
     if passphrase and (custodians is not None or threshold is not None):
         raise UsageError("choose --custodians/--threshold or --passphrase, not both")
+    from sumun.runtime import open_runtime
+
     runtime = open_runtime(base)
     try:
         result = runtime.keys.initialise(
@@ -164,31 +214,6 @@ def status(json_out: JsonOpt = False) -> None:
         print_json({"mode": target.mode, **result})
     else:
         render_status(result, mode=target.mode)
-
-
-def _register_subcommands() -> None:
-    from sumun.cli import comply as comply_cli
-    from sumun.cli import keys as keys_cli
-    from sumun.cli import ledger as ledger_cli
-    from sumun.cli import pii as pii_cli
-    from sumun.cli import policy as policy_cli
-    from sumun.cli import providers as providers_cli
-    from sumun.cli import scan as scan_cli
-    from sumun.cli import serve as serve_cli
-    from sumun.cli import tenants as tenants_cli
-
-    app.add_typer(keys_cli.app, name="keys")
-    app.add_typer(ledger_cli.app, name="ledger")
-    app.add_typer(pii_cli.app, name="pii")
-    app.add_typer(policy_cli.app, name="policy")
-    app.add_typer(providers_cli.app, name="providers")
-    app.add_typer(tenants_cli.app, name="tenants")
-    serve_cli.register(app)
-    scan_cli.register(app)
-    app.add_typer(comply_cli.app, name="comply")
-
-
-_register_subcommands()
 
 
 def main() -> None:
