@@ -296,9 +296,7 @@ class Directory:
             changes["notice_text"] = _check_text("notice text", notice_text, _MAX_NOTICE)
         if not isinstance(default_data_class, Unchanged):
             changes["default_data_class"] = (
-                None
-                if default_data_class is None
-                else _check_class(default_data_class)
+                None if default_data_class is None else _check_class(default_data_class)
             )
         for column, value in (("rpm", rpm), ("tpm", tpm), ("token_budget", token_budget)):
             if not isinstance(value, Unchanged):
