@@ -1,54 +1,91 @@
 """Context words that raise or lower confidence; passport, account and postal code need them.
 
 Korean words match anywhere (particles attach directly: `주민번호는900101-…`); English words must
-not continue a longer word on the left (`part` does not match inside `department`).
+not continue a longer word on the left (`part` does not match inside `department`). Matching is
+case-insensitive, exactly as `re.IGNORECASE` would do it.
+
+Speed: the detector searches these patterns in a short window before every candidate number, so
+they are built for `re`'s fast paths (a window search costs close to a literal search): no
+`IGNORECASE` flag — it disables both `re`'s scan-ahead for possible first characters and its
+quick skip of alternatives that start with another literal — but explicit case classes instead;
+every top-level alternative starts with one literal character (case variants spelled out as
+separate alternatives), and the English words' "no letter on the left" test comes after that
+first character as a two-wide look-behind. The language matched is the same as that of
+`(?<![a-z])(?:english…)|korean…` under `re.IGNORECASE` (English alternatives first).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["NEGATIVE", "POSITIVE", "keyword_pattern"]
+__all__ = ["NEGATIVE", "POSITIVE", "Context", "keyword_pattern"]
+
+# What `re.IGNORECASE` lets an ASCII letter match besides its two cases (found by testing every
+# code point): dotted and dotless i, the long s, the Kelvin sign.
+_FOLD_EXTRA = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+_LETTER = "[A-Za-z" + "".join(_FOLD_EXTRA.values()) + "]"
+
+_Tree = dict[str, "_Tree"]
 
 
-def _trie(words: list[str]) -> str:
-    """A regex alternation factored by common prefixes: one branch per first character.
+def _variants(ch: str) -> str:
+    """Every character `ch` matches case-insensitively."""
+    if ch.isascii() and ch.isalpha():
+        low = ch.lower()
+        return low.upper() + low + _FOLD_EXTRA.get(low, "")
+    return ch
 
-    Python's `re` tries alternatives one by one; a trie keeps the work per position constant.
-    """
-    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+
+def _char(ch: str) -> str:
+    if ch == "_":
+        return "[_ ]?"  # `tax_id`, `tax id`, `taxid`
+    v = _variants(ch)
+    return re.escape(v) if len(v) == 1 else f"[{v}]"
+
+
+def _tree(words: list[str]) -> _Tree:
+    """A trie over the words; ASCII letters fold to lower case."""
+    tree: _Tree = {}
     for word in words:
         node = tree
         for ch in word:
-            node = node.setdefault(ch, {})
+            node = node.setdefault(ch.lower() if ch.isascii() else ch, {})
         node[""] = {}
+    return tree
 
-    def emit(node: dict) -> str:  # type: ignore[type-arg]
-        end = "" in node
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if end:
-            return f"(?:{body})?"
-        return body
 
-    return emit(tree)
+def _emit(node: _Tree) -> str:
+    """A regex alternation factored by common prefixes: one branch per next character.
+
+    Python's `re` tries alternatives one by one; a trie keeps the work per position constant.
+    """
+    end = "" in node
+    branches = [_char(ch) + _emit(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if end else body
+
+
+def _first(tree: _Tree, guard: str) -> list[str]:
+    """Top-level alternatives, each starting with one literal character, then `guard`."""
+    return [
+        re.escape(lit) + guard + _emit(child)
+        for ch, child in sorted(tree.items())
+        for lit in _variants(ch)
+    ]
 
 
 def keyword_pattern(words: str) -> re.Pattern[str]:
     """Compile whitespace-separated keywords into one case-insensitive pattern.
 
-    `_` in a keyword matches `_`, a space or nothing (`tax_id`, `tax id`, `taxid`).
+    `_` in a keyword matches `_`, a space or nothing (`tax_id`, `tax id`, `taxid`). Keywords
+    that are all ASCII are English: they must not follow a letter.
     """
-    english = [w.lower() for w in words.split() if w.isascii()]
+    english = [w for w in words.split() if w.isascii()]
     korean = [w for w in words.split() if not w.isascii()]
-    parts = []
-    if english:
-        parts.append(f"(?<![a-z])(?:{_trie(english).replace('_', '[_ ]?')})")
-    if korean:
-        parts.append(_trie(korean))
-    return re.compile("|".join(parts), re.IGNORECASE)
+    alternatives = _first(_tree(english), f"(?<!{_LETTER}.)") + _first(_tree(korean), "")
+    return re.compile("(?:" + "|".join(alternatives) + ")")
 
 
 _BANKS = (
@@ -81,3 +118,67 @@ NEGATIVE: re.Pattern[str] = keyword_pattern(
     "coupon 회원번호 고객번호 관리번호 request req trace span uuid 재고 lot 로트 batch 배치 "
     "hash 해시 checksum"
 )
+
+_BEFORE = 30  # context window, code points before a candidate
+_NEG_BEFORE = 20
+_AFTER = 12  # a word right after the candidate, within this many code points
+_OTHER_NUMBER = re.compile(r"[0-9]{3}")
+
+
+class Context:
+    """Lazy, cached context look-ups around one candidate `text[start:end]`.
+
+    The nearest word wins: `주문번호 … 국민은행 계좌 1234…` is an account, `계좌 … ts=1700…` is
+    not. Words after the candidate count only right next to it (`900101-1234568 (주민번호)`) and
+    only when no negative word precedes it. Each look-up searches a window of a few dozen code
+    points, so a candidate costs the same in a long document as in a short one.
+    """
+
+    __slots__ = ("_hits", "_neg", "end", "start", "text")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text, self.start, self.end = text, start, end
+        self._hits: dict[str, bool] = {}
+        self._neg: int | None = None
+
+    def _last(self, rx: re.Pattern[str], width: int) -> int:
+        """End of the last `rx` match in the `width` code points before the candidate, or -1.
+
+        A word with another number between it and the candidate belongs to that number.
+        """
+        t, s = self.text, self.start
+        m = rx.search(t, max(0, s - width), s)
+        if m is None:
+            return -1  # the common case: one search, no iterator
+        last = m.end()
+        while (m := rx.search(t, last, s)) is not None:  # cheaper than `finditer` here
+            last = m.end()  # every keyword is at least one code point: no empty match
+        if _OTHER_NUMBER.search(t, last, s):
+            return -1
+        return last
+
+    def _neg_end(self) -> int:
+        if self._neg is None:
+            self._neg = self._last(NEGATIVE, _NEG_BEFORE)
+        return self._neg
+
+    def has(self, kind: str) -> bool:
+        """True if a `kind` word (a `POSITIVE` key) marks this candidate."""
+        hit = self._hits.get(kind)
+        if hit is None:
+            rx = POSITIVE[kind]
+            last = self._last(rx, _BEFORE)
+            if last >= 0:
+                hit = last > self._neg_end()
+            else:
+                # right after the number: `900101-1234568 (주민번호)`
+                t, p = self.text, self.end
+                while p < len(t) and p < self.end + 2 and t[p] in " ([":
+                    p += 1
+                hit = rx.match(t, p, p + _AFTER) is not None and self._neg_end() < 0
+            self._hits[kind] = hit
+        return hit
+
+    def negative(self) -> bool:
+        """True if a negative word (order, invoice, version…) precedes the candidate."""
+        return self._neg_end() >= 0

@@ -2,11 +2,16 @@
 
 Pure functions over ASCII digit strings. `*_check_digit` compute the check digit from the body;
 `*_valid` test a whole number. Callers normalise (full-width digits, separators) first.
+
+The detector calls these for every candidate number, so weighted sums run in C (`map` over the
+digits' bytes) when the input is ASCII digits; any other input takes the plain per-digit path and
+behaves as `int()` does on it (other Unicode digits count, anything else raises `ValueError`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from operator import mul
 
 __all__ = [
     "PLATE_SYLLABLES",
@@ -33,6 +38,11 @@ __all__ = [
 
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3)
+_CRN_WEIGHTS = (1, 2) * 6
+_ISBN_WEIGHTS = (1, 3) * 6
+# ASCII digit bytes to their values; for Luhn, to their doubled values with the digits summed
+_DIGIT_VALUES = bytes.maketrans(b"0123456789", bytes(range(10)))
+_LUHN_DOUBLED = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 # gender/century digit G -> century (9/0 = 1800s; 5-8 are the FRN equivalents of 1-4)
 _CENTURY = {"1": 1900, "2": 1900, "3": 2000, "4": 2000, "5": 1900, "6": 1900, "7": 2000,
             "8": 2000, "9": 1800, "0": 1800}  # fmt: skip
@@ -51,6 +61,9 @@ def _is_digits(s: str, n: int | None = None) -> bool:
 
 
 def _weighted(digits: str, weights: tuple[int, ...]) -> int:
+    """Sum of digit × weight over the shorter of the two."""
+    if digits.isascii() and digits.isdigit():
+        return sum(map(mul, digits.encode().translate(_DIGIT_VALUES), weights))
     return sum(int(d) * w for d, w in zip(digits, weights, strict=False))
 
 
@@ -98,8 +111,7 @@ def brn_valid(number: str) -> bool:
 
 def crn_check_digit(body: str) -> int:
     """Corporate registration number: weights alternate 1,2 over 12 digits, no digit folding."""
-    s = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(body[:12]))
-    return (10 - s % 10) % 10
+    return (10 - _weighted(body[:12], _CRN_WEIGHTS) % 10) % 10
 
 
 def crn_valid(number: str) -> bool:
@@ -137,6 +149,10 @@ def card_prefix_valid(number: str) -> bool:
 
 def luhn_check_digit(body: str) -> int:
     """The Luhn digit to append to `body`."""
+    if body.isascii() and body.isdigit():
+        rev = body.encode()[::-1]  # doubled: the rightmost digit of the body and every second one
+        total = sum(rev[0::2].translate(_LUHN_DOUBLED)) + sum(rev[1::2].translate(_DIGIT_VALUES))
+        return (10 - total % 10) % 10
     total = 0
     for i, ch in enumerate(reversed(body)):
         d = int(ch)
@@ -157,8 +173,7 @@ def luhn_valid(number: str) -> bool:
 def isbn13_valid(number: str) -> bool:
     if not _is_digits(number, 13) or number[:3] not in ("978", "979"):
         return False
-    s = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(number[:12]))
-    return (10 - s % 10) % 10 == int(number[12])
+    return (10 - _weighted(number[:12], _ISBN_WEIGHTS) % 10) % 10 == int(number[12])
 
 
 def phone_valid(number: str) -> bool:  # noqa: PLR0911

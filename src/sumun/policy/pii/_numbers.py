@@ -1,0 +1,348 @@
+"""The detector's number pass: digit runs → shape → per-type rules (checksum, context words).
+
+One regex finds runs of digits joined by single `-`, `.` or space (every run is bounded by
+non-digits, KOREA.md: a greedy run cannot start or end inside a longer run of digits). Each run,
+and, if it does not classify whole, its space-separated sub-runs, is split into digit groups;
+the shape (group lengths) and checksum decide the type. Vehicle plates (`12가3456`) are found
+from the digits before the syllable.
+
+Per-type rules: one function per identifier family, `rule(digits, shape, ctx, found)`, which
+appends `(type, score)` for each type the number can be. `_RULES[n]` lists the rules that can
+fire for a number of `n` digits, so most runs (dates, times, amounts) are dismissed after one or
+two cheap tests. The best candidate wins (score, then the more specific type). To add a type:
+write its rule and list it in `_RULE_DIGITS` with the digit counts it accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sumun.policy.pii import validators as v
+from sumun.policy.pii._context import Context
+from sumun.policy.pii._normalise import WIDE_CLASS, narrow
+
+__all__ = ["RANK", "Hit", "number_hits"]
+
+Hit = tuple[str, int, int, float]  # (type, start, end, score)
+Shape = tuple[int, ...]  # digit-group lengths: `010-1234-5678` is (3, 4, 4)
+Rule = Callable[[str, Shape, Context, list[tuple[str, float]]], None]
+
+# Ties in score go to the more specific type (lower rank).
+_SPECIFICITY = (
+    "KR_RRN KR_FRN KR_CRN KR_BRN CREDIT_CARD KR_DRIVER_LICENSE KR_PASSPORT EMAIL "
+    "IP_ADDRESS PHONE_KR KR_VEHICLE_PLATE KR_ADDRESS BANK_ACCOUNT_KR KR_POSTAL_CODE"
+)
+RANK = {name: i for i, name in enumerate(_SPECIFICITY.split())}
+
+# A run of digits joined by single separators. `[0-9][0-9]*` rather than `[0-9]+`: `re` only
+# skips ahead with its fast first-character scan when the pattern starts with a plain character
+# class. The final assertion drops most runs too short to be anything (times, counts) inside
+# `re`: it keeps every run of five or more code points and every run before a plate syllable
+# (the few short runs it keeps, after a separator, the pass drops itself). A run that fails it
+# cannot match from a later start or end either: its last five code points already reach a
+# non-member before the run.
+_RUN = (
+    r"[0-9]*(?:[-. ][0-9]+)*(?:(?<=[-. 0-9]{5})|(?=[" + "".join(sorted(v.PLATE_SYLLABLES)) + "]))"
+)
+_NUM = re.compile("[0-9]" + _RUN)
+# The same, or one code point that `narrow` maps: the first scan of a text also tells whether it
+# needs normalising (a third of the cost of a separate pass). One leading class, then the digit
+# test, for the fast first-character scan.
+_NUM_OR_WIDE = re.compile(f"[0-9{WIDE_CLASS}](?:(?<![0-9])|{_RUN})")
+_SPLIT = re.compile(r"[-. ]")
+_VERSION = re.compile(r"버전|(?<![A-Za-z])(?:version|ver|build|v)\b", re.IGNORECASE)
+_PLATE_TAIL = re.compile(r" ?[0-9]{4}(?![0-9])")
+_RESIDENT_SHAPES = ((6, 7), (13,))
+_BRN_SHAPES = ((3, 2, 5), (10,))
+_LICENCE_SHAPES = ((2, 2, 6, 2), (12,))
+_CARD_SHAPES = frozenset({(4, 4, 4, 4), (4, 6, 5), (4, 6, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1)})
+_ACCOUNT_SCORE = 0.85
+
+
+# --- per-type rules -----------------------------------------------------------------------------
+def _resident(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """KR_RRN / KR_FRN (`YYMMDD-GABCDEX`) and KR_CRN (13 digits, 6-7 when grouped).
+
+    A failed RRN checksum lowers confidence and never rejects (numbers issued since 2020-10).
+    """
+    if shape not in _RESIDENT_SHAPES:
+        return
+    grouped = len(shape) > 1
+    g = digits[6]
+    if g in "12345678" and v.rrn_birth_date(digits) is not None:
+        kind = "KR_RRN" if g in "1234" else "KR_FRN"
+        ok = v.rrn_checksum_valid(digits) or (kind == "KR_FRN" and v.frn_checksum_valid(digits))
+        if ctx.has(kind):
+            found.append((kind, 0.95 if ok else 0.75))
+        elif not ctx.negative():
+            found.append((kind, 0.95 if ok else (0.6 if grouped else 0.4)))
+        elif ok and grouped:
+            found.append((kind, 0.45))  # `운송장 140511-7405951`: the shape alone is weak
+        if not ctx.has(kind) and v.crn_valid(digits) and ctx.has("KR_CRN"):
+            found.append(("KR_CRN", 0.96))  # `법인등록번호 …`: also a valid CRN
+    elif v.crn_valid(digits):
+        if ctx.has("KR_CRN"):
+            found.append(("KR_CRN", 0.95))
+        elif not ctx.negative() and v.crn_format_plausible(digits):
+            found.append(("KR_CRN", 0.85 if grouped else 0.45))
+
+
+def _business(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """KR_BRN `AAA-BB-CCCCX`."""
+    if shape in _BRN_SHAPES and v.brn_valid(digits):
+        if ctx.has("KR_BRN"):
+            found.append(("KR_BRN", 0.95))
+        elif not ctx.negative():
+            found.append(("KR_BRN", 0.9 if len(shape) > 1 else 0.4))
+
+
+def _phone(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """PHONE_KR in domestic form; grouped as phones are written, or an unbroken mobile."""
+    if not v.phone_valid(digits):
+        return
+    mobile = digits[:2] == "01"
+    rep = digits[0] == "1"
+    groups = len(shape)
+    if groups > 1:
+        if shape[-1] == 4 and groups in (2, 3) and (rep or groups == 3):
+            found.append(("PHONE_KR", 0.9 if mobile else 0.85))
+    elif mobile and len(digits) == 11:
+        found.append(("PHONE_KR", 0.85))
+    elif not rep and (ctx.has("PHONE_KR") or not ctx.negative()):
+        found.append(("PHONE_KR", 0.8 if ctx.has("PHONE_KR") else 0.45))
+
+
+def _card(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """CREDIT_CARD: issuer prefix and Luhn, grouped as cards are printed or 14+ digits unbroken."""
+    grouped = len(shape) > 1
+    card_shape = shape in _CARD_SHAPES or (not grouped and len(digits) >= 14)
+    if card_shape and v.card_prefix_valid(digits) and v.luhn_valid(digits):
+        if ctx.has("CREDIT_CARD"):
+            found.append(("CREDIT_CARD", 0.95))
+        elif not ctx.negative():
+            found.append(("CREDIT_CARD", 0.9 if grouped else 0.8))
+
+
+def _account(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """BANK_ACCOUNT_KR: layouts are bank-specific and checksums proprietary — context only.
+
+    Runs after the other rules: a number they already gave 0.85 or more keeps its type (the
+    account's 0.85 would lose the tie on specificity), so the context search is skipped.
+    """
+    if found and max(score for _, score in found) >= _ACCOUNT_SCORE:
+        return
+    if (len(shape) == 1 or (len(shape) <= 4 and min(shape) >= 2)) and ctx.has("BANK_ACCOUNT_KR"):
+        found.append(("BANK_ACCOUNT_KR", _ACCOUNT_SCORE))
+
+
+def _licence(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """KR_DRIVER_LICENSE `RR-YY-NNNNNN-CD` (the check digits are not public)."""
+    if shape in _LICENCE_SHAPES and v.driver_license_format_valid(digits):
+        if ctx.has("KR_DRIVER_LICENSE"):
+            found.append(("KR_DRIVER_LICENSE", 0.95))
+        elif len(shape) > 1 and not ctx.negative():
+            found.append(("KR_DRIVER_LICENSE", 0.85))
+
+
+def _postal(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """KR_POSTAL_CODE: five digits, only with a postal context word."""
+    if len(shape) == 1 and v.postal_code_valid(digits) and ctx.has("KR_POSTAL_CODE"):
+        found.append(("KR_POSTAL_CODE", 0.8))
+
+
+# Rules run in this order; `_account` must stay after every rule sharing its digit counts.
+_RULE_DIGITS: tuple[tuple[Rule, range], ...] = (
+    (_resident, range(13, 14)),
+    (_business, range(10, 11)),
+    (_phone, range(8, 12)),
+    (_card, range(13, 20)),
+    (_licence, range(12, 13)),
+    (_postal, range(5, 6)),
+    (_account, range(10, 15)),
+)
+_RULES: dict[int, tuple[Rule, ...]] = {
+    n: rules
+    for n in range(1, 20)
+    if (rules := tuple(rule for rule, digits in _RULE_DIGITS if n in digits))
+}
+
+
+# --- candidates ---------------------------------------------------------------------------------
+def _classify(t: str, s: int, e: int) -> Hit | None:  # noqa: PLR0911, PLR0912
+    """The best (type, start, end, score) for the digit run `t[s:e]`, or None."""
+    seg = t[s:e]
+    plus = s > 0 and t[s - 1] == "+"
+    if seg.isdigit():  # one group of ASCII digits (`_NUM` matches nothing else): the usual case
+        digits = seg
+        shape: Shape = (e - s,)
+        if plus and digits.startswith("82"):
+            return _plus82(digits, s, e)
+    else:
+        groups = _SPLIT.split(seg)
+        digits = "".join(groups)
+        dotted = "." in seg
+        if len(digits) not in _RULES and not plus and not dotted:
+            return None  # no undotted type has this many digits
+        shape = tuple(map(len, groups))
+        if dotted and not ("-" in seg or " " in seg):
+            if len(groups) == 4 and v.ipv4_valid(seg):
+                if _VERSION.search(t, max(0, s - 12), s):
+                    return None
+                return ("IP_ADDRESS", s, e, 0.85)
+            if not (len(groups) == 3 and v.phone_valid(digits)):
+                return None  # dotted phones (`010.1234.5678`) and nothing else
+        if plus and digits.startswith("82"):
+            return _plus82(digits, s, e)
+        if " " in seg and ("-" in seg or dotted):
+            return None  # `2024-01-15 20240115`: two numbers side by side, not one
+    rules = _RULES.get(len(digits))
+    if rules is None:
+        return None
+    ctx = Context(t, s, e)
+    if shape in _RESIDENT_SHAPES and v.isbn13_valid(digits) and not ctx.has("KR_RRN"):
+        return None  # a book number, unless the text says it is a resident number
+    found: list[tuple[str, float]] = []
+    for rule in rules:
+        rule(digits, shape, ctx, found)
+    if not found:
+        return None
+    if len(found) == 1:
+        kind, score = found[0]
+    else:
+        kind, score = max(found, key=lambda f: (f[1], -RANK[f[0]]))
+    return (kind, s, e, score)
+
+
+def _plus82(digits: str, s: int, e: int) -> Hit | None:
+    """`+82 10-1234-5678` / `+821012345678`: a Korean number in international form."""
+    if v.phone_valid("0" + digits[2:]):
+        return ("PHONE_KR", s - 1, e, 0.9)
+    return None
+
+
+def _glued(t: str, s: int, e: int) -> bool:
+    """True if the digits are part of an alphanumeric code (`AB-1234`, `v1.2.3`, `x_123`)."""
+    if s > 0:
+        c = t[s - 1]
+        if (c.isascii() and c.isalpha()) or c == "_":
+            return True
+        if c in "-/_#" and s > 1 and t[s - 2].isascii() and t[s - 2].isalnum():
+            return True
+    if e < len(t):
+        c = t[e]
+        if (c.isascii() and c.isalpha()) or c == "_":
+            return True
+        if c in "-_" and e + 1 < len(t) and t[e + 1].isascii() and t[e + 1].isalnum():
+            return True
+    return False
+
+
+def _plate(t: str, s: int, e: int) -> Hit | None:
+    """`12가3456` / `123가 4567`: the digits at `t[?:e]` (last space piece) + syllable + four."""
+    ps = max(s, t.rfind(" ", s, e) + 1)
+    if not 2 <= e - ps <= 3 or not t[ps:e].isdigit():
+        return None
+    if ps > 0 and t[ps - 1].isascii() and t[ps - 1].isalnum():
+        return None
+    tail = _PLATE_TAIL.match(t, e + 1)
+    if tail is None:
+        return None
+    return ("KR_VEHICLE_PLATE", ps, tail.end(), 0.85)
+
+
+def _pieces(token: str, offset: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = offset
+    for part in token.split(" "):
+        spans.append((pos, pos + len(part)))
+        pos += len(part) + 1
+    return spans
+
+
+# --- the scan -----------------------------------------------------------------------------------
+# After a run that produced hits: (how far its look-ups read, where the scan goes on, how many
+# hits there are, the plate `skip` then).
+_Mark = tuple[int, int, int, int]
+# A candidate's look-ups read less than 14 code points past its end (a context word right after
+# it: up to two skipped, then a 12-code-point window; a plate's last four digits); 16 to spare.
+_REACH = 16
+
+
+def number_hits(text: str) -> tuple[str, list[Hit]]:
+    """Normalise `text` if it needs it, and find every number-shaped identifier in it.
+
+    Returns the text the other passes must search — `text` itself unless it holds full-width
+    forms or Unicode dashes (`_normalise`) — and the hits, overlaps not yet resolved.
+
+    The scan stops at the first code point that needs narrowing; the text before it is already
+    narrow, so the hits whose every look-up ends before it stand, and the narrowed text is
+    scanned again from the end of the last such run — not from the start.
+    """
+    out: list[Hit] = []
+    marks: list[_Mark] = []
+    wide = _scan(_NUM_OR_WIDE, text, 0, 0, out=out, marks=marks)
+    if wide < 0:
+        return text, out
+    while marks and marks[-1][0] > wide:
+        marks.pop()
+    _, pos, kept, skip = marks[-1] if marks else (0, 0, 0, 0)
+    del out[kept:]
+    t = narrow(text, wide)
+    _scan(_NUM, t, pos, skip, out=out, marks=marks)
+    return t, out
+
+
+def _scan(
+    rx: re.Pattern[str], t: str, pos: int, skip: int, *, out: list[Hit], marks: list[_Mark]
+) -> int:
+    """Append the number hits in `t[pos:]` to `out`, marking each run that produced one.
+
+    Returns -1 at the end of `t`, or, early, the index of a code point that needs narrowing.
+    """
+    for m in rx.finditer(t, pos):
+        s, e = m.span()
+        if t[s] > "9":
+            return s  # a full-width form or Unicode dash
+        count = len(out)
+        skip = _run(t, s, e, skip, out)
+        if len(out) > count:
+            marks.append((max(e, skip) + _REACH, e, len(out), skip))
+    return -1
+
+
+def _run(t: str, s: int, e: int, skip: int, out: list[Hit]) -> int:
+    """Classify the run `t[s:e]`, appending its hits to `out`; returns the new plate `skip`.
+
+    `skip` is the end of the last vehicle plate: its last four digits are no number of their own.
+    """
+    if e <= skip:
+        return skip
+    if e < len(t) and t[e] in v.PLATE_SYLLABLES:
+        plate = _plate(t, s, e)
+        if plate is not None:
+            out.append(plate)
+            skip = plate[2]
+            e = max(s, plate[1] - 1)
+    if e - s < 5 or _glued(t, s, e):
+        return skip  # the shortest identifier here is a five-digit postal code
+    if " " in t[s:e]:
+        _classify_spaced(t, s, e, out)
+    elif (hit := _classify(t, s, e)) is not None:
+        out.append(hit)
+    return skip
+
+
+def _classify_spaced(t: str, s: int, e: int, out: list[Hit]) -> None:
+    """A run with spaces: the longest space-separated stretches that classify, left to right."""
+    pieces = _pieces(t[s:e], s)
+    i, k = 0, len(pieces)
+    while i < k:
+        for j in range(k, i, -1):
+            hit = _classify(t, pieces[i][0], pieces[j - 1][1])
+            if hit is not None:
+                out.append(hit)
+                i = j
+                break
+        else:
+            i += 1
