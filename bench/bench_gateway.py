@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _venv import ensure_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -136,24 +137,8 @@ LITELLM_VENV = ROOT / "bench" / ".venv-litellm"
 def ensure_litellm() -> Path | None:
     """LiteLLM proxy in its own venv (bench only; never a Sumun dependency)."""
     exe = LITELLM_VENV / "bin" / "litellm"
-    if exe.exists():
-        return exe
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
-        subprocess.run(
-            [
-                str(LITELLM_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                f"litellm[proxy]=={LITELLM_VERSION}",
-            ],
-            check=True,
-            timeout=900,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        print(f"LiteLLM could not be installed: {exc}", file=sys.stderr)
-        return None
-    return exe if exe.exists() else None
+    ok = ensure_venv(LITELLM_VENV, [f"litellm[proxy]=={LITELLM_VERSION}"], exe.exists)
+    return exe if ok else None
 
 
 def start_litellm(exe: Path, home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], str, str]:

@@ -34,6 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _venv import ensure_venv
 from eval_pii import (
     CORPORA,
     TYPES,
@@ -70,25 +71,15 @@ TARGET_RATIO = 50.0
 def ensure_presidio() -> Path | None:
     """Presidio in its own venv (bench only; never a Sumun dependency)."""
     exe = PRESIDIO_VENV / "bin" / "python"
-    probe = [str(exe), "-c", "import presidio_analyzer"]
-    if exe.exists() and subprocess.run(probe, check=False, capture_output=True).returncode == 0:
-        return exe
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(PRESIDIO_VENV)], check=True)
-        subprocess.run(
-            [
-                str(PRESIDIO_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                f"presidio-analyzer=={PRESIDIO_VERSION}",
-            ],
-            check=True,
-            timeout=900,
+
+    def ready() -> bool:
+        probe = [str(exe), "-c", "import presidio_analyzer"]
+        return (
+            exe.exists() and subprocess.run(probe, check=False, capture_output=True).returncode == 0
         )
-    except (subprocess.SubprocessError, OSError) as exc:
-        print(f"Presidio could not be installed: {exc}", file=sys.stderr)
-        return None
-    return exe if exe.exists() else None
+
+    ok = ensure_venv(PRESIDIO_VENV, [f"presidio-analyzer=={PRESIDIO_VERSION}"], ready)
+    return exe if ok else None
 
 
 def run_presidio(

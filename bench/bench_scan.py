@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _venv import ensure_venv
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
@@ -83,25 +85,8 @@ json.dump(out, sys.stdout)
 
 def ensure_tools() -> bool:
     """modelscan + picklescan in their own venv (bench only; never a Sumun dependency)."""
-    if (VENV / "bin" / "modelscan").exists():
-        return True
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run(
-            [
-                str(VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                f"modelscan=={MODELSCAN_VERSION}",
-                f"picklescan=={PICKLESCAN_VERSION}",
-            ],
-            check=True,
-            timeout=900,
-        )
-    except (subprocess.SubprocessError, OSError) as exc:
-        print(f"modelscan could not be installed: {exc}", file=sys.stderr)
-        return False
-    return (VENV / "bin" / "modelscan").exists()
+    requirements = [f"modelscan=={MODELSCAN_VERSION}", f"picklescan=={PICKLESCAN_VERSION}"]
+    return ensure_venv(VENV, requirements, (VENV / "bin" / "modelscan").exists)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Protocol
 
+from sumun.scan._window import Window
 from sumun.scan.identify import MAX_ZIP_ENTRIES, zip_entry_count
 from sumun.scan.model import Finding, Severity, Source
 
@@ -131,50 +132,10 @@ class _Spool:
                 os.unlink(self.path)
 
 
-class _Range(io.RawIOBase):
-    """A read-only, seekable window [offset, offset+size) of a stream opened by `opener`."""
-
-    def __init__(self, opener: Callable[[], IO[bytes]], offset: int, size: int) -> None:
-        super().__init__()
-        self._inner = opener()
-        self._offset = offset
-        self._size = size
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + pos)
-        return self._pos
-
-    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
-        left = self._size - self._pos
-        if left <= 0:
-            return 0
-        want = min(len(buffer), left)
-        self._inner.seek(self._offset + self._pos)
-        data = self._inner.read(want)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
-
-
 def _range_opener(
     opener: Callable[[], IO[bytes]], offset: int, size: int
 ) -> Callable[[], IO[bytes]]:
-    return lambda: io.BufferedReader(_Range(opener, offset, size), CHUNK)
+    return lambda: io.BufferedReader(Window(opener(), offset, size, owns=True), CHUNK)
 
 
 def _head_of(opener: Callable[[], IO[bytes]]) -> bytes:

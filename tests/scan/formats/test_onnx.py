@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sumun.scan.formats import onnx
 from sumun.scan.model import FileResult, Severity, Source
 from tests.data.scan import gen_formats as gen
+from tests.scan.formats.corpus_check import corpus_failures
 
 
 def _source(data: bytes, path: str = "model.onnx") -> Source:
@@ -296,28 +297,5 @@ def test_mutated_models_never_raise(mutations: list[tuple[int, int]], cut: int) 
 
 
 # --- the corpus ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[gen.Sample]]:
-    root = tmp_path_factory.mktemp("corpus")
-    return root, gen.generate(root)
-
-
-EXTENSIONS = (".onnx",)
-
-
-def _analyze_path(path: Path) -> FileResult:
-    data = path.read_bytes()
-    source = Source(path.name, len(data), data[:4096], lambda: io.BytesIO(data))
-    return onnx.analyze(source)
-
-
-def test_corpus_samples_meet_their_labels(corpus: tuple[Path, list[gen.Sample]]) -> None:
-    root, samples = corpus
-    mine = [(rel, label) for rel, label, _ in samples if rel.endswith(EXTENSIONS)]
-    assert {label for _, label in mine} == {"benign", "malicious", "broken"}
-    failed = [
-        (rel, label, [(f.rule, f.severity.label) for f in result.findings])
-        for rel, label in mine
-        if not gen.label_holds(label, (result := _analyze_path(root / rel)).findings)
-    ]
-    assert failed == []
+def test_corpus_samples_meet_their_labels(format_corpus: tuple[Path, list[gen.Sample]]) -> None:
+    assert corpus_failures(format_corpus, (".onnx",), onnx.analyze) == []

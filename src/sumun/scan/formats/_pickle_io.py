@@ -22,6 +22,8 @@ import zlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
+from sumun.scan._window import Window
+
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer as Buffer
 
@@ -182,42 +184,6 @@ def zip_members(stream: IO[bytes]) -> list[zipfile.ZipInfo]:
         return archive.infolist()
 
 
-class _Window(io.RawIOBase):
-    """Bytes [start, start+length) of a seekable stream, itself seekable."""
-
-    def __init__(self, stream: IO[bytes], start: int, length: int) -> None:
-        super().__init__()
-        self._stream = stream
-        self._start = start
-        self._length = length
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(base + offset, 0)
-        return self._pos
-
-    def readinto(self, buffer: Buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        n = min(len(view), self._length - self._pos)
-        if n <= 0:
-            return 0
-        self._stream.seek(self._start + self._pos)
-        data = self._stream.read(n)
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
 def open_zip_member(
     stream: IO[bytes], info: zipfile.ZipInfo, *, cap: int = DECOMPRESSED_CAP
 ) -> tuple[IO[bytes], SoftStream | None]:
@@ -234,7 +200,7 @@ def open_zip_member(
         raise zipfile.BadZipFile(f"no local header for {info.filename!r}")
     fields = _LOCAL_HEADER.unpack(raw)
     start = info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
-    window = _Window(stream, start, info.compress_size)
+    window = Window(stream, start, info.compress_size)
     if info.compress_type == zipfile.ZIP_STORED:
         return io.BufferedReader(window, buffer_size=1 << 16), None
     if info.compress_type == zipfile.ZIP_DEFLATED:
