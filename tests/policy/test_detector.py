@@ -206,6 +206,114 @@ def test_empty_and_plain_text() -> None:
     assert DETECTOR.detect("안녕하세요, 오늘 회의는 취소되었습니다.") == []
 
 
+# Issue-5 accuracy fixes: (text, the findings as (type, matched text)). Each pairs a positive
+# with the hard negative the same rule must leave alone.
+ACCURACY = [
+    # 1. cards: the issuer prefix fixes the length; IMEI/serial words are negative context
+    ("IMEI 491586170075901", []),
+    ("imei=354837405882686 carrier=SKT", []),
+    ("S/N 4111111111111111", []),
+    ("amex 378282246310005", [("CREDIT_CARD", "378282246310005")]),
+    # 2. e-mail: a domain never ends in a file extension
+    ("첨부 logo@3x.png 확인", []),
+    ("GET /img/btn_close@2x.webp 304", []),
+    ("메일 kim@corp.co.kr", [("EMAIL", "kim@corp.co.kr")]),
+    # 3. four-part versions after a version word
+    ("펌웨어 6.2.2.44 업데이트", []),
+    ("빌드 3.0.4.6 / 커밋", []),
+    ("firmware 10.1.2.3", []),
+    ("서버 10.1.2.3 접속", [("IP_ADDRESS", "10.1.2.3")]),
+    # 4. a CSV header cell / JSON key labels the value in its column / field
+    (
+        "이름,여권번호,우편번호\n권영희,M413D9517,22645",
+        [
+            ("KR_PASSPORT", "M413D9517"),
+            ("KR_POSTAL_CODE", "22645"),
+        ],
+    ),
+    (
+        "이름,법인등록번호,송장번호\n정지우,200121-1143463,123456789012",
+        [
+            ("KR_CRN", "200121-1143463"),
+        ],
+    ),
+    (
+        "이름,주민등록번호,송장번호\n임지호,770404-2299409,60820412917",
+        [
+            ("KR_RRN", "770404-2299409"),
+        ],
+    ),
+    ('{"name": "x", "corp_no": "131111-4083463"}', [("KR_CRN", "131111-4083463")]),
+    ('{"brn": "3358232025"}', [("KR_BRN", "3358232025")]),
+    ('{"sku": "3358232025"}', []),
+    ("이름,수량\n권영희,22645", []),
+    # 5. a bracketed postal code after an address is its own finding
+    (
+        "주소: 경기도 수원시 영통구 광교중앙로 382, 106동 403호 (우편번호 15649)",
+        [
+            ("KR_ADDRESS", "경기도 수원시 영통구 광교중앙로 382, 106동 403호"),
+            ("KR_POSTAL_CODE", "15649"),
+        ],
+    ),
+    (
+        "광주광역시 북구 용봉로 624 [62858]",
+        [
+            ("KR_ADDRESS", "광주광역시 북구 용봉로 624"),
+            ("KR_POSTAL_CODE", "62858"),
+        ],
+    ),
+    ("우: 52224", [("KR_POSTAL_CODE", "52224")]),
+    (
+        "성남시 분당구 판교역로 235 (삼평동)",
+        [("KR_ADDRESS", "성남시 분당구 판교역로 235 (삼평동)")],
+    ),
+    # 6. addresses written without spaces (OCR)
+    ("주소:광주서구무진대로222번길8931506호", [("KR_ADDRESS", "광주서구무진대로222번길8931506호")]),
+    (
+        "주소:경북포항시 남구희망대로240102동804호",
+        [
+            ("KR_ADDRESS", "경북포항시 남구희망대로240102동804호"),
+        ],
+    ),
+    # 7. an old plate's region is part of the plate
+    ("차량 서울79아3447 주차", [("KR_VEHICLE_PLATE", "서울79아3447")]),
+    ("경기도 12가3456", [("KR_VEHICLE_PLATE", "12가3456")]),
+    # 8. bank context: new banks, a glued abbreviation, the bank after, spaced headings
+    ("토스 1000-5468-8785 여기로", [("BANK_ACCOUNT_KR", "1000-5468-8785")]),
+    ("지급 계좌 KB885141-94-279916", [("BANK_ACCOUNT_KR", "885141-94-279916")]),
+    ("1002 915 523822 ( 우리 )", [("BANK_ACCOUNT_KR", "1002 915 523822")]),
+    ("계 좌 번 호 367-136934-86236", [("BANK_ACCOUNT_KR", "367-136934-86236")]),
+    ("예금주 홍길동, 서류번호 543-78-24278 참조", []),
+    ("예금주 홍길동\n특허 10-2026-2872561", []),
+    ("(카뱅, 예금주 조시우) 본인 주민등록번호(2310253998541)", [("KR_RRN", "2310253998541")]),
+    ("AB1234567890 계좌", []),
+    # 9. a negative word labels the nearest number only
+    ("서류번호 993-67-20447 참조 정도윤 120621-3922548 확인", [("KR_RRN", "120621-3922548")]),
+    ("예약번호 XCSMMJ 박지우 861016-1872865", [("KR_RRN", "861016-1872865")]),
+    ("예약번호: 861016-1872865", []),
+    (
+        "코드 22 송장번호 8210202243655",
+        [],
+    ),  # `송장번호` is one label, next to its number  # right after it: 0.45, below min_score
+    # 10. unbroken legacy phones; no 15xx/16xx/18xx slice of a longer group sequence
+    ("차량 이동 부탁드립니다 0184729314 감사", [("PHONE_KR", "0184729314")]),
+    ("회사 번호는 022413090이고", [("PHONE_KR", "022413090")]),
+    ("쿠폰 9217 3211 1579 9917", []),
+    ("대표 1588 1234", [("PHONE_KR", "1588 1234")]),
+    ("Pt. ID 023751001, DOB 671108", []),
+    # 11. FRN in a CSV cell and after a spaced heading
+    ("외 국 인 등 록 증 810621-6396494", [("KR_FRN", "810621-6396494")]),
+    ("이름,외국인등록번호\n최서연,7510266234049", [("KR_FRN", "7510266234049")]),
+    # 12. the passport word in any letter case
+    ("PASSport no. M12345678", [("KR_PASSPORT", "M12345678")]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ACCURACY)
+def test_accuracy_rule(text: str, expected: list[tuple[str, str]]) -> None:
+    assert spans(text) == expected
+
+
 IO_MODULES = ("os", "io", "socket", "subprocess", "pathlib", "shutil", "sqlite3", "http", "urllib")
 
 

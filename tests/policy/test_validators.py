@@ -51,6 +51,24 @@ def test_luhn_known_cards(number: str) -> None:
     assert v.card_prefix_valid(number)
 
 
+@pytest.mark.parametrize(
+    ("number", "ok"),
+    [
+        ("4111111111111111", True),  # Visa 16
+        ("4222222222222", True),  # Visa 13
+        ("378282246310005", True),  # Amex 15
+        ("30569309025904", True),  # Diners 14
+        ("9410123456789012", True),  # Korean domestic 16
+        ("491586170075901", False),  # Luhn-valid IMEI: 15 digits, not Amex
+        ("354837405882686", False),  # 35 (JCB) issues 16 digits, not 15
+        ("3782822463100055", False),  # Amex never 16
+        ("1234567812345670", False),  # no issuer prefix
+    ],
+)
+def test_card_length_follows_the_issuer(number: str, ok: bool) -> None:
+    assert v.card_length_valid(number) is ok
+
+
 def test_luhn_rejects_one_digit_change() -> None:
     assert not v.luhn_valid("4111111111111112")
 

@@ -51,13 +51,22 @@ _NUM = re.compile("[0-9]" + _RUN)
 # test, for the fast first-character scan.
 _NUM_OR_WIDE = re.compile(f"[0-9{WIDE_CLASS}](?:(?<![0-9])|{_RUN})")
 _SPLIT = re.compile(r"[-. ]")
-_VERSION = re.compile(r"버전|(?<![A-Za-z])(?:version|ver|build|v)\b", re.IGNORECASE)
+# A four-part number after a version word is a version (`펌웨어 6.2.2.44`), not an IPv4 address.
+_VERSION = re.compile(
+    r"버전|펌웨어|빌드|(?<![A-Za-z])(?:version|ver|build|firmware|fw|v)\b", re.IGNORECASE
+)
+_VERSION_BEFORE = 16
 _PLATE_TAIL = re.compile(r" ?[0-9]{4}(?![0-9])")
 _RESIDENT_SHAPES = ((6, 7), (13,))
 _BRN_SHAPES = ((3, 2, 5), (10,))
 _LICENCE_SHAPES = ((2, 2, 6, 2), (12,))
 _CARD_SHAPES = frozenset({(4, 4, 4, 4), (4, 6, 5), (4, 6, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1)})
 _ACCOUNT_SCORE = 0.85
+_PLATE_REGIONS = frozenset(
+    "서울 부산 대구 인천 광주 대전 울산 세종 경기 강원 충북 충남 전북 전남 경북 경남 제주".split()  # noqa: SIM905
+)
+_LETTERS_BEFORE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,3}\Z")
+_BANK_CODES = frozenset({"KB", "NH", "IBK", "SC", "KDB", "KEB"})
 
 
 # --- per-type rules -----------------------------------------------------------------------------
@@ -109,6 +118,9 @@ def _phone(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float
             found.append(("PHONE_KR", 0.9 if mobile else 0.85))
     elif mobile and len(digits) == 11:
         found.append(("PHONE_KR", 0.85))
+    elif not rep and not ctx.negative() and len(digits) >= 9:
+        # `0184729314`, `022413090`: an unbroken legacy mobile or landline (area code valid)
+        found.append(("PHONE_KR", 0.8 if ctx.has("PHONE_KR") else 0.6))
     elif not rep and (ctx.has("PHONE_KR") or not ctx.negative()):
         found.append(("PHONE_KR", 0.8 if ctx.has("PHONE_KR") else 0.45))
 
@@ -117,7 +129,7 @@ def _card(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]
     """CREDIT_CARD: issuer prefix and Luhn, grouped as cards are printed or 14+ digits unbroken."""
     grouped = len(shape) > 1
     card_shape = shape in _CARD_SHAPES or (not grouped and len(digits) >= 14)
-    if card_shape and v.card_prefix_valid(digits) and v.luhn_valid(digits):
+    if card_shape and v.card_length_valid(digits) and v.luhn_valid(digits):
         if ctx.has("CREDIT_CARD"):
             found.append(("CREDIT_CARD", 0.95))
         elif not ctx.negative():
@@ -132,7 +144,12 @@ def _account(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, flo
     """
     if found and max(score for _, score in found) >= _ACCOUNT_SCORE:
         return
-    if (len(shape) == 1 or (len(shape) <= 4 and min(shape) >= 2)) and ctx.has("BANK_ACCOUNT_KR"):
+    if (
+        (len(shape) == 1 or (len(shape) <= 4 and min(shape) >= 2))
+        and ctx.has("BANK_ACCOUNT_KR")
+        # `주민등록번호(2310253998541)`: a word for the number's own type outranks the bank's
+        and not any(ctx.has(kind) for kind, _ in found)
+    ):
         found.append(("BANK_ACCOUNT_KR", _ACCOUNT_SCORE))
 
 
@@ -187,7 +204,7 @@ def _classify(t: str, s: int, e: int) -> Hit | None:  # noqa: PLR0911, PLR0912
         shape = tuple(map(len, groups))
         if dotted and not ("-" in seg or " " in seg):
             if len(groups) == 4 and v.ipv4_valid(seg):
-                if _VERSION.search(t, max(0, s - 12), s):
+                if _VERSION.search(t, max(0, s - _VERSION_BEFORE), s):
                     return None
                 return ("IP_ADDRESS", s, e, 0.85)
             if not (len(groups) == 3 and v.phone_valid(digits)):
@@ -222,11 +239,15 @@ def _plus82(digits: str, s: int, e: int) -> Hit | None:
 
 
 def _glued(t: str, s: int, e: int) -> bool:
-    """True if the digits are part of an alphanumeric code (`AB-1234`, `v1.2.3`, `x_123`)."""
+    """True if the digits are part of an alphanumeric code (`AB-1234`, `v1.2.3`, `x_123`).
+
+    A bank's abbreviation glued to the digits (`KB885141-94-279916`) is a label, not a code.
+    """
     if s > 0:
         c = t[s - 1]
         if (c.isascii() and c.isalpha()) or c == "_":
-            return True
+            m = _LETTERS_BEFORE.search(t, max(0, s - 4), s)
+            return m is None or m.group().upper() not in _BANK_CODES
         if c in "-/_#" and s > 1 and t[s - 2].isascii() and t[s - 2].isalnum():
             return True
     if e < len(t):
@@ -248,6 +269,9 @@ def _plate(t: str, s: int, e: int) -> Hit | None:
     tail = _PLATE_TAIL.match(t, e + 1)
     if tail is None:
         return None
+    region = t[ps - 2 : ps]  # old plates: `서울79아3447`, the region is part of the plate
+    if ps >= 2 and region in _PLATE_REGIONS and (ps == 2 or not "가" <= t[ps - 3] <= "힣"):
+        ps -= 2
     return ("KR_VEHICLE_PLATE", ps, tail.end(), 0.85)
 
 
@@ -340,6 +364,16 @@ def _classify_spaced(t: str, s: int, e: int, out: list[Hit]) -> None:
     while i < k:
         for j in range(k, i, -1):
             hit = _classify(t, pieces[i][0], pieces[j - 1][1])
+            if (
+                hit is not None
+                and k > 2
+                and hit[0] == "PHONE_KR"
+                and j - i > 1
+                and t[hit[1]] == "1"
+            ):
+                # `쿠폰 9217 3211 1579 9917`: a 15xx/16xx/18xx number is never a slice of a
+                # longer sequence of digit groups
+                hit = None
             if hit is not None:
                 out.append(hit)
                 i = j

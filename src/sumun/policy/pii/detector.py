@@ -28,7 +28,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 
-from sumun.policy.pii._context import Context
+from sumun.policy.pii import validators as v
+from sumun.policy.pii._context import POSITIVE, Context
 from sumun.policy.pii._numbers import RANK, Hit, number_hits
 from sumun.policy.pii.model import Finding
 
@@ -49,15 +50,24 @@ _ROAD = r"(?:[가-힣0-9]{1,10}(?:대로|로)(?: ?[0-9]{1,4}번?[가-힣]?길)?|
 # One pattern per suffix: a literal first character lets `re` scan ahead fast (a `[로길]` class
 # is several times slower on Hangul text).
 _ROAD_HITS = (re.compile(r"로 ?(?:지하 ?)?[0-9]"), re.compile(r"길 ?(?:지하 ?)?[0-9]"))
+# After a 시도 name the 시군구 may be glued on (OCR drops spaces: `경북포항시 남구희망대로`).
 _ADDR_WITH_SIDO = re.compile(
-    rf"(?<![가-힣])(?:{_SIDO_ALT}) ?(?P<sgg>(?:{_SGG} ){{0,2}})(?:{_EMD} )?{_ROAD}\Z"
+    rf"(?<![가-힣])(?:{_SIDO_ALT}) ?(?P<sgg>(?:[가-힣]{{1,5}}(?:시|군|구) ?){{0,2}})"
+    rf"(?:{_EMD} ?)?{_ROAD}\Z"
 )
 _ADDR_NO_SIDO = re.compile(rf"(?P<sgg>(?:{_SGG} ){{1,2}})(?:{_EMD} )?(?P<road>{_ROAD})\Z")
 _ADDR_RIGHT = re.compile(
     r" ?(?:지하 ?)?[0-9]{1,4}(?:-[0-9]{1,4})?(?![0-9])"
     r"(?:,? ?[0-9]{1,4}동)?(?:,? ?(?:지하 ?)?[0-9]{1,3}층)?(?:,? ?[0-9]{1,5}호)?"
-    r"(?: ?\([가-힣0-9, ]{1,20}\))?"
+    # `(삼평동)`; never a postal code `(우편번호 54906)`, `(우) 24786`, `(40843)`
+    r"(?: ?\((?!우\)|우편)[가-힣][가-힣0-9, ]{0,19}\))?"
 )
+# OCR without spaces: building number and unit glued (`무진대로222번길8931506호`)
+_ADDR_RIGHT_GLUED = re.compile(
+    r" ?(?:지하 ?)?[0-9]{3,12}(?:-[0-9]{1,4})?(?:동[0-9]{1,5}호|층[0-9]{1,5}호|층|호)"
+)
+# A bracketed five-digit code right after an address is its postal code: ` (40843)`, ` [63122]`
+_POSTAL_AFTER = re.compile(r" ?[(\[](?:우편번호 ?|우\) ?)?([0-9]{5})[)\]]")
 _SGG_STOP_WORDS = (
     "연구 친구 요구 도구 가구 입구 출구 창구 추구 탐구 전구 기구 공구 강구 야구 부구 당시 동시 "
     "역시 다시 표시 즉시 항시 잠시 수시 게시 무시 지시 개시 감시 제시 일시 실시 명시 암시 중시 "
@@ -67,7 +77,12 @@ _SGG_STOP = frozenset(_SGG_STOP_WORDS.split())
 
 # --- pass 3: e-mail, IPv6, passport -------------------------------------------------------------
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}\Z")
-_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}")
+_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.([A-Za-z]{2,24})")
+# `logo@3x.png` is an image name: a domain never ends in a file extension
+_FILE_EXTENSIONS = frozenset(
+    "png jpg jpeg gif svg webp bmp ico tif tiff heic avif pdf mp4 mov mp3 wav txt csv json "  # noqa: SIM905
+    "xml html htm js css doc docx xls xlsx ppt pptx hwp".split()
+)
 _IPV6_SEED = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _IPV6_LEFT = re.compile(r"[0-9A-Fa-f:]{1,40}\Z")
 _IPV6_RIGHT = re.compile(r"[0-9A-Fa-f:]{0,40}")
@@ -125,13 +140,16 @@ class Detector:
                 if any(w in _SGG_STOP for w in sgg_words) or left.group("road").endswith("으로"):
                     continue
                 score = 0.7
-            right = _ADDR_RIGHT.match(t, p)
+            right = _ADDR_RIGHT_GLUED.match(t, p) or _ADDR_RIGHT.match(t, p)
             if right is None:
                 continue
             end = right.end()
             if end < len(t) and t[end] in _ADDR_UNIT:
                 continue  # `서울 본사로 3시까지`: a count, not a building number
             out.append(("KR_ADDRESS", left.start(), end, score))
+            postal = _POSTAL_AFTER.match(t, end)
+            if postal is not None and v.postal_code_valid(postal.group(1)):
+                out.append(("KR_POSTAL_CODE", postal.start(1), postal.end(1), 0.8))
         return out
 
     def _emails(self, t: str) -> list[Hit]:
@@ -140,7 +158,11 @@ class Detector:
         while at != -1:
             local = _EMAIL_LOCAL.search(t, max(0, at - 64), at)
             domain = _EMAIL_DOMAIN.match(t, at + 1)
-            if local is not None and domain is not None:
+            if (
+                local is not None
+                and domain is not None
+                and domain.group(1).lower() not in _FILE_EXTENSIONS
+            ):
                 start = local.start()
                 while start < at and t[start] in ".-+":
                     start += 1
@@ -177,13 +199,20 @@ class Detector:
         return out
 
     def _passports(self, t: str) -> list[Hit]:
-        if "여권" not in t and "assport" not in t and "ASSPORT" not in t:
+        if "여권" not in t and not _mentions_passport(t):
             return []
         out: list[Hit] = []
         for m in _PASSPORT.finditer(t):
             if Context(t, m.start(), m.end()).has("KR_PASSPORT"):
                 out.append(("KR_PASSPORT", m.start(), m.end(), 0.85))
         return out
+
+
+def _mentions_passport(t: str) -> bool:
+    """`passport` in any letter case (`PASSport`); substring tests first, they cost far less."""
+    if "rt" not in t and "RT" not in t and "Rt" not in t and "rT" not in t:
+        return False
+    return POSITIVE["KR_PASSPORT"].search(t) is not None
 
 
 def _resolve(hits: list[Hit]) -> list[Finding]:

@@ -17,6 +17,7 @@ __all__ = [
     "PLATE_SYLLABLES",
     "brn_check_digit",
     "brn_valid",
+    "card_length_valid",
     "card_prefix_valid",
     "crn_check_digit",
     "crn_format_plausible",
@@ -145,6 +146,26 @@ def card_prefix_valid(number: str) -> bool:
         or two in (34, 35, 36, 37, 30, 38, 62, 64, 65)
         or four == 6011
     )
+
+
+def card_length_valid(number: str) -> bool:
+    """An issuer prefix that issues cards of this length (the IIN decides the length).
+
+    Amex 34/37 is the only 15-digit card; Diners 30/36/38 has 14 digits (or 16); Visa 13, 16 or
+    19; every other issuer, Korean domestic 9 included, 16 to 19. A Luhn-valid 15-digit IMEI
+    without an Amex prefix is no card.
+    """
+    if not card_prefix_valid(number):
+        return False
+    n = len(number)
+    two = number[:2]
+    if two in ("34", "37"):
+        return n == 15
+    if two in ("30", "36", "38"):
+        return n in (14, 16)
+    if number[0] == "4":
+        return n in (13, 16, 19)
+    return 16 <= n <= 19
 
 
 def luhn_check_digit(body: str) -> int:
