@@ -117,3 +117,11 @@ def test_anchors_are_derived_or_refused() -> None:
     assert _anchors(r"(?<![가-힣])비밀(?![번])") == ("비밀",)
     assert _anchors(r"a|b?") is None  # a branch that may match nothing literal: always run
     assert _anchors(r"(?:ab|cd)+") is None
+
+
+@pytest.mark.parametrize("text", ["ſecret plan", "TOP ſECRET", "보고서 — Confidential", "x SECRET"])
+def test_case_folding_corners_still_match(text: str) -> None:
+    """ſ and K fold to ASCII under IGNORECASE but not under str.lower(): the regex decides."""
+    plain = [m.rule_id for m in DEFAULT_MARKERS if re.search(m.pattern, text, re.IGNORECASE)]
+    assert plain  # every text here is marked
+    assert [m.rule_id for m, _s, _e in MarkerSet(DEFAULT_MARKERS).find(text)] == plain
