@@ -112,3 +112,32 @@ def test_scanning_a_large_file_is_fast() -> None:
     hits = secrets.scan(text)
     assert time.perf_counter() - start < 3.0
     assert [h.line for h in hits] == [120_001]
+
+
+# Lines from the official openai/anthropic SDKs and from Sumun itself that named a secret
+# without holding one, and were reported as hard-coded keys until the generic rule learned so.
+SDK_LINES = [
+    "            api_key=resolved_api_key,",
+    '    ENV_API_KEY = "ANTHROPIC_API_KEY"',
+    'WORKLOAD_IDENTITY_API_KEY_PLACEHOLDER = "workload-identity-auth"',
+    'TOKEN_EXCHANGE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"',
+    'DEMO_API_KEY = "demo-api-key.txt"',
+    "    secret_key=self.secret_key,",
+]
+
+
+@pytest.mark.parametrize("line", SDK_LINES)
+def test_names_of_secrets_in_code_are_not_secrets(line: str) -> None:
+    assert secrets.scan(line, code=True) == []
+
+
+def test_code_still_reports_a_quoted_random_key() -> None:
+    value = "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=40))
+    hits = secrets.scan(f'api_key = "{value}"', code=True)
+    assert [h.kind for h in hits] == ["generic-secret"] and value not in secrets.message(hits[0])
+
+
+def test_config_lines_may_hold_unquoted_secrets() -> None:
+    value = "".join(random.Random(8).choices(string.ascii_letters + string.digits, k=40))
+    assert [h.kind for h in secrets.scan(f"MY_SERVICE_TOKEN={value}")] == ["generic-secret"]
+    assert secrets.scan(f"    token={value}", code=True) == []  # in code it would be a name

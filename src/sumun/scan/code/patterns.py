@@ -172,7 +172,7 @@ class _Scan:
         self._models()
         if self.language == "python":
             self._python_risks()
-        for hit in secrets.scan(self.text):
+        for hit in secrets.scan(self.text, code=True):
             self._finding(hit.severity, "code.hardcoded-secret", secrets.message(hit), hit.line)
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
         return FileResult(self.language, self.findings, self.inventory.components())

@@ -235,7 +235,7 @@ class _Analysis:
                 self.inventory.service(
                     self.inventory.table.by_package("pypi", dist), detected_by="import"
                 )
-        for hit in secrets.scan(self.text):
+        for hit in secrets.scan(self.text, code=True):
             self._finding(hit.severity, "code.hardcoded-secret", secrets.message(hit), hit.line)
         self.findings.sort(key=lambda f: (f.line or 0, f.rule))
         return FileResult("python", self.findings, self.inventory.components())

@@ -140,6 +140,13 @@ _PLACEHOLDER_WORDS = (
 )
 _AWS_DOC_EXAMPLES = ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 _MIN_ENTROPY = 3.3  # bits per character for the generic rule
+# Values that name a secret rather than hold one: `ANTHROPIC_API_KEY` (an environment variable),
+# `demo-api-key.txt` (a file), `workload-identity-auth` (words). Seen as false positives when
+# scanning the official openai and anthropic SDKs.
+_NAME_LIKE = re.compile(
+    r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[\w.-]+\.(?:txt|json|ya?ml|pem|key|crt|env|ini|cfg|toml)"
+    r"|[a-z]+(?:[-_][a-z]+)+"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +204,10 @@ def _is_generic_placeholder(value: str) -> bool:
     lowered = value.lower()
     if any(word in lowered for word in _PLACEHOLDER_WORDS):
         return True
-    if "://" in value or value.startswith(("/", "./", "~")):
-        return True  # a URL or a path, not a credential
+    if "://" in value or value.startswith(("/", "./", "~", "urn:")):
+        return True  # a URL, a path or a URN, not a credential
+    if _NAME_LIKE.fullmatch(value):
+        return True  # an environment variable's name, a file name, words joined by - or _
     return _is_placeholder(value) or _entropy(value) < _MIN_ENTROPY
 
 
@@ -220,8 +229,12 @@ class _Lines:
         return bisect_right(self._starts, offset)
 
 
-def _spans(text: str) -> list[tuple[int, int, _Kind | None, str]]:
-    """(start, end, kind, secret) of every hit; kind None marks an AWS key id."""
+def _spans(text: str, *, unquoted: bool = True) -> list[tuple[int, int, _Kind | None, str]]:
+    """(start, end, kind, secret) of every hit; kind None marks an AWS key id.
+
+    `unquoted=False` is for source code: there a bare value after `api_key=` is a name or an
+    expression (`api_key=resolved_api_key,`), never a secret — only quoted values count.
+    """
     found: list[tuple[int, int, _Kind | None, str]] = []
 
     def overlaps(start: int, end: int) -> bool:
@@ -241,7 +254,10 @@ def _spans(text: str) -> list[tuple[int, int, _Kind | None, str]]:
         if not _is_placeholder(m.group()) and not overlaps(*m.span()):
             found.append((m.start(), m.end(), None, m.group()))
     for start_line, end_line in _candidate_lines(text):
-        for regex, group in ((_GENERIC_QUOTED, 2), (_GENERIC_LINE, 1)):
+        generic = (
+            ((_GENERIC_QUOTED, 2), (_GENERIC_LINE, 1)) if unquoted else ((_GENERIC_QUOTED, 2),)
+        )
+        for regex, group in generic:
             for m in regex.finditer(text, start_line, end_line):
                 start, end = m.span(group)
                 secret = m.group(group)
@@ -270,12 +286,13 @@ def _candidate_lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def scan(text: str) -> list[SecretHit]:
-    """Every secret in `text`, masked, in order of appearance."""
+def scan(text: str, *, code: bool = False) -> list[SecretHit]:
+    """Every secret in `text`, masked, in order of appearance. `code=True` for source code:
+    unquoted `key = value` lines (the .env / YAML / properties form) are not secrets there."""
     text = text[:_MAX_TEXT]
     lines = _Lines(text)
     hits: list[SecretHit] = []
-    spans = _spans(text)
+    spans = _spans(text, unquoted=not code)
     secret_lines = [
         lines.line(s) for s, _, k, _ in spans if k is not None and k.kind == "aws-secret-access-key"
     ]
