@@ -263,7 +263,7 @@ def classification(facts: Facts, _params: Params, _subject: Registration | None)
             + "; requests without X-Sumun-Data-Class and without markings count as O",
             origin=directory.origin,
             details=info,
-            advice=f"`sumun tenants update {undeclared[0]} --default-class s` (or o, after "
+            advice=f"`sumun tenants update {undeclared[0]} --default-class S` (or O, after "
             "categorising its data)",
         )
     return Evidence(
