@@ -32,14 +32,9 @@ from starlette.responses import Response, StreamingResponse
 
 from sumun.errors import (
     AuthError,
-    BackendError,
     BackendUnavailableError,
     BudgetExceededError,
     ForbiddenError,
-    KeyDestroyedError,
-    KeyDisabledError,
-    KeyStateError,
-    LedgerError,
     RateLimitedError,
     SealedError,
     SumunError,
@@ -47,12 +42,13 @@ from sumun.errors import (
 )
 from sumun.gateway.admission import Admission, Decision
 from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
+from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
-from sumun.gateway.router import Attempt, Router, UnknownModelError
+from sumun.gateway.router import Attempt, Router
 from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
-from sumun.gateway.wire import BadRequestError, ParsedCall, error_response, parse_call, read_body
+from sumun.gateway.wire import ParsedCall, error_response, parse_call, read_body
 from sumun.keys.envelope import Context
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
@@ -411,7 +407,7 @@ class Gateway:
             except UpstreamError as exc:
                 outcome, status = f"stream-cut-{exc.kind}", exc.status
                 self.metrics.upstream_errors.labels(attempt.provider, exc.kind).inc()
-                yield _stream_error(call.wire, exc)
+                yield stream_error(call.wire, exc)
             except (asyncio.CancelledError, GeneratorExit):
                 outcome, status = "client-disconnected", 499
                 raise
@@ -443,7 +439,7 @@ class Gateway:
         )
 
     def _fail(self, ctx: _Context, exc: Exception) -> Response:
-        status, message, code = _classify(exc)
+        status, message, code = classify_failure(exc)
         headers = {"x-sumun-request-id": ctx.request_id}
         if isinstance(exc, RateLimitedError):
             headers["retry-after"] = str(max(1, int(exc.retry_after + 0.999)))
@@ -461,39 +457,6 @@ class Gateway:
         return error_response(ctx.wire, status, message, code=code, headers=headers)
 
 
-# exception types -> (status, code, how the message reads); the first match wins.
-_CLASSES: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
-    ((UnknownModelError,), 404, "model_not_found", "{exc}"),
-    ((AuthError,), 401, "invalid_api_key", "{exc}"),
-    ((RateLimitedError, BudgetExceededError), 429, "rate_limit_exceeded", "{exc}"),
-    ((ForbiddenError,), 403, "forbidden", "{exc}"),
-    (
-        (KeyDisabledError, KeyDestroyedError, KeyStateError),
-        403,
-        "tenant_key_revoked",
-        "this tenant's key does not allow new requests: {exc}",
-    ),
-    (
-        (SealedError, BackendError, LedgerError),
-        503,
-        "unavailable",
-        "Sumun cannot protect and record this request now: {exc}",
-    ),
-    ((SumunError,), 503, "unavailable", "Sumun cannot serve this request now: {exc}"),
-)
-
-
-def _classify(exc: Exception) -> tuple[int, str, str | None]:
-    if isinstance(exc, BadRequestError):
-        return exc.status, str(exc), exc.code
-    if isinstance(exc, UpstreamError):
-        return exc.status, f"provider {exc.provider}: {exc}", exc.kind
-    for kinds, status, code, template in _CLASSES:
-        if isinstance(exc, kinds):
-            return status, template.format(exc=exc), code
-    return 500, "internal error in the gateway (the request was not forwarded)", "internal_error"
-
-
 def _answer_attrs(scan: AnswerFilter, restore: AnswerFilter) -> dict[str, str]:
     attrs = {}
     hits = scan.hits()
@@ -503,11 +466,3 @@ def _answer_attrs(scan: AnswerFilter, restore: AnswerFilter) -> dict[str, str]:
     if restored:
         attrs["restored"] = str(restored)
     return attrs
-
-
-def _stream_error(wire: Wire, exc: UpstreamError) -> bytes:
-    message = f"provider {exc.provider}: the stream was interrupted ({exc.kind})"
-    if wire is Wire.ANTHROPIC:
-        data = {"type": "error", "error": {"type": "api_error", "message": message}}
-        return b"event: error\ndata: " + orjson.dumps(data) + b"\n\n"
-    return b"data: " + orjson.dumps({"error": {"message": message, "type": "api_error"}}) + b"\n\n"
