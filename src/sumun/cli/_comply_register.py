@@ -1,0 +1,284 @@
+"""`sumun comply register`: the AI system register and the high-impact questionnaire.
+
+The register records what each app is for, its sector, models and oversight, and whether it is
+high-impact under AI Basic Act art. 2(4) (declared, or decided by the questionnaire). Every
+change is appended to the ledger as an admin change. Guidance with sources, not legal advice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.prompt import Prompt
+from rich.table import Table
+
+from sumun.cli._comply_common import ledger_append
+from sumun.cli.common import JsonOpt, actor, handle_errors, settings
+from sumun.cli.render import console, print_json
+from sumun.comply.catalog import Catalog, load_catalog
+from sumun.comply.model import HighImpactArea
+from sumun.comply.register import (
+    Determination,
+    Register,
+    RegisterSector,
+    Registration,
+    Significance,
+    determine,
+    parse_subject,
+)
+from sumun.config import Settings
+from sumun.errors import UsageError
+from sumun.ledger.entry import EntryKind
+from sumun.store.directory import Directory
+
+__all__ = ["register"]
+
+
+def _ask_areas(areas: tuple[HighImpactArea, ...], subject: str) -> list[str]:
+    console.print(
+        f"\n[bold]Is {subject} high-impact AI?[/] (AI Basic Act art. 2(4); wording unconfirmed)"
+    )
+    for number, area in enumerate(areas, start=1):
+        console.print(f"  {number:2}. ({area.item}) {area.title_ko} — {area.title_en}")
+    while True:
+        answer = Prompt.ask(
+            "In which of these areas is it used? Numbers separated by commas, 0 for none",
+            console=console,
+            default="0",
+        )
+        try:
+            numbers = {int(part) for part in answer.replace(" ", "").split(",") if part}
+        except ValueError:
+            console.print("[red]numbers only, e.g. 3,7[/]")
+            continue
+        if numbers <= {0} | set(range(1, len(areas) + 1)):
+            return [areas[n - 1].id for n in sorted(numbers - {0})]
+        console.print(f"[red]choose from 0 to {len(areas)}[/]")
+
+
+def _ask_significant() -> Significance:
+    answer = Prompt.ask(
+        "Can its output significantly affect a person's life, physical safety or fundamental "
+        "rights?",
+        choices=["yes", "no", "unsure"],
+        console=console,
+    )
+    return "yes" if answer == "yes" else "no" if answer == "no" else "unsure"
+
+
+def _determination(
+    catalog: Catalog,
+    subject: str,
+    high_impact: str,
+    areas: list[str] | None,
+    significant: str | None,
+) -> Determination:
+    if significant is not None and significant not in ("yes", "no", "unsure"):
+        raise UsageError("--significant must be yes, no or unsure")
+    if high_impact in ("yes", "no"):
+        known = {a.id for a in catalog.areas}
+        bad = [a for a in areas or [] if a not in known]
+        if bad:
+            raise UsageError(f"unknown high-impact area {bad[0]!r}; known: {', '.join(known)}")
+        return Determination(
+            high_impact=high_impact == "yes",
+            method="declared",
+            areas=tuple(areas or ()),
+            reason=f"declared {'high-impact' if high_impact == 'yes' else 'not high-impact'} "
+            "by the operator",
+        )
+    if high_impact != "ask":
+        raise UsageError("--high-impact must be yes, no or ask")
+    try:
+        chosen = areas if areas is not None else _ask_areas(catalog.areas, subject)
+        if not chosen:
+            return determine(catalog.areas, [], "no")
+        answer: Significance = (
+            significant  # type: ignore[assignment]
+            if significant is not None
+            else _ask_significant()
+        )
+    except EOFError:
+        raise UsageError(
+            "the high-impact questionnaire needs answers: run it in a terminal, or give "
+            "--area ID (repeat) and --significant yes|no|unsure"
+        ) from None
+    return determine(catalog.areas, chosen, answer)
+
+
+def _registration_json(reg: Registration) -> dict[str, Any]:
+    return reg.model_dump(mode="json") | {"subject": reg.subject, "high_impact": reg.high_impact}
+
+
+def _list_register(conf: Settings, json_out: bool) -> None:
+    entries = Register(conf.home).load()
+    if json_out:
+        print_json({"apps": [_registration_json(r) for r in entries]})
+        return
+    if not entries:
+        console.print("[dim]the register is empty — `sumun comply register TENANT/APP …`[/]")
+        return
+    table = Table(title="AI system register (AI Basic Act art. 33)", title_justify="left")
+    for column in ("app", "sector", "high-impact", "purpose", "models", "oversight"):
+        table.add_column(column, overflow="fold")
+    for reg in entries:
+        flag = "[red]YES[/]" if reg.high_impact else "no"
+        table.add_row(
+            reg.subject,
+            reg.sector,
+            f"{flag} ({reg.determination.method})",
+            escape(reg.purpose),
+            ", ".join(reg.models) or "-",
+            escape(reg.oversight or "-"),
+        )
+    console.print(table)
+
+
+@handle_errors
+def register(
+    app_ref: Annotated[str | None, typer.Argument(help="the app, as TENANT/APP")] = None,
+    purpose: Annotated[str | None, typer.Option(help="what the app is for")] = None,
+    sector: Annotated[str | None, typer.Option(help="finance, healthcare, public or other")] = None,
+    high_impact: Annotated[
+        str | None,
+        typer.Option("--high-impact", help="yes, no, or ask (the art. 2(4) questionnaire)"),
+    ] = None,
+    area: Annotated[
+        list[str] | None,
+        typer.Option("--area", help="art. 2(4) area id the app is used in (repeat)"),
+    ] = None,
+    significant: Annotated[
+        str | None,
+        typer.Option(help="questionnaire answer without a prompt: yes, no or unsure"),
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="a model alias the app uses (repeat)")
+    ] = None,
+    oversight: Annotated[
+        str | None, typer.Option(help="the person responsible for oversight (name, contact)")
+    ] = None,
+    data_class: Annotated[
+        list[str] | None, typer.Option("--data-class", help="C, S or O data it handles (repeat)")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="show the register")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="take the app off the register")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record an app in the AI system register; decide whether it is high-impact (art. 33)."""
+    conf = settings()
+    if list_:
+        _list_register(conf, json_out)
+        return
+    if app_ref is None:
+        raise UsageError("name the app as TENANT/APP, or use --list")
+    tenant, app_name = parse_subject(app_ref)
+    store = Register(conf.home)
+    if remove:
+        gone = store.remove(f"{tenant}/{app_name}")
+        seq = _record_change(tenant, app_name, "comply-unregister", {})
+        _show_registration(gone, seq, json_out, removed=True)
+        return
+    _require_app(conf, tenant, app_name)
+    previous = next((r for r in store.load() if r.subject == f"{tenant}/{app_name}"), None)
+    catalog = load_catalog()
+    if high_impact is None and previous is None:
+        high_impact = "ask"
+    if high_impact is not None:
+        determination = _determination(catalog, app_ref, high_impact, area, significant)
+    else:
+        assert previous is not None  # noqa: S101 - high_impact defaults to "ask" without one
+        determination = previous.determination
+    chosen_sector = sector or (previous.sector if previous else None)
+    if chosen_sector is None:
+        chosen_sector = _infer_sector(catalog.areas, determination)
+    if chosen_sector not in ("finance", "healthcare", "public", "other"):
+        raise UsageError("--sector must be finance, healthcare, public or other")
+    text = purpose or (previous.purpose if previous else None)
+    if not text:
+        raise UsageError("say what the app is for: --purpose '…'")
+    models = tuple(model) if model else (previous.models if previous else ())
+    unknown = [m for m in models if m not in {r.model for r in conf.routes}]
+    if unknown:
+        raise UsageError(
+            f"model {unknown[0]!r} is not a configured route; configured: "
+            + ", ".join(r.model for r in conf.routes)
+        )
+    classes = tuple(c.upper() for c in data_class) if data_class else None
+    if classes and any(c not in ("C", "S", "O") for c in classes):
+        raise UsageError("--data-class must be C, S or O")
+    now = time.time()
+    sector_value: RegisterSector = chosen_sector  # type: ignore[assignment]
+    reg = Registration.model_validate(
+        {
+            "tenant": tenant,
+            "app": app_name,
+            "purpose": text,
+            "sector": sector_value,
+            "determination": determination,
+            "models": models,
+            "oversight": oversight or (previous.oversight if previous else None),
+            "data_classes": classes
+            if classes is not None
+            else (previous.data_classes if previous else ()),
+            "registered_at": now,
+            "updated_at": now,
+            "registered_by": actor(),
+        }
+    )
+    seq = _record_change(
+        tenant,
+        app_name,
+        "comply-register",
+        {"high_impact": str(reg.high_impact).lower(), "sector": reg.sector},
+    )
+    _show_registration(store.put(reg), seq, json_out)
+
+
+def _infer_sector(areas: tuple[HighImpactArea, ...], determination: Determination) -> str:
+    sectors = {a.sector for a in areas if a.id in determination.areas and a.sector}
+    if len(sectors) == 1:
+        return str(sectors.pop())
+    raise UsageError("give the app's sector: --sector finance|healthcare|public|other")
+
+
+def _require_app(conf: Settings, tenant: str, app_name: str) -> None:
+    path = conf.home / "store.db"
+    if not path.exists():
+        raise UsageError(f"no tenants yet in {conf.home}", advice="`sumun tenants create NAME`")
+    with Directory(path) as directory:
+        if app_name not in {a.name for a in directory.list_apps(tenant)}:
+            raise UsageError(
+                f"no app {app_name!r} in tenant {tenant!r}",
+                advice=f"create it first: `sumun tenants apps create {tenant} {app_name}`",
+            )
+
+
+def _record_change(tenant: str, app_name: str, action: str, extra: dict[str, str]) -> int:
+    body = {
+        "tenant": tenant,
+        "kind": EntryKind.ADMIN_CHANGE.value,
+        "attrs": {"action": action, "app": app_name, **extra},
+    }
+    return ledger_append(body, None, False)
+
+
+def _show_registration(
+    reg: Registration, seq: int, json_out: bool, *, removed: bool = False
+) -> None:
+    if json_out:
+        print_json({**_registration_json(reg), "ledger_seq": seq, "removed": removed})
+        return
+    if removed:
+        console.print(f"removed {reg.subject} from the register (ledger #{seq})")
+        return
+    verdict = "[red]HIGH-IMPACT[/]" if reg.high_impact else "[green]not high-impact[/]"
+    console.print(f"registered [bold]{reg.subject}[/]: {verdict} (ledger #{seq})")
+    console.print(f"  {escape(reg.determination.reason)}", highlight=False)
+    if reg.high_impact:
+        console.print(
+            "  art. 34 duties now apply: risk-management plan, explanation plan, user "
+            "protection, human oversight, document retention — see `sumun comply report`"
+        )
