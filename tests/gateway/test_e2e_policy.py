@@ -246,3 +246,60 @@ def test_a_sensitive_marking_with_masked_pii_still_needs_an_admitted_provider(
     raw = _chat(gw, f"대외비: 고객 {RRN} 관련 보고서 요약")
     assert raw.headers["x-sumun-provider"] == "korea"
     assert raw.headers["x-sumun-decision"] == "reroute"
+
+
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "lookup_customer",
+        "description": "look a customer up",
+        "parameters": {"type": "object", "properties": {"echo": {"type": "string"}}},
+    },
+}
+ANTHROPIC_TOOL = {
+    "name": "lookup_customer",
+    "description": "look a customer up",
+    "input_schema": {"type": "object", "properties": {"echo": {"type": "string"}}},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_arguments_get_the_originals_back(gw: Running, stream: bool) -> None:
+    """The model calls a function with the token; the caller's code receives the number."""
+    ask = [{"role": "user", "content": f"{LONG} 주민번호 {RRN} 고객을 조회해줘 #tool"}]
+    client = _oa(gw)
+    if stream:
+        chunks = list(
+            client.chat.completions.create(model="gpt", messages=ask, tools=[TOOL], stream=True)
+        )
+        args = "".join(
+            tc.function.arguments or ""
+            for c in chunks
+            if c.choices
+            for tc in (c.choices[0].delta.tool_calls or ())
+            if tc.function
+        )
+    else:
+        reply = client.chat.completions.create(model="gpt", messages=ask, tools=[TOOL])
+        calls = reply.choices[0].message.tool_calls or []
+        args = calls[0].function.arguments
+    echoed = orjson.loads(args)["echo"]  # still valid JSON after restoration
+    assert RRN in echoed and "[주민등록번호" not in echoed
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_tool_use_input_gets_the_originals_back(gw: Running, stream: bool) -> None:
+    client = anthropic.Anthropic(base_url=gw.base_url, api_key=gw.keys["acme"], max_retries=0)
+    ask = [{"role": "user", "content": f"{LONG} 주민등록번호 {RRN} 조회 #tool"}]
+    if stream:
+        with client.messages.stream(
+            model="claude", max_tokens=100, messages=ask, tools=[ANTHROPIC_TOOL]
+        ) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(
+            model="claude", max_tokens=100, messages=ask, tools=[ANTHROPIC_TOOL]
+        )
+    block = next(b for b in message.content if b.type == "tool_use")
+    echoed = block.input["echo"]  # type: ignore[index]
+    assert RRN in echoed and "[주민등록번호" not in echoed

@@ -41,6 +41,10 @@ class AnswerFilter:
         self._positions: dict[Any, tuple[OutputScanner, Restorer]] = {}
         self._whole = (OutputScanner(detect, rules), Restorer(pseudonyms))
         self.where: dict[Any, dict[str, Any]] = {}  # Responses API: ids of each position
+        # Tool-call arguments are JSON text: originals go back JSON-escaped. Only restored,
+        # never scanned (masking inside a function call would break the caller's code).
+        self._json = {t: orjson.dumps(v).decode()[1:-1] for t, v in pseudonyms.items()}
+        self._args: dict[Any, Restorer] = {}
 
     @property
     def active(self) -> bool:
@@ -86,6 +90,39 @@ class AnswerFilter:
     def open_positions(self) -> list[Any]:
         return list(self._positions)
 
+    # -- tool calls --------------------------------------------------------------------------
+
+    def args_text(self, value: str) -> str:
+        """Whole JSON-text arguments of a tool call."""
+        return Restorer(self._json).restore(value) if self._json else value
+
+    def args_feed(self, position: Any, delta: str) -> str:
+        if not self._json:
+            return delta
+        restorer = self._args.get(position)
+        if restorer is None:
+            restorer = self._args[position] = Restorer(self._json)
+        return restorer.feed(delta)
+
+    def args_flush(self, position: Any) -> str:
+        restorer = self._args.pop(position, None)
+        return restorer.flush() if restorer is not None else ""
+
+    def open_args(self) -> list[Any]:
+        return list(self._args)
+
+    def value(self, node: Any) -> Any:
+        """A tool call's parsed input (Anthropic `tool_use.input`): strings restored."""
+        if not self._pseudonyms:
+            return node
+        if isinstance(node, str):
+            return self._whole[1].restore(node)
+        if isinstance(node, dict):
+            return {k: self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        return node
+
 
 # -- whole bodies ----------------------------------------------------------------------------
 
@@ -103,19 +140,43 @@ def _rewrite_texts(node: Any, fix: Callable[[str], str]) -> None:
             _rewrite_texts(item, fix)
 
 
-def rewrite_body(body: dict[str, Any], endpoint: Endpoint, fix: Callable[[str], str]) -> None:
-    """Rewrite the answer text of a non-streaming reply in place."""
-    if endpoint == "chat":
-        for choice in body.get("choices") or ():
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
-                message["content"] = fix(message["content"])
-    elif endpoint == "responses":
-        _rewrite_texts(body.get("output"), fix)
-        if isinstance(body.get("output_text"), str):
-            body["output_text"] = fix(body["output_text"])
-    elif endpoint == "messages":
-        _rewrite_texts(body.get("content"), fix)
+def _chat_body(body: dict[str, Any], flt: AnswerFilter) -> None:
+    for choice in body.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        if isinstance(message.get("content"), str):
+            message["content"] = flt.text(message["content"])
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                function["arguments"] = flt.args_text(function["arguments"])
+
+
+def _responses_body(body: dict[str, Any], flt: AnswerFilter) -> None:
+    for item in body.get("output") or ():
+        if isinstance(item, dict) and isinstance(item.get("arguments"), str):
+            item["arguments"] = flt.args_text(item["arguments"])
+    _rewrite_texts(body.get("output"), flt.text)
+    if isinstance(body.get("output_text"), str):
+        body["output_text"] = flt.text(body["output_text"])
+
+
+def _messages_body(body: dict[str, Any], flt: AnswerFilter) -> None:
+    for block in body.get("content") or ():
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            block["input"] = flt.value(block.get("input"))
+    _rewrite_texts(body.get("content"), flt.text)
+
+
+_BODIES = {"chat": _chat_body, "responses": _responses_body, "messages": _messages_body}
+
+
+def rewrite_body(body: dict[str, Any], endpoint: Endpoint, flt: AnswerFilter) -> None:
+    """Rewrite the answer text (and restore tool-call arguments) of a non-streaming reply."""
+    rewrite = _BODIES.get(endpoint)
+    if rewrite is not None:
+        rewrite(body, flt)
 
 
 # -- streams ---------------------------------------------------------------------------------
@@ -134,12 +195,25 @@ def _chat_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[b
         delta = choice.get("delta")
         if isinstance(delta, dict) and isinstance(delta.get("content"), str):
             delta["content"] = flt.feed(index, delta["content"])
+        for call in (delta.get("tool_calls") if isinstance(delta, dict) else None) or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                key = (index, "tool", call.get("index", 0))
+                function["arguments"] = flt.args_feed(key, function["arguments"])
         if choice.get("finish_reason") is not None:
             rest = flt.flush(index)
-            if rest:
+            held = [
+                {"index": key[2], "function": {"arguments": flt.args_flush(key)}}
+                for key in flt.open_args()
+                if key[0] == index
+            ]
+            if rest or held:
                 if not isinstance(delta, dict):
                     delta = choice["delta"] = {}
-                delta["content"] = (delta.get("content") or "") + rest
+                if rest:
+                    delta["content"] = (delta.get("content") or "") + rest
+                if held:
+                    delta["tool_calls"] = [*(delta.get("tool_calls") or ()), *held]
     return [_event(data, ev.event)]
 
 
@@ -150,6 +224,8 @@ def _anthropic_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
         delta = data.get("delta")
         if isinstance(delta, dict) and delta.get("type") == "text_delta":
             delta["text"] = flt.feed(index, str(delta.get("text", "")))
+        elif isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+            delta["partial_json"] = flt.args_feed(index, str(delta.get("partial_json", "")))
         return [_event(data, ev.event)]
     out: list[bytes] = []
     if kind == "content_block_stop":
@@ -159,6 +235,14 @@ def _anthropic_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
                 "type": "content_block_delta",
                 "index": index,
                 "delta": {"type": "text_delta", "text": rest},
+            }
+            out.append(_event(extra, "content_block_delta"))
+        args = flt.args_flush(index)
+        if args:
+            extra = {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "input_json_delta", "partial_json": args},
             }
             out.append(_event(extra, "content_block_delta"))
     out.append(_event(data, ev.event))
@@ -185,8 +269,32 @@ def _responses_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
 _HANDLERS = {"chat": _chat_event, "messages": _anthropic_event, "responses": _responses_event}
 
 
-def _flush_all(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
+def _flush_args(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
     out = []
+    for key in flt.open_args():
+        rest = flt.args_flush(key)
+        if not rest:
+            continue
+        if endpoint == "chat":
+            call = {"index": key[2], "function": {"arguments": rest}}
+            choice = {"index": key[0], "delta": {"tool_calls": [call]}, "finish_reason": None}
+            data: dict[str, Any] = {
+                "object": "chat.completion.chunk",
+                "id": "sumun-restore",
+                "created": 0,
+                "model": "sumun",
+                "choices": [choice],
+            }
+            out.append(_event(data, None))
+        elif endpoint == "messages":
+            delta = {"type": "input_json_delta", "partial_json": rest}
+            data = {"type": "content_block_delta", "index": key, "delta": delta}
+            out.append(_event(data, "content_block_delta"))
+    return out
+
+
+def _flush_all(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
+    out = _flush_args(endpoint, flt)
     for position in flt.open_positions():
         rest = flt.flush(position)
         if not rest:

@@ -321,7 +321,7 @@ class Gateway:
         answer = dict(reply.body)
         scan, restore = filters = self._filters(ctx, attempt.provider)
         if scan.active:
-            rewrite_body(answer, call.endpoint, scan.text)
+            rewrite_body(answer, call.endpoint, scan)
         if scan.blocked:
             self._completed(
                 ctx,
@@ -340,7 +340,7 @@ class Gateway:
         # restored): the originals stay with the caller and the sealed token table only.
         recorded = orjson.dumps(answer) if restore.active else None
         if restore.active:
-            rewrite_body(answer, call.endpoint, restore.text)
+            rewrite_body(answer, call.endpoint, restore)
         body = label_body(
             answer,
             call.wire,
