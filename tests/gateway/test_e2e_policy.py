@@ -303,3 +303,33 @@ def test_anthropic_tool_use_input_gets_the_originals_back(gw: Running, stream: b
     block = next(b for b in message.content if b.type == "tool_use")
     echoed = block.input["echo"]  # type: ignore[index]
     assert RRN in echoed and "[주민등록번호" not in echoed
+
+
+RESPONSES_TOOL = {
+    "type": "function",
+    "name": "lookup_customer",
+    "parameters": {"type": "object", "properties": {"echo": {"type": "string"}}},
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_function_call_arguments_get_the_originals_back(
+    gw: Running, stream: bool
+) -> None:
+    ask = f"{LONG} 주민번호 {RRN} 고객 조회 #tool"
+    client = _oa(gw)
+    if stream:
+        events = list(
+            client.responses.create(model="gpt", input=ask, tools=[RESPONSES_TOOL], stream=True)
+        )
+        deltas = "".join(
+            e.delta for e in events if e.type == "response.function_call_arguments.delta"
+        )
+        done = next(e for e in events if e.type == "response.function_call_arguments.done")
+        final = next(e for e in events if e.type == "response.completed").response
+        assert orjson.loads(deltas) == orjson.loads(done.arguments)
+    else:
+        final = client.responses.create(model="gpt", input=ask, tools=[RESPONSES_TOOL])
+    call = next(item for item in final.output if item.type == "function_call")
+    echoed = orjson.loads(call.arguments)["echo"]
+    assert RRN in echoed and "[주민등록번호" not in echoed

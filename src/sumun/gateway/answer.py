@@ -249,6 +249,20 @@ def _anthropic_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
     return out
 
 
+def _restore_calls(node: Any, flt: AnswerFilter) -> None:
+    """Function-call arguments repeated whole (`…arguments.done`, output items, completed)."""
+    if isinstance(node, dict):
+        is_call = node.get("type") in ("function_call", "response.function_call_arguments.done")
+        if is_call and isinstance(node.get("arguments"), str):
+            node["arguments"] = flt.args_text(node["arguments"])
+        for value in node.values():
+            if isinstance(value, dict | list):
+                _restore_calls(value, flt)
+    elif isinstance(node, list):
+        for item in node:
+            _restore_calls(item, flt)
+
+
 def _responses_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[bytes]:
     kind = data.get("type") or ev.event
     position = (data.get("output_index"), data.get("content_index"))
@@ -258,8 +272,14 @@ def _responses_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
         }
         data["delta"] = flt.feed(position, data["delta"])
         return [_event(data, ev.event)]
-    # Anything else ends (or repeats) text: release what is held first.
+    if kind == "response.function_call_arguments.delta" and isinstance(data.get("delta"), str):
+        key = ("fc", data.get("output_index"))
+        flt.where[key] = {k: data[k] for k in ("item_id", "output_index") if k in data}
+        data["delta"] = flt.args_feed(key, data["delta"])
+        return [_event(data, ev.event)]
+    # Anything else ends (or repeats) text or arguments: release what is held first.
     out = _flush_all("responses", flt)
+    _restore_calls(data, flt)
     # Events that repeat the whole text (done, content_part, output_item, completed).
     _rewrite_texts(data, flt.text)
     out.append(_event(data, ev.event))
@@ -290,6 +310,10 @@ def _flush_args(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
             delta = {"type": "input_json_delta", "partial_json": rest}
             data = {"type": "content_block_delta", "index": key, "delta": delta}
             out.append(_event(data, "content_block_delta"))
+        elif endpoint == "responses":
+            kind = "response.function_call_arguments.delta"
+            data = {"type": kind, **flt.where.get(key, {}), "delta": rest}
+            out.append(_event(data, kind))
     return out
 
 
