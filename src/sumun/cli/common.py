@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from sumun import config
 from sumun.cli.render import err_console
 from sumun.errors import (
     AdminChannelError,
@@ -27,6 +26,7 @@ from sumun.errors import (
 )
 
 if TYPE_CHECKING:  # the key target pulls in the admin channel and the gateway: load on use
+    from sumun import config
     from sumun.cli.target import Credentials, KeyTarget
 
 __all__ = [
@@ -63,6 +63,8 @@ state = _State()
 
 
 def settings() -> config.Settings:
+    from sumun import config  # pydantic and the policy model: only for commands that need them
+
     return config.load(config_file=state.config_file, home=state.home)
 
 
