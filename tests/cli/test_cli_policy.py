@@ -71,3 +71,40 @@ def test_check_accepts_a_valid_file(cli: Cli) -> None:
     _setup(cli, "pii:\n  default: mask\n")
     proc = cli.run("policy", "check")
     assert proc.returncode == 0 and "default mask" in proc.stdout
+
+
+def test_reidentify_opens_a_sealed_table_and_records_the_access(cli: Cli) -> None:
+    import base64
+
+    from sumun.store.pseudonyms import PseudonymVault
+
+    shares = cli.json("init", "--custodians", "3", "--threshold", "2")["shares"]
+    quorum = [arg for share in shares[:2] for arg in ("--share", share)]
+    assert cli.run("keys", "create", "acme", *quorum).returncode == 0
+    table = {"[주민등록번호_1]": RRN}
+    sealed = cli.run(
+        "keys", "encrypt", "acme", "--record", "req-1", "--purpose", "pseudonym-map", *quorum,
+        input_text=json.dumps(table, ensure_ascii=False),
+    )  # fmt: skip
+    assert sealed.returncode == 0, sealed.stderr
+    vault = PseudonymVault(cli.home / "pseudonyms.db")
+    vault.put("req-1", "acme", base64.b64decode(sealed.stdout.strip()))
+    vault.close()
+
+    out = cli.json("policy", "reidentify", "req-1", "--reason", "민원 처리 확인", *quorum)
+    assert out["table"] == table and out["tenant"] == "acme"
+    entries = cli.json("ledger", "tail", "-n", "5")["entries"]
+    access = [e for e in entries if e["entry"]["attrs"].get("action") == "pseudonyms-reidentified"]
+    assert len(access) == 1 and access[0]["seq"] == out["seq"]
+    attrs = access[0]["entry"]["attrs"]
+    assert attrs["request_id"] == "req-1" and attrs["reason"] == "민원 처리 확인"
+    assert RRN not in json.dumps(access[0]["entry"], ensure_ascii=False)  # never the values
+
+    missing = cli.run("policy", "reidentify", "req-2", "--reason", "x", *quorum)
+    assert missing.returncode == 2 and "no pseudonym table for request 'req-2'" in missing.stderr
+    # A table sealed for one request does not open as another's (the context binds it).
+    vault = PseudonymVault(cli.home / "pseudonyms.db")
+    vault.put("req-3", "acme", base64.b64decode(sealed.stdout.strip()))
+    vault.close()
+    swapped = cli.run("policy", "reidentify", "req-3", "--reason", "x", *quorum)
+    assert swapped.returncode != 0 and "Traceback" not in swapped.stderr

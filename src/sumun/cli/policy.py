@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from sumun import config
-from sumun.cli.common import JsonOpt, handle_errors, settings
+from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings
 from sumun.cli.render import console, print_json
 from sumun.errors import ConfigError, UsageError
 from sumun.gateway.admission import Admission, request_texts
@@ -155,6 +155,70 @@ def explain(
         print_json(result)
         return
     _render(result)
+
+
+@app.command()
+@handle_errors
+def reidentify(
+    request_id: Annotated[str, typer.Argument(help="the request id (X-Sumun-Request-Id)")],
+    reason: Annotated[str, typer.Option("--reason", help="why (recorded in the ledger)")],
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Open a request's sealed pseudonym table (PIPA decree 29-5); the access is a ledger entry.
+
+    Needs the keys: a running Sumun's admin channel, or a custodian quorum (--share). The entry
+    records who, when, which request and why — never the values.
+    """
+    from sumun.cli.common import actor, with_target
+    from sumun.keys.envelope import Context
+    from sumun.store.pseudonyms import PseudonymVault
+
+    if not reason.strip():
+        raise UsageError("--reason must say why the data is re-identified")
+    base = settings()
+    path = base.home / "pseudonyms.db"
+    if not path.is_file():
+        raise UsageError(f"no pseudonym vault at {path}: no request was pseudonymized here")
+    vault = PseudonymVault(path)
+    try:
+        found = vault.get(request_id)
+    finally:
+        vault.close()
+    if found is None:
+        days = base.gateway.pseudonym_retention_days
+        raise UsageError(
+            f"no pseudonym table for request {request_id!r} (none was made, or it was deleted "
+            f"after the {days:g}-day retention)"
+        )
+    tenant, sealed = found
+    target = with_target(shares, passphrase)
+    try:
+        table = orjson.loads(target.decrypt(sealed, Context(tenant, request_id, "pseudonym-map")))
+        entry = target.ledger_append(
+            {
+                "tenant": tenant,
+                "kind": "admin-change",
+                "attrs": {
+                    "action": "pseudonyms-reidentified",
+                    "actor": actor(),
+                    "request_id": request_id,
+                    "tokens": str(len(table)),
+                    "reason": reason.strip(),
+                },
+            }
+        )
+    finally:
+        target.close()
+    if json_out:
+        print_json({"request_id": request_id, "tenant": tenant, "table": table, **entry})
+        return
+    table_view = Table("token", "original", title=f"request {request_id} (tenant {tenant})")
+    for token, original in table.items():
+        table_view.add_row(token, original)
+    console.print(table_view)
+    console.print(f"recorded in the ledger as entry #{entry['seq']}")
 
 
 def _render(result: dict[str, Any]) -> None:
