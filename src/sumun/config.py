@@ -36,6 +36,7 @@ __all__ = [
     "load",
     "load_policy",
     "policy_path",
+    "read_policy",
 ]
 
 DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -216,11 +217,16 @@ def policy_path(settings: Settings) -> Path | None:
 
 def load_policy(settings: Settings) -> Policy:
     """The policy in force: the policy file, validated (errors name file:line:column)."""
-    from sumun.policy.rules import DEFAULT_POLICY, PolicyError, parse_policy
+    from sumun.policy.rules import DEFAULT_POLICY
 
     path = policy_path(settings)
-    if path is None:
-        return DEFAULT_POLICY
+    return DEFAULT_POLICY if path is None else read_policy(path)
+
+
+def read_policy(path: Path) -> Policy:
+    """A policy file, validated; ConfigError names file:line:column and the field."""
+    from sumun.policy.rules import PolicyError, parse_policy
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

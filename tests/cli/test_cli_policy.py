@@ -108,3 +108,11 @@ def test_reidentify_opens_a_sealed_table_and_records_the_access(cli: Cli) -> Non
     vault.close()
     swapped = cli.run("policy", "reidentify", "req-3", "--reason", "x", *quorum)
     assert swapped.returncode != 0 and "Traceback" not in swapped.stderr
+
+
+def test_explain_refuses_a_bad_class_in_one_line(cli: Cli) -> None:
+    _setup(cli)
+    for option in ("--class", "--tenant-default"):
+        proc = cli.run("policy", "explain", "--text", "hi", option, "X")
+        assert proc.returncode == 2 and "'X': a data class is C, S or O" in proc.stderr
+        assert "Traceback" not in proc.stderr

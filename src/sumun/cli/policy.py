@@ -19,10 +19,10 @@ from rich.table import Table
 from sumun import config
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings
 from sumun.cli.render import console, print_json
-from sumun.errors import ConfigError, UsageError
+from sumun.errors import UsageError
 from sumun.gateway.admission import Admission, request_texts
 from sumun.policy.classes import DataClass
-from sumun.policy.rules import Policy, PolicyError, parse_policy
+from sumun.policy.rules import Policy
 from sumun.store.model import Principal, Role, Tenant
 
 __all__ = ["app"]
@@ -41,16 +41,7 @@ def _policy() -> None:
 
 
 def _load(path: Path | None, base: config.Settings) -> Policy:
-    if path is None:
-        return config.load_policy(base)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    try:
-        return parse_policy(text, source=str(path))
-    except PolicyError as exc:
-        raise ConfigError(str(exc)) from exc
+    return config.load_policy(base) if path is None else config.read_policy(path)
 
 
 @app.command()
@@ -113,21 +104,18 @@ def explain(
     if route is None:
         raise UsageError(f"no route for model {model!r}; known: {', '.join(sorted(routes))}")
     body = _request(text, file)
-    if tenant_default is not None:
-        DataClass.parse(tenant_default)  # a clear error before anything else
+    for given in (data_class, tenant_default):
+        if given is not None:
+            try:
+                DataClass.parse(given)  # one clear line, not a traceback
+            except ValueError as exc:
+                raise UsageError(f"{given!r}: a data class is C, S or O") from exc
     admission = Admission(base, policy)
-    texts = list(request_texts(body))
-    findings = [admission.detect(t) for t in texts]
     tenant = Tenant("explain", False, None, tenant_default, None, None, None, 0.0)
     principal = Principal("explain", "explain", None, None, Role.USER)
-    decision = admission.decide(principal, tenant, route, data_class, body)
-    verdict = admission.engine.decide(
-        texts,
-        findings,
-        [],
-        declared=DataClass.parse(data_class) if data_class else None,
-        default=DataClass.parse(tenant_default) if tenant_default else None,
-    )
+    assessed = admission.assess(tenant, route, data_class, body)
+    decision = admission.conclude(principal, assessed, body)
+    texts, findings, verdict = assessed.texts, assessed.findings, assessed.verdict
     leaving = list(request_texts(decision.body)) if decision.body is not None else texts
     result = {
         "policy": policy.source,

@@ -30,7 +30,7 @@ from sumun.policy.rules import DEFAULT_POLICY, Policy
 from sumun.policy.transform import OutputRules, Pseudonyms, apply_steps
 from sumun.store.model import Principal, Role, Tenant
 
-__all__ = ["Admission", "Decision", "request_texts", "text_slots"]
+__all__ = ["Admission", "Assessment", "Decision", "request_texts", "text_slots"]
 
 Action = Literal["allow", "transform", "reroute", "block"]
 _Slot = tuple[Any, Any]  # (container, key): container[key] is a str
@@ -48,6 +48,15 @@ class Decision:
     # token -> original: the re-identification key. MUST NOT be logged or put in the ledger.
     pseudonyms: Mapping[str, str] = field(default_factory=dict)
     pii_actions: str = ""  # "KR_RRN:pseudonymize,PHONE_KR:mask" (types and actions only)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What admission found before deciding for a caller: texts, their findings, the verdict."""
+
+    texts: list[str]
+    findings: list[list[Finding]]
+    verdict: Verdict
 
 
 def _slots_of(container: Any, key: Any, out: list[_Slot]) -> None:
@@ -131,6 +140,16 @@ class Admission:
         declared_header: str | None,
         body: Mapping[str, Any],
     ) -> Decision:
+        return self.conclude(principal, self.assess(tenant, route, declared_header, body), body)
+
+    def assess(
+        self,
+        tenant: Tenant,
+        route: RouteConfig,
+        declared_header: str | None,
+        body: Mapping[str, Any],
+    ) -> Assessment:
+        """Detection and the policy's verdict for this request (no principal involved yet)."""
         declared = None
         if declared_header is not None:
             try:
@@ -153,6 +172,13 @@ class Admission:
         verdict = self.engine.decide(
             texts, findings, candidates, declared=declared, default=default
         )
+        return Assessment(texts, findings, verdict)
+
+    def conclude(
+        self, principal: Principal, assessed: Assessment, body: Mapping[str, Any]
+    ) -> Decision:
+        """The decision for this caller, with the body transformed when the verdict says so."""
+        verdict = assessed.verdict
         pii_types = verdict.pii_types
         if principal.role is Role.AUDITOR:
             return Decision(
@@ -170,7 +196,7 @@ class Admission:
                 f"{verdict.reason} (rules {', '.join(verdict.rules)})",
                 pii_types=pii_types,
             )
-        new_body, pseudonyms = self._transform(body, texts, verdict)
+        new_body, pseudonyms = self._transform(body, assessed.texts, verdict)
         actions = ",".join(sorted({f"{s.type}:{s.action}" for s in verdict.steps}))
         return Decision(
             verdict.action,
