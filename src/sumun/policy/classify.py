@@ -89,59 +89,55 @@ def _anchors(pattern: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(a.lower() for a in found)) if found else None
 
 
-def _uncased(anchor: str) -> bool:
-    return anchor.lower() == anchor.upper()
-
-
 class MarkerSet:
     """Markers compiled once; a marker's regex runs only on text holding one of its anchors.
 
     Anchors without case (Hangul, digits) are plain substring tests; anchors with case are
-    tested against the lower-cased text (see `_lowered`).
+    tested against the lower-cased text (see `find`).
     """
 
     def __init__(self, markers: Sequence[Marker]) -> None:
         if not markers:
             raise ValueError("a marker set needs at least one marker")
         self._markers = tuple(markers)
-        self._compiled = tuple(
-            (m, re.compile(m.pattern, re.IGNORECASE), _anchors(m.pattern)) for m in self._markers
-        )
+        # (marker, regex, anchors without case, anchors with case); None: no anchors, always run
+        self._compiled: tuple[
+            tuple[Marker, re.Pattern[str], tuple[str, ...] | None, tuple[str, ...]], ...
+        ] = tuple(_compile(m) for m in self._markers)
 
     def find(self, text: str) -> list[tuple[Marker, int, int]]:
         found: list[tuple[Marker, int, int]] = []
         lowered: str | None = None
-        for marker, regex, anchors in self._compiled:
-            if anchors is not None:
-                hit = False
-                for anchor in anchors:
-                    if _uncased(anchor):
-                        hit = anchor in text
-                    else:
-                        if lowered is None:
-                            lowered = _lowered(text)
-                        hit = lowered is _UNSURE or anchor in lowered
-                    if hit:
-                        break
-                if not hit:
+        unsure = False
+        for marker, regex, plain, cased in self._compiled:
+            if plain is not None and not any(a in text for a in plain):
+                if not cased:
+                    continue
+                if lowered is None:
+                    # str.lower() costs ~4 us on 2 KB where one IGNORECASE search over Korean
+                    # text costs ~28 us; ſ, K, ı and İ fold to ASCII under IGNORECASE but not
+                    # under lower(), so their presence means only the regex can tell.
+                    unsure = any(ch in text for ch in _FOLDS_TO_ASCII)
+                    lowered = text.lower()
+                if not unsure and not any(a in lowered for a in cased):
                     continue
             found.extend((marker, m.start(), m.end()) for m in regex.finditer(text))
         found.sort(key=lambda hit: hit[1])
         return found
 
 
-# Characters outside ASCII that case-insensitive matching equates with ASCII letters (ſ ~ s,
-# K ~ k, ı/İ ~ i): `str.lower()` does not fold them, so their presence means "run the regex".
 _FOLDS_TO_ASCII = ("ſ", "K", "ı", "İ")
-_UNSURE = ""
 
 
-def _lowered(text: str) -> str:
-    """`text.lower()` for the anchor test — 4 µs on 2 KB, where one IGNORECASE regex search
-    over Korean text costs ~28 µs — or `_UNSURE` when only the regex can tell."""
-    if any(ch in text for ch in _FOLDS_TO_ASCII):
-        return _UNSURE
-    return text.lower()
+def _compile(
+    marker: Marker,
+) -> tuple[Marker, re.Pattern[str], tuple[str, ...] | None, tuple[str, ...]]:
+    regex = re.compile(marker.pattern, re.IGNORECASE)
+    anchors = _anchors(marker.pattern)
+    if anchors is None:
+        return marker, regex, None, ()
+    uncased = tuple(a for a in anchors if a.lower() == a.upper())
+    return marker, regex, uncased, tuple(a for a in anchors if a not in uncased)
 
 
 @dataclass(frozen=True, slots=True)
