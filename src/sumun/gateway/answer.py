@@ -289,6 +289,19 @@ def _responses_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> l
 _HANDLERS = {"chat": _chat_event, "messages": _anthropic_event, "responses": _responses_event}
 
 
+def _chat_chunk(index: Any, delta: dict[str, Any]) -> bytes:
+    """One more chat-completion chunk carrying text held back until the stream ended."""
+    choice = {"index": index, "delta": delta, "finish_reason": None}
+    data = {
+        "object": "chat.completion.chunk",
+        "id": "sumun-restore",
+        "created": 0,
+        "model": "sumun",
+        "choices": [choice],
+    }
+    return _event(data, None)
+
+
 def _flush_args(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
     out = []
     for key in flt.open_args():
@@ -297,15 +310,7 @@ def _flush_args(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
             continue
         if endpoint == "chat":
             call = {"index": key[2], "function": {"arguments": rest}}
-            choice = {"index": key[0], "delta": {"tool_calls": [call]}, "finish_reason": None}
-            data: dict[str, Any] = {
-                "object": "chat.completion.chunk",
-                "id": "sumun-restore",
-                "created": 0,
-                "model": "sumun",
-                "choices": [choice],
-            }
-            out.append(_event(data, None))
+            out.append(_chat_chunk(key[0], {"tool_calls": [call]}))
         elif endpoint == "messages":
             delta = {"type": "input_json_delta", "partial_json": rest}
             data = {"type": "content_block_delta", "index": key, "delta": delta}
@@ -324,14 +329,7 @@ def _flush_all(endpoint: Endpoint, flt: AnswerFilter) -> list[bytes]:
         if not rest:
             continue
         if endpoint == "chat":
-            data: dict[str, Any] = {
-                "object": "chat.completion.chunk",
-                "id": "sumun-restore",
-                "created": 0,
-                "model": "sumun",
-                "choices": [{"index": position, "delta": {"content": rest}, "finish_reason": None}],
-            }
-            out.append(_event(data, None))
+            out.append(_chat_chunk(position, {"content": rest}))
         elif endpoint == "messages":
             data = {
                 "type": "content_block_delta",
