@@ -27,7 +27,6 @@ import importlib
 import json
 import os
 import pstats
-import random
 import re
 import shutil
 import subprocess
@@ -40,63 +39,28 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.data.pii.documents import (  # noqa: E402
+    PROSE,
+    prose_documents,
+    record_documents,
+)
 
 from sumun.policy.pii import Detector  # noqa: E402
 
 Detect = Callable[[str], object]
 WORKLOADS = ("mixed", "prose", "records", "dense")
-PROSE = (
-    "안녕하세요. 지난주에 요청하신 분기 보고서 초안을 공유드립니다. "
-    "매출은 전년 대비 소폭 증가했으며, 신규 고객 유입은 주로 온라인 채널에서 발생했습니다. "
-    "다음 회의에서는 마케팅 예산 조정과 인력 충원 계획을 논의하고자 합니다. "
-    "The summary below lists the open action items for the team. "
-    "각 항목의 담당자와 마감일을 확인해 주시고, 변경 사항이 있으면 회신 부탁드립니다. "
-)
-
-
-def mixed_docs(texts: list[str], n_docs: int = 400, doc_bytes: int = 8192) -> list[str]:
-    """Prose paragraphs, a record after ~40 % of them (seeded): one number per ~650 bytes."""
-    rng = random.Random(7)
-    docs = []
-    for _ in range(n_docs):
-        parts: list[str] = []
-        size = 0
-        while size < doc_bytes:
-            parts.append(PROSE)
-            size += len(PROSE.encode())
-            if rng.random() < 0.4:
-                parts.append(rng.choice(texts) + " ")
-                size += len(parts[-1].encode())
-        docs.append("".join(parts))
-    return docs
-
-
-def dense_docs(texts: list[str], n_docs: int = 200, doc_bytes: int = 8192) -> list[str]:
-    """Records only, shuffled (seeded) and joined by blank lines into ~8 KB documents."""
-    rng = random.Random(7)
-    order: list[str] = []
-    docs: list[str] = []
-    while len(docs) < n_docs:
-        parts: list[str] = []
-        size = 0
-        while size < doc_bytes:
-            if not order:
-                order = list(texts)
-                rng.shuffle(order)
-            parts.append(order.pop())
-            size += len(parts[-1].encode()) + 2
-        docs.append("\n\n".join(parts))
-    return docs
 
 
 def workloads(corpus: Path) -> dict[str, list[str]]:
     lines = corpus.read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines]
     return {
-        "mixed": mixed_docs(texts),
+        "mixed": prose_documents(texts),
         "prose": [PROSE * 12] * 400,
         "records": texts * 4,
-        "dense": dense_docs(texts),
+        "dense": record_documents(texts),
     }
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 import time
 from collections import Counter, defaultdict
@@ -41,6 +40,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.data.pii.documents import PROSE, record_documents  # noqa: E402
 
 from sumun.policy.pii.model import ENTITY_TYPES  # noqa: E402
 
@@ -327,34 +329,12 @@ def format_report(name: str, res: dict[str, Any], *, errors: bool = False) -> st
     return "\n".join(lines)
 
 
-PROSE = (
-    "안녕하세요. 지난주에 요청하신 분기 보고서 초안을 공유드립니다. "
-    "매출은 전년 대비 소폭 증가했으며, 신규 고객 유입은 주로 온라인 채널에서 발생했습니다. "
-    "다음 회의에서는 마케팅 예산 조정과 인력 충원 계획을 논의하고자 합니다. "
-    "The summary below lists the open action items for the team. "
-    "각 항목의 담당자와 마감일을 확인해 주시고, 변경 사항이 있으면 회신 부탁드립니다. "
-)
-
-
 def mixed_documents(
     records: Sequence[Record], *, doc_bytes: int = 8192, n_docs: int = 200, seed: int = 7
 ) -> list[str]:
     """≈8 KB Korean documents made by concatenating corpus records (shuffled, seeded)."""
-    rng = random.Random(seed)
-    order: list[Record] = []
-    docs: list[str] = []
-    while len(docs) < n_docs:
-        parts: list[str] = []
-        size = 0
-        while size < doc_bytes:
-            if not order:
-                order = list(records)
-                rng.shuffle(order)
-            text = order.pop().text
-            parts.append(text)
-            size += len(text.encode()) + 2
-        docs.append("\n\n".join(parts))
-    return docs
+    texts = [r.text for r in records]
+    return record_documents(texts, n_docs=n_docs, doc_bytes=doc_bytes, seed=seed)
 
 
 def pin_one_core() -> int | None:

@@ -31,42 +31,19 @@ import pytest
 
 from sumun.policy.pii import Detector
 from sumun.policy.pii._normalise import narrow
+from tests.data.pii.documents import prose_documents
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "pii" / "golden.jsonl.gz"
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "pii" / "corpus.jsonl"
 INDEPENDENT = Path(__file__).resolve().parents[1] / "data" / "pii_independent" / "corpus.jsonl"
 _INDEPENDENT_TEXTS = 700  # the golden file stays under 300 KB
 
-# as in bench/bench_pii_speed.py
-PROSE = (
-    "안녕하세요. 지난주에 요청하신 분기 보고서 초안을 공유드립니다. "
-    "매출은 전년 대비 소폭 증가했으며, 신규 고객 유입은 주로 온라인 채널에서 발생했습니다. "
-    "다음 회의에서는 마케팅 예산 조정과 인력 충원 계획을 논의하고자 합니다. "
-    "The summary below lists the open action items for the team. "
-    "각 항목의 담당자와 마감일을 확인해 주시고, 변경 사항이 있으면 회신 부탁드립니다. "
-)
 _WIDE = {c: chr(ord(c) + 0xFEE0) for c in map(chr, range(0x21, 0x7F))} | {" ": "\u3000"}
 _SEPARATORS = ["", " ", "\n", "-", ".", ", ", "(", ") ", ": ", "\t", "/", "_", "=", "  "]
 _TOKEN = re.compile(r"[0-9][0-9\-. ]*[0-9]|[0-9]|[^\W\d_]+|\S")
 _FUZZ_TEXTS = 6000
 
 Findings = list[list[object]]
-
-
-def _mixed_docs(texts: list[str], n_docs: int = 400, doc_kb: int = 8) -> list[str]:
-    rng = random.Random(7)
-    docs = []
-    for _ in range(n_docs):
-        parts: list[str] = []
-        size = 0
-        while size < doc_kb * 1024:
-            parts.append(PROSE)
-            size += len(PROSE.encode())
-            if rng.random() < 0.4:
-                parts.append(rng.choice(texts) + " ")
-                size += len(parts[-1].encode())
-        docs.append("".join(parts))
-    return docs
 
 
 def _fuzz(texts: list[str]) -> list[str]:
@@ -103,7 +80,7 @@ SETS: dict[str, tuple[str, float, Callable[[list[str]], list[str]]]] = {
     "corpus_min0": ("corpus", 0.0, list),
     "corpus_wide": ("corpus", 0.5, lambda texts: [_widen(t) for t in texts]),
     "glued": ("corpus", 0.5, _glue),
-    "mixed": ("corpus", 0.5, _mixed_docs),
+    "mixed": ("corpus", 0.5, prose_documents),
     "fuzz": ("corpus", 0.5, _fuzz),
     "fuzz_min0": ("corpus", 0.0, _fuzz),
     "independent_min0": ("independent", 0.0, list),
