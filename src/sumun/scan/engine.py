@@ -53,6 +53,7 @@ from typing import Literal
 
 from sumun.errors import UsageError
 from sumun.scan import walk
+from sumun.scan._assemble import assemble_components, assemble_findings
 from sumun.scan.identify import (
     ARCHIVE_FORMATS,
     CODE_FORMATS,
@@ -447,89 +448,6 @@ def _execute(
 # --- assembly ----------------------------------------------------------------------------------
 
 
-def _norm(path: str) -> str:
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    return normal.removeprefix("./")
-
-
-def _finding_key(f: Finding) -> tuple[str, str, int, str, int, str]:
-    return (f.path, f.member or "", -int(f.severity), f.rule, f.line or 0, f.message)
-
-
-def _merge_into(kept: Component, other: Component) -> Component:
-    """`kept` with `other`'s paths added and its empty fields filled from `other`."""
-    paths = set(kept.paths) | set(other.paths)
-    filled = {
-        name: getattr(other, name)
-        for name in ("version", "publisher", "provider", "jurisdiction", "endpoint", "license")
-        if getattr(kept, name) is None and getattr(other, name) is not None
-    }
-    return dataclasses.replace(
-        kept,
-        paths=tuple(sorted(paths)),
-        base_models=tuple(dict.fromkeys(kept.base_models + other.base_models)),
-        datasets=tuple(dict.fromkeys(kept.datasets + other.datasets)),
-        properties=tuple(sorted((dict(other.properties) | dict(kept.properties)).items())),
-        **filled,
-    )
-
-
-def _identity(c: Component) -> tuple[object, ...]:
-    if c.type == "service":
-        return ("service", c.provider or c.name, c.endpoint)
-    if c.type == "library" or c.path is None:
-        return (c.type, c.name, c.version if c.type == "library" else None)
-    return (c.type, c.name, c.path, c.member)
-
-
-def _normalised(c: Component) -> Component:
-    paths = {_norm(p) for p in c.paths}
-    path = _norm(c.path) if c.path is not None else None
-    if c.type in ("service", "library") and path is not None:
-        paths.add(path)  # where it is used; the component itself is not a file
-        path = None
-    return dataclasses.replace(c, path=path, paths=tuple(sorted(paths)))
-
-
-def _dataset_components(components: Iterable[Component]) -> list[Component]:
-    data: list[Component] = []
-    for c in components:
-        for dataset in c.datasets:
-            where = (c.path,) if c.path is not None else c.paths
-            data.append(
-                Component(
-                    "data",
-                    dataset,
-                    paths=tuple(where),
-                    properties=(("source", "model card"),),
-                )
-            )
-    return data
-
-
-_TYPE_ORDER = {"machine-learning-model": 0, "data": 1, "service": 2, "library": 3}
-
-
-def _component_key(c: Component) -> tuple[int, str, str, str, str]:
-    return (_TYPE_ORDER.get(c.type, 9), c.name, c.path or "", c.member or "", c.endpoint or "")
-
-
-def _assemble_components(raw: Iterable[Component]) -> list[Component]:
-    normal = [_normalised(c) for c in raw]
-    normal.extend(_dataset_components(normal))
-    merged: dict[tuple[object, ...], Component] = {}
-    for component in sorted(normal, key=_component_key):
-        ident = _identity(component)
-        kept = merged.get(ident)
-        merged[ident] = component if kept is None else _merge_into(kept, component)
-    return sorted(merged.values(), key=_component_key)
-
-
-def _assemble_findings(raw: Iterable[Finding]) -> list[Finding]:
-    normal = {dataclasses.replace(f, path=_norm(f.path)) for f in raw}
-    return sorted(normal, key=_finding_key)
-
-
 def scan(
     path: Path,
     *,
@@ -581,8 +499,8 @@ def scan(
         size += outcome.bytes
     return ScanResult(
         root=str(path),
-        findings=_assemble_findings(findings),
-        components=_assemble_components(components),
+        findings=assemble_findings(findings),
+        components=assemble_components(components),
         files=files,
         bytes=size,
         seconds=time.perf_counter() - started,
