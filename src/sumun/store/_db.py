@@ -105,12 +105,28 @@ def _set_wal(conn: sqlite3.Connection, timeout: float) -> str:
             time.sleep(0.01)
 
 
+def _create_private(path: Path) -> None:
+    """Create the file owner-only before SQLite sees it; never touch one that exists.
+
+    MUST NOT open an existing database file outside SQLite: POSIX `fcntl` locks belong to the
+    (process, file) pair, so closing *any* descriptor on the file drops every lock this process
+    holds on it — including those of its open SQLite connections. Another process then believes
+    it is alone, checkpoints and unlinks the WAL this process still reads from, and this
+    process stops seeing anyone's commits (revocations, cuts, new keys). SQLite itself avoids
+    this by sharing one descriptor per inode; an extra `os.open`/`os.close` defeats it.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # SQLite opens it; the -wal and -shm files inherit its mode
+    os.close(fd)  # a brand-new file: no SQLite connection in this process can hold locks on it
+
+
 def connect(path: Path, *, timeout: float = 5.0) -> sqlite3.Connection:
     """Open (creating if needed) store.db. Autocommit: transactions are explicit (`write`)."""
     try:
         private_dir(path.parent)
-        # Created owner-only before SQLite sees it; the -wal and -shm files inherit the mode.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _create_private(path)
     except OSError as exc:
         raise StoreError(f"cannot create the store at {path}: {exc}") from exc
     try:
