@@ -6,8 +6,8 @@ Secrets (PKCS#11 PIN, OpenBao token) MUST come from the environment, never from 
 the file names the variable to read.
 
 Environment overrides: `SUMUN_HOME` (default `./.sumun`), `SUMUN_KEYS_BACKEND`,
-`SUMUN_KEYS_SUITE`, `SUMUN_OPENBAO_ADDR`, `SUMUN_PKCS11_MODULE`, `SUMUN_PKCS11_TOKEN`,
-`SUMUN_LEDGER_STORE`, `SUMUN_LEDGER_DURABILITY`.
+`SUMUN_KEYS_SUITE`, `SUMUN_CONTROL_STORE`, `SUMUN_OPENBAO_ADDR`, `SUMUN_PKCS11_MODULE`,
+`SUMUN_PKCS11_TOKEN`, `SUMUN_LEDGER_STORE`, `SUMUN_LEDGER_DURABILITY`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sumun.policy.rules import Policy
 
 __all__ = [
+    "ControlConfig",
     "KeysConfig",
     "LedgerConfig",
     "OpenBaoConfig",
@@ -89,6 +90,31 @@ class LedgerConfig(_Strict):
     # The checkpoint origin line (C2SP tlog-checkpoint); default derived from the deployment.
     origin: str | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class ControlConfig(_Strict):
+    """Where the control plane lives: tenants, apps, virtual keys, cuts, the seal record, the
+    key registry, wrapped DEKs, the pseudonym vault and the ledger signing-key envelope.
+
+    `sqlite` (default): files in this host's SUMUN_HOME. `postgres`: one schema shared by every
+    node (DSN from `dsn_env`), so N gateway nodes behind a load balancer act as one.
+    """
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    dsn_env: str = "SUMUN_CONTROL_DSN"
+    postgres_schema: str = Field(default="sumun_control", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    # How often a node re-reads the control generation (the safety net under LISTEN/NOTIFY
+    # and Redis); and how long it may go without an answer before it refuses traffic (503)
+    # rather than serve on revocation state it can no longer vouch for.
+    poll_seconds: float = Field(default=0.2, gt=0, le=5)
+    max_stale_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _stale_bound_covers_polls(self) -> ControlConfig:
+        if self.max_stale_seconds < self.poll_seconds:
+            raise ValueError("max_stale_seconds must be at least poll_seconds")
+        return self
 
 
 class ProfileConfig(_Strict):
@@ -165,11 +191,15 @@ _DEMO_ROUTES = (
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8480, ge=0, le=65535)
+    # On SIGTERM/SIGINT the node stops accepting, and requests in flight (streams too) get this
+    # long to finish before they are cancelled; then a final checkpoint is signed (sumun.server).
+    drain_seconds: int = Field(default=10, ge=0, le=3600)
 
 
 class Settings(_Strict):
     home: Path
     keys: KeysConfig = KeysConfig()
+    control: ControlConfig = ControlConfig()
     ledger: LedgerConfig = LedgerConfig()
     server: ServerConfig = ServerConfig()
     gateway: GatewayConfig = GatewayConfig()
@@ -254,6 +284,9 @@ def _find_file(home: Path, explicit: Path | None, env: Mapping[str, str]) -> Pat
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    control = raw.setdefault("control", {})
+    if isinstance(control, dict) and env.get("SUMUN_CONTROL_STORE"):
+        control["store"] = env["SUMUN_CONTROL_STORE"]
     ledger = raw.setdefault("ledger", {})
     if isinstance(ledger, dict):
         if env.get("SUMUN_LEDGER_STORE"):

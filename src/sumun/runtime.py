@@ -17,6 +17,7 @@ from sumun.keys.service import KeyService
 from sumun.ledger.events import LedgerEventSink
 from sumun.ledger.service import Ledger
 from sumun.ledger.store.base import LedgerStore, check_store
+from sumun.store.control import Control, documents_for, open_control
 
 __all__ = ["Runtime", "ledger_origin", "open_runtime", "open_store"]
 
@@ -38,11 +39,11 @@ def open_store(settings: Settings) -> LedgerStore:
     )
 
 
-def ledger_origin(settings: Settings) -> str:
+def ledger_origin(settings: Settings, keys: KeyService | None = None) -> str:
     """The checkpoint origin: configured, else stable for this deployment (from its MK check)."""
     if settings.ledger.origin:
         return settings.ledger.origin
-    info = seal.read_seal_info(settings.home)
+    info = keys.seal_info() if keys is not None else seal.read_seal_info(documents_for(settings))
     return f"sumun.local/{hashlib.sha256(info.mk_check).hexdigest()[:16]}"
 
 
@@ -51,6 +52,7 @@ class Runtime:
     settings: Settings
     keys: KeyService
     ledger: Ledger
+    control: Control
 
     closed: bool = False
 
@@ -62,15 +64,18 @@ class Runtime:
         if not self.keys.sealed:
             self.keys.seal(actor="sumun@shutdown")
         self.ledger.close()
+        self.control.close()
 
 
 def open_runtime(settings: Settings) -> Runtime:
+    control = open_control(settings)
+    keys: KeyService | None = None
     ledger = Ledger(
         open_store(settings),
         settings.ledger,
         home=settings.home,
-        origin=lambda: ledger_origin(settings),
+        origin=lambda: ledger_origin(settings, keys),
     )
-    keys = KeyService(settings, events=LedgerEventSink(ledger))
+    keys = KeyService(settings, events=LedgerEventSink(ledger), control=control)
     ledger.bind_keys(keys)
-    return Runtime(settings, keys, ledger)
+    return Runtime(settings, keys, ledger, control)

@@ -52,7 +52,7 @@ def test_the_register_keeps_the_first_registration_time(tmp_path: Path) -> None:
         ("acme/chat", False),
         ("acme/loans", True),
     ]
-    assert register.path.stat().st_mode & 0o077 == 0  # owner-only, like the keystore
+    assert Path(register.path).stat().st_mode & 0o077 == 0  # owner-only, like the keystore
     register.remove("acme/chat")
     assert [r.subject for r in register.load()] == ["acme/loans"]
     with pytest.raises(UsageError, match="acme/chat is not in the register"):
@@ -62,7 +62,7 @@ def test_the_register_keeps_the_first_registration_time(tmp_path: Path) -> None:
 def test_a_damaged_register_is_refused(tmp_path: Path) -> None:
     register = Register(tmp_path)
     register.put(_reg("loans", high=True, at=time.time()))
-    register.path.write_text('{"format": 1, "apps": [{"tenant": "acme"}]}', encoding="utf-8")
+    Path(register.path).write_text('{"format": 1, "apps": [{"tenant": "acme"}]}', encoding="utf-8")
     with pytest.raises(StateError, match=r"register .* is damaged"):
         register.load()
 

@@ -24,6 +24,7 @@ from sumun.comply.register import parse_subject
 from sumun.comply.scans import load_scan_file, record_scan
 from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
+from sumun.store.control import documents_for
 
 __all__ = ["attest", "attestations", "scan_import"]
 
@@ -76,7 +77,7 @@ def attest(
     seq = ledger_append(
         {"tenant": "sumun", "kind": EntryKind.ADMIN_CHANGE.value, "attrs": attrs}, None, False
     )
-    record = Attestations(conf.home).add(
+    record = Attestations(documents_for(conf)).add(
         AttestationRecord(
             requirement=requirement,
             subject=subject,
@@ -99,7 +100,7 @@ def attest(
 @handle_errors
 def attestations(json_out: JsonOpt = False) -> None:
     """The attestations recorded so far."""
-    records = Attestations(settings().home).load()
+    records = Attestations(documents_for(settings())).load()
     if json_out:
         print_json({"attestations": [r.model_dump(mode="json") for r in records]})
         return

@@ -16,6 +16,7 @@ from sumun.cli.target import open_target
 from sumun.config import Settings
 from sumun.errors import StateError
 from sumun.keys import seal
+from sumun.store.control import documents_for
 
 __all__ = ["AppOpt", "ledger_append", "require_initialised", "when"]
 
@@ -27,7 +28,7 @@ def when(ts: float) -> str:
 
 
 def require_initialised(conf: Settings) -> None:
-    if not (conf.home / seal.HOME_FILE).exists():
+    if not seal.is_initialised(documents_for(conf)):
         raise StateError(f"{conf.home} is not an initialised Sumun home", advice="run `sumun init`")
 
 

@@ -32,6 +32,7 @@ from sumun.comply.register import (
 from sumun.config import Settings
 from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
+from sumun.store.control import documents_for, open_control
 from sumun.store.directory import Directory
 
 __all__ = ["register"]
@@ -114,7 +115,7 @@ def _registration_json(reg: Registration) -> dict[str, Any]:
 
 
 def _list_register(conf: Settings, json_out: bool) -> None:
-    entries = Register(conf.home).load()
+    entries = Register(documents_for(conf)).load()
     if json_out:
         print_json({"apps": [_registration_json(r) for r in entries]})
         return
@@ -175,7 +176,7 @@ def register(
     if app_ref is None:
         raise UsageError("name the app as TENANT/APP, or use --list")
     tenant, app_name = parse_subject(app_ref)
-    store = Register(conf.home)
+    store = Register(documents_for(conf))
     if remove:
         gone = store.remove(f"{tenant}/{app_name}")
         seq = _record_change(tenant, app_name, "comply-unregister", {})
@@ -245,10 +246,9 @@ def _infer_sector(areas: tuple[HighImpactArea, ...], determination: Determinatio
 
 
 def _require_app(conf: Settings, tenant: str, app_name: str) -> None:
-    path = conf.home / "store.db"
-    if not path.exists():
+    if conf.control.store == "sqlite" and not (conf.home / "store.db").exists():
         raise UsageError(f"no tenants yet in {conf.home}", advice="`sumun tenants create NAME`")
-    with Directory(path) as directory:
+    with Directory(open_control(conf).database()) as directory:
         if app_name not in {a.name for a in directory.list_apps(tenant)}:
             raise UsageError(
                 f"no app {app_name!r} in tenant {tenant!r}",

@@ -28,6 +28,7 @@ from sumun.comply.register import Register, parse_subject
 from sumun.errors import UsageError
 from sumun.ledger.service import payload_context
 from sumun.runtime import open_store
+from sumun.store.control import documents_for, open_control
 from sumun.store.directory import Directory
 
 __all__ = ["review", "reviews"]
@@ -72,14 +73,14 @@ def review(
     conf = settings()
     require_initialised(conf)
     api_key = _auditor_key(key_file)
-    with Directory(conf.home / "store.db") as directory:
+    with Directory(open_control(conf).database()) as directory:
         principal = directory.authenticate(api_key)
     store = open_store(conf)
     try:
         chosen: Decision = decision
         plan = plan_review(
             store,
-            Register(conf.home).load(),
+            Register(documents_for(conf)).load(),
             principal,
             seq,
             flag=flag,

@@ -27,6 +27,7 @@ from sumun.ledger.service import InclusionBundle
 from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
 from sumun.ledger.tiles import export_tiles
 from sumun.runtime import ledger_origin, open_store
+from sumun.store.control import documents_for
 
 __all__ = ["app"]
 
@@ -34,7 +35,7 @@ app = typer.Typer(help="The transparency ledger: verify, prove, checkpoint, expo
 
 
 def _verifiers() -> list[Verifier]:
-    return [Verifier.from_vkey(v) for v in signing.public_vkeys(settings().home)]
+    return [Verifier.from_vkey(v) for v in signing.public_vkeys(documents_for(settings()))]
 
 
 @app.command()
@@ -159,7 +160,7 @@ def export(
             get_nodes=store.get_nodes,
             entries=store.entries,
             checkpoint_note=latest.note,
-            vkeys=list(signing.public_vkeys(conf.home)),
+            vkeys=list(signing.public_vkeys(documents_for(conf))),
         )
     finally:
         store.close()

@@ -19,6 +19,7 @@ from sumun.errors import UsageError
 from sumun.gateway.assemble import kill_switch_entry
 from sumun.gateway.killswitch import KillSwitch
 from sumun.runtime import open_runtime
+from sumun.store.control import open_control
 from sumun.store.cuts import CutRecord
 
 __all__ = ["app"]
@@ -37,7 +38,7 @@ def _actor() -> str:
 
 def _switch() -> KillSwitch:
     conf = settings()
-    return KillSwitch(conf.home / "store.db", redis_url=conf.gateway.redis_url)
+    return KillSwitch(open_control(conf).database(), redis_url=conf.gateway.redis_url)
 
 
 def _record_json(record: CutRecord) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def _demo_api_key(runtime: Runtime) -> str:
     path = home / DEMO_API_KEY
     if path.exists():
         return path.read_text().strip()
-    with Directory(home / "store.db") as directory:
+    with Directory(runtime.control.database()) as directory:
         if DEMO_TENANT not in {t.name for t in directory.list_tenants()}:
             directory.create_tenant(DEMO_TENANT, ai_notice=True)
         if DEMO_APP not in {a.name for a in directory.list_apps(DEMO_TENANT)}:

@@ -20,6 +20,7 @@ from rich.table import Table
 from sumun.cli.common import JsonOpt, handle_errors, settings
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import UsageError
+from sumun.store.control import open_control
 from sumun.store.directory import UNCHANGED, Directory
 from sumun.store.model import App, Role, Tenant, VirtualKey
 
@@ -60,7 +61,7 @@ class Clearable(enum.StrEnum):
 
 @contextmanager
 def _directory() -> Iterator[Directory]:
-    directory = Directory(settings().home / "store.db")
+    directory = Directory(open_control(settings()).database())
     try:
         yield directory
     finally:

@@ -19,9 +19,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sumun._fs import atomic_write, exclusive_lock, private_dir
+from sumun._fs import atomic_write, private_dir
 from sumun.comply.model import AttestationRecord, DocumentRef
 from sumun.errors import StateError, UsageError
+from sumun.store.documents import Documents, HomeDocuments
 
 __all__ = ["ATTESTATIONS_FILE", "EVIDENCE_DIR", "Attestations", "reference", "store_document"]
 
@@ -66,31 +67,37 @@ def reference(text: str) -> DocumentRef:
 
 
 class Attestations:
-    def __init__(self, home: Path) -> None:
-        self.path = home / ATTESTATIONS_FILE
-        self._lock = self.path.with_name("attestations.lock")
+    """Attestations of one deployment: a file in SUMUN_HOME, or a shared control-store row."""
+
+    def __init__(self, home: Path | Documents) -> None:
+        self._docs = HomeDocuments(home) if isinstance(home, Path) else home
+        self.path = self._docs.where(ATTESTATIONS_FILE)
 
     def __repr__(self) -> str:
         return f"<Attestations {self.path}>"
 
-    def load(self) -> tuple[AttestationRecord, ...]:
-        if not self.path.exists():
+    def _parse(self, body: bytes | None) -> tuple[AttestationRecord, ...]:
+        if body is None:
             return ()
         try:
-            return _File.model_validate_json(self.path.read_bytes()).attestations
-        except (ValidationError, OSError) as exc:
+            return _File.model_validate_json(body).attestations
+        except ValidationError as exc:
             raise StateError(
                 f"the attestation record {self.path} is damaged ({exc.__class__.__name__})",
                 advice="restore it from a backup; the ledger records every attestation",
             ) from exc
 
+    def load(self) -> tuple[AttestationRecord, ...]:
+        return self._parse(self._docs.read(ATTESTATIONS_FILE))
+
     def add(self, record: AttestationRecord) -> AttestationRecord:
-        private_dir(self.path.parent)
-        with exclusive_lock(self._lock):
-            records = (*self.load(), record)
+        def change(old: bytes | None) -> bytes:
+            records = (*self._parse(old), record)
             body = {
                 "format": _FORMAT,
                 "attestations": [r.model_dump(mode="json") for r in records],
             }
-            atomic_write(self.path, json.dumps(body, ensure_ascii=False, indent=1).encode())
+            return json.dumps(body, ensure_ascii=False, indent=1).encode()
+
+        self._docs.update(ATTESTATIONS_FILE, change)
         return record

@@ -49,6 +49,7 @@ from sumun.ledger.store.base import LedgerStore
 from sumun.policy.profiles import ProviderProfile, admit_profile
 from sumun.policy.rules import DEFAULT_POLICY, Policy, Where
 from sumun.runtime import ledger_origin, open_store
+from sumun.store.control import documents_for, open_control
 from sumun.store.cuts import CutTable
 from sumun.store.directory import Directory
 from sumun.store.pseudonyms import PseudonymVault
@@ -177,7 +178,7 @@ def _ledger_facts(settings: Settings) -> LedgerFacts:
     origin = f"ledger fsck of {location}"
     try:
         try:
-            vkeys = signing.public_vkeys(settings.home)
+            vkeys = signing.public_vkeys(documents_for(settings))
             verifiers = [Verifier.from_vkey(v) for v in vkeys]
             algs = tuple(_ALG_NAMES.get(v.alg, f"0x{v.alg:02x}") for v in verifiers)
             report = fsck(store, verifiers, origin=ledger_origin(settings))
@@ -215,16 +216,20 @@ def _ledger_facts(settings: Settings) -> LedgerFacts:
 
 def _directory_facts(settings: Settings) -> DirectoryFacts:
     path = settings.home / "store.db"
-    origin = f"tenant directory {path}"
+    shared = settings.control.store != "sqlite"
+    origin = (
+        "tenant directory in the shared control store" if shared else f"tenant directory {path}"
+    )
     redis = settings.gateway.redis_url is not None
-    if not path.exists():
+    if not shared and not path.exists():
         return DirectoryFacts(origin=origin, exists=False, redis_url=redis)
     try:
-        with Directory(path) as directory:
+        control = open_control(settings)
+        with Directory(control.database()) as directory:
             tenants = tuple(directory.list_tenants())
             apps = tuple(directory.list_apps())
             keys = tuple(directory.list_keys())
-        cuts_table = CutTable(path)
+        cuts_table = CutTable(control.database())
         try:
             cuts = tuple(sorted(cuts_table.read().values(), key=lambda c: c.name))
         finally:
@@ -262,10 +267,10 @@ def _reaches_outside(where: Where | None) -> bool:
 
 def _pseudonym_tables(settings: Settings) -> int | None:
     path = settings.home / "pseudonyms.db"
-    if not path.exists():
+    if settings.control.store == "sqlite" and not path.exists():
         return None
     try:
-        vault = PseudonymVault(path)
+        vault = PseudonymVault(open_control(settings).vault_database())
     except SumunError:
         return None
     try:
@@ -348,7 +353,7 @@ def gather(
 ) -> Facts:
     """Read everything the collectors need. `key_status` is `KeyStatus.to_json()`'s shape."""
     home = settings.home
-    register = Register(home)
+    register = Register(documents_for(settings))
     return Facts(
         now=time.time() if now is None else now,
         home=str(home),
@@ -360,6 +365,6 @@ def gather(
         scan=read_scan(scan_file or home / SCANS_DIR / LATEST),
         register=register.load(),
         register_origin=str(register.path),
-        attestations=Attestations(home).load(),
+        attestations=Attestations(documents_for(settings)).load(),
         routes=tuple(r.model for r in settings.routes),
     )

@@ -24,9 +24,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sumun._fs import atomic_write, exclusive_lock, private_dir
 from sumun.comply.model import HighImpactArea
 from sumun.errors import StateError, UsageError
+from sumun.store.documents import Documents, HomeDocuments
 
 __all__ = [
     "REGISTER_FILE",
@@ -135,51 +135,61 @@ def determine(
 
 
 class Register:
-    """The register file of one SUMUN_HOME."""
+    """The register of one deployment: a file in SUMUN_HOME, or a shared control-store row."""
 
-    def __init__(self, home: Path) -> None:
-        self.path = home / REGISTER_FILE
-        self._lock = self.path.with_name("register.lock")
+    def __init__(self, home: Path | Documents) -> None:
+        self._docs = HomeDocuments(home) if isinstance(home, Path) else home
+        self.path = self._docs.where(REGISTER_FILE)
 
     def __repr__(self) -> str:
         return f"<Register {self.path}>"
 
-    def load(self) -> tuple[Registration, ...]:
-        if not self.path.exists():
+    def _parse(self, body: bytes | None) -> tuple[Registration, ...]:
+        if body is None:
             return ()
         try:
-            parsed = _RegisterFile.model_validate_json(self.path.read_bytes())
-        except (ValidationError, OSError) as exc:
+            parsed = _RegisterFile.model_validate_json(body)
+        except ValidationError as exc:
             raise StateError(
                 f"the AI system register {self.path} is damaged ({exc.__class__.__name__})",
                 advice="restore it from a backup; the ledger records every change to it",
             ) from exc
         return parsed.apps
 
+    def load(self) -> tuple[Registration, ...]:
+        return self._parse(self._docs.read(REGISTER_FILE))
+
     def put(self, registration: Registration) -> Registration:
         """Add or replace the app's entry (the first registration time is kept)."""
-        private_dir(self.path.parent)
-        with exclusive_lock(self._lock):
-            apps = {r.subject: r for r in self.load()}
+        result = [registration]
+
+        def change(old: bytes | None) -> bytes:
+            apps = {r.subject: r for r in self._parse(old)}
             previous = apps.get(registration.subject)
+            entry = registration
             if previous is not None:
-                registration = registration.model_copy(
-                    update={"registered_at": previous.registered_at}
-                )
-            apps[registration.subject] = registration
-            self._write(tuple(apps[k] for k in sorted(apps)))
-        return registration
+                entry = registration.model_copy(update={"registered_at": previous.registered_at})
+            apps[registration.subject] = entry
+            result.append(entry)
+            return self._body(tuple(apps[k] for k in sorted(apps)))
+
+        self._docs.update(REGISTER_FILE, change)
+        return result[-1]
 
     def remove(self, subject: str) -> Registration:
-        private_dir(self.path.parent)
-        with exclusive_lock(self._lock):
-            apps = {r.subject: r for r in self.load()}
+        gone: list[Registration] = []
+
+        def change(old: bytes | None) -> bytes:
+            apps = {r.subject: r for r in self._parse(old)}
             if subject not in apps:
                 raise UsageError(f"{subject} is not in the register")
-            gone = apps.pop(subject)
-            self._write(tuple(apps[k] for k in sorted(apps)))
-        return gone
+            gone.append(apps.pop(subject))
+            return self._body(tuple(apps[k] for k in sorted(apps)))
 
-    def _write(self, apps: tuple[Registration, ...]) -> None:
+        self._docs.update(REGISTER_FILE, change)
+        return gone[-1]
+
+    @staticmethod
+    def _body(apps: tuple[Registration, ...]) -> bytes:
         body = {"format": _FORMAT, "apps": [a.model_dump(mode="json") for a in apps]}
-        atomic_write(self.path, json.dumps(body, ensure_ascii=False, indent=1).encode())
+        return json.dumps(body, ensure_ascii=False, indent=1).encode()

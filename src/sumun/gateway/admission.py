@@ -10,6 +10,9 @@ detect Korean PII in each piece, hand the typed facts to the pure `PolicyEngine`
   restored, and is sealed and stored apart from the data (decree 29-5) by the pipeline;
 - block: 403 with rule ids and reasons — never the content.
 
+A route whose every provider is cut off by the kill switch is refused before any decision
+(`ProviderCutError`, 503; the pipeline records the refusal).
+
 Auditor keys never call models. Types found (never values) and per-type actions go into the
 ledger with the rule ids.
 """
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sumun.config import RouteConfig, Settings
+from sumun.errors import ProviderCutError
 from sumun.gateway.wire import BadRequestError
 from sumun.policy.classes import DataClass
 from sumun.policy.decide import Candidate, PolicyEngine, Verdict
@@ -126,6 +130,11 @@ class Admission:
         self._profiles = {p.name: _profile(settings, p.name) for p in settings.providers}
         self._output: dict[str, OutputRules] = {}
 
+    def replace_policy(self, policy: Policy) -> None:
+        """Enforce `policy` from the next request on (a policy applied on any node)."""
+        engine, detector = PolicyEngine(policy), Detector(min_score=policy.pii.min_score)
+        self.policy, self.engine, self._pii, self._output = policy, engine, detector, {}
+
     def max_class(self, provider: str) -> DataClass:
         return self.engine.max_class(self._profiles.get(provider, ProviderProfile()))
 
@@ -159,12 +168,12 @@ class Admission:
                     400, "X-Sumun-Data-Class must be C, S or O", code="invalid_data_class"
                 ) from exc
         default = DataClass.parse(tenant.default_data_class) if tenant.default_data_class else None
-        texts = list(request_texts(body))
-        findings = [self._pii.detect(text) for text in texts]
         names = [t.provider for t in route.targets]
         cut = {name for name in names if self._is_cut(name)}
-        if len(cut) == len(names):
-            cut = set()  # all cut: the router answers 503 naming the kill switch
+        if names and cut.issuperset(names):
+            raise ProviderCutError(*dict.fromkeys(names))  # before reading any of the text
+        texts = list(request_texts(body))
+        findings = [self._pii.detect(text) for text in texts]
         candidates = [
             Candidate(name, self._profiles.get(name, ProviderProfile()), name in cut)
             for name in names

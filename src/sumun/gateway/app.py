@@ -52,6 +52,9 @@ def public_app(runtime: Runtime, gateway: Gateway | None = None) -> Starlette:
                 {"ready": False, "reason": f"key backend unavailable: {problem}"},
                 status_code=503,
             )
+        control = gateway.directory.control_problem() if gateway is not None else None
+        if control is not None:
+            return JSONResponse({"ready": False, "reason": control}, status_code=503)
         ledger = await run_in_threadpool(ledger_problem)
         if ledger is not None:
             return JSONResponse(

@@ -6,22 +6,24 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sumun.config import load_policy
 from sumun.gateway.admission import Admission
 from sumun.gateway.breaker import Breaker
 from sumun.gateway.killswitch import CutChange, KillSwitch
 from sumun.gateway.limits import make_limiter
 from sumun.gateway.metrics import Metrics
 from sumun.gateway.pipeline import Gateway
+from sumun.gateway.policy_source import PolicySource
 from sumun.gateway.router import Router
 from sumun.gateway.upstream.base import ProviderAdapter, UpstreamError
 from sumun.gateway.upstream.factory import make_adapter
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
 from sumun.store.directory import Directory
+from sumun.store.documents import StoreDocuments
 from sumun.store.pseudonyms import PseudonymVault
+from sumun.store.watch import ControlWatcher
 
-__all__ = ["GatewayParts", "build_gateway", "kill_switch_entry"]
+__all__ = ["GatewayParts", "admin_change_entry", "build_gateway", "kill_switch_entry"]
 
 log = logging.getLogger("sumun.gateway")
 
@@ -31,8 +33,10 @@ class GatewayParts:
     gateway: Gateway
     killswitch: KillSwitch
     adapters: dict[str, ProviderAdapter]
+    watcher: ControlWatcher
 
     async def aclose(self) -> None:
+        self.watcher.stop()
         self.killswitch.stop()
         for adapter in self.adapters.values():
             await adapter.aclose()
@@ -44,8 +48,17 @@ class GatewayParts:
 
 def build_gateway(runtime: Runtime) -> GatewayParts:
     settings = runtime.settings
-    home = settings.home
+    control = runtime.control
     metrics = Metrics()
+    # One watcher per node: every control change (a revocation, a cut, a key disabled on any
+    # node) reaches the directory, the kill switch and the key layer within `poll_seconds`.
+    watcher = control.watcher(control.database())
+    directory = Directory(control.database(), watcher=watcher)
+    watcher.subscribe("directory", directory.invalidate)
+    watcher.subscribe("keys", lambda _generation: runtime.keys.refresh())
+    documents = control.documents
+    if isinstance(documents, StoreDocuments):
+        documents.follow(watcher)  # the registry's change marker without a per-request read
 
     def record_cut(change: CutChange) -> None:
         # Kill-switch changes seen by this process are logged; the process that made the change
@@ -53,7 +66,10 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         log.warning("kill switch: %s", change)
 
     killswitch = KillSwitch(
-        home / "store.db", redis_url=settings.gateway.redis_url, on_change=record_cut
+        control.database(),
+        redis_url=settings.gateway.redis_url,
+        on_change=record_cut,
+        watcher=watcher,
     )
     killswitch.start()
     breaker = Breaker.from_config(settings.gateway)
@@ -62,6 +78,13 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
     def on_failure(provider: str, exc: UpstreamError) -> None:
         metrics.upstream_errors.labels(provider, exc.kind).inc()
 
+    policy = PolicySource(settings, documents)
+    admission = Admission(settings, policy.load(), is_cut=killswitch.is_cut)
+
+    def reload_policy(_generation: int) -> None:
+        policy.reload(admission.replace_policy)
+
+    watcher.subscribe("policy", reload_policy)
     router = Router(
         settings.routes,
         adapters,
@@ -71,26 +94,47 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
     )
     gateway = Gateway(
         runtime,
-        directory=Directory(home / "store.db"),
+        directory=directory,
         limiter=make_limiter(settings.gateway),
         router=router,
         metrics=metrics,
-        admission=Admission(settings, load_policy(settings), is_cut=killswitch.is_cut),
+        admission=admission,
         max_body_bytes=settings.gateway.max_body_bytes,
-        vault=PseudonymVault(home / "pseudonyms.db"),
+        vault=PseudonymVault(control.vault_database()),
         pseudonym_retention_seconds=settings.gateway.pseudonym_retention_days * 86400,
     )
-    return GatewayParts(gateway, killswitch, adapters)
+    watcher.start()  # every subscriber is in place
+    return GatewayParts(gateway, killswitch, adapters, watcher)
 
 
-def kill_switch_entry(provider: str, action: str, actor: str, reason: str) -> EntryMeta:
-    """The ledger entry for a cut or restore (metadata only)."""
+def admin_change_entry(
+    action: str,
+    actor: str,
+    *,
+    rules: tuple[str, ...],
+    attrs: dict[str, str] | None = None,
+    decision: str | None = None,
+    provider: str | None = None,
+) -> EntryMeta:
+    """The ledger entry for a control-plane change (metadata only, naming its actor)."""
     return EntryMeta(
         kind=EntryKind.ADMIN_CHANGE,
         tenant="sumun",
         time_ms=int(time.time() * 1000),
+        decision=decision or action,
+        provider=provider,
+        rules=rules,
+        attrs={"actor": actor, "action": action, **(attrs or {})},
+    )
+
+
+def kill_switch_entry(provider: str, action: str, actor: str, reason: str) -> EntryMeta:
+    """The ledger entry for a cut or restore (metadata only)."""
+    return admin_change_entry(
+        f"provider-{action}",
+        actor,
+        rules=("killswitch",),
+        attrs={"reason": reason},
         decision=action,
         provider=provider,
-        rules=("killswitch",),
-        attrs={"actor": actor, "action": f"provider-{action}", "reason": reason},
     )

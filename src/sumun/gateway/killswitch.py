@@ -1,17 +1,14 @@
 """The provider kill switch: cut a provider off everywhere, at once, and keep it cut.
 
-Where the truth lives: `provider_cuts` in store.db (`sumun.store.cuts`), written durably
-before `cut` returns, so a restarted process starts with the provider still cut.
+Where the truth lives: `provider_cuts` in the control store (`sumun.store.cuts`), written
+durably before `cut` returns, so a restarted node starts with the provider still cut.
 
-How every worker learns of a change within 1 s:
-- each process polls `PRAGMA data_version` every `poll_seconds` (default 0.2 s) in a
-  background thread and re-reads the (tiny) table when another connection has committed;
-- with Redis configured, the process that changes a cut also publishes the provider's name on
-  `channel`, and every process's subscriber thread re-reads the table at once (milliseconds).
-  Pub/sub is fire-and-forget, so the poll stays on as the safety net: for a message lost while
-  a subscriber reconnects, and for writers that do not publish (the CLI acting on store.db).
+How every node learns of a change within 1 s: a cut is a control change, so it bumps the control
+generation, and the node's `ControlWatcher` (`sumun.store.watch`: PostgreSQL LISTEN/NOTIFY,
+Redis pub/sub, and a 0.2 s poll as the safety net) calls `reload`. A gateway passes its shared
+watcher; a standalone KillSwitch (tests, tools) starts a watcher of its own.
 
-The hot path, `is_cut`, is a lookup in a frozenset that the watchers replace whole (no lock).
+The hot path, `is_cut`, is a lookup in a frozenset that `reload` replaces whole (no lock).
 `on_change` is called in every process that sees a change, once per provider changed; `local`
 tells the process that made the change (ledger it there) from those that only observed it.
 Redis trouble never turns a cut off: the database and the poll work without it.
@@ -28,20 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from redis.backoff import NoBackoff
-from redis.client import PubSub
-from redis.retry import Retry
 
-from sumun.errors import ConfigError, ProviderCutError, SumunError, UsageError
+from sumun.errors import ProviderCutError, UsageError
 from sumun.store.cuts import CutRecord, CutTable
+from sumun.store.database import Database
+from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_client
 
 __all__ = ["CutChange", "KillSwitch"]
 
 log = logging.getLogger(__name__)
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")  # as ProviderConfig.name
-_REDIS_TIMEOUT = 0.5  # seconds; a publish must never hold up an operator's cut
-_RECONNECT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +69,19 @@ def _diff(old: dict[str, CutRecord], new: dict[str, CutRecord], *, local: bool) 
 
 
 class KillSwitch:
-    """Cut and restore providers; `start()` the watchers before serving, `stop()` after."""
+    """Cut and restore providers; `start()` before serving, `stop()` after."""
 
     def __init__(
         self,
-        store_path: Path,
+        store: Path | Database,
         *,
         redis_url: str | None = None,
-        channel: str = "sumun:killswitch",
+        channel: str = REDIS_CHANNEL,
         poll_seconds: float = 0.2,
         on_change: Callable[[CutChange], None] | None = None,
         clock: Callable[[], float] = time.time,
         client_name: str = "sumun-killswitch",
+        watcher: ControlWatcher | None = None,
     ) -> None:
         if not 0 < poll_seconds <= 30:
             raise ValueError("poll_seconds must be within (0, 30]")
@@ -94,23 +89,15 @@ class KillSwitch:
         self._on_change = on_change
         self._clock = clock
         self._channel = channel
+        self._redis_url = redis_url
+        self._client_name = client_name
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._redis: redis.Redis | None = None
-        if redis_url is not None:
-            try:
-                self._redis = redis.Redis.from_url(
-                    redis_url,
-                    socket_timeout=_REDIS_TIMEOUT,
-                    socket_connect_timeout=_REDIS_TIMEOUT,
-                    retry=Retry(NoBackoff(), 1),
-                    health_check_interval=5,  # a silently dead subscription is noticed
-                    client_name=client_name,  # names our connections in `CLIENT LIST`
-                )
-            except ValueError as exc:  # the message names the schemes, never the URL
-                raise ConfigError(f"gateway.redis_url is not a Redis URL ({exc})") from exc
-        self._table = CutTable(store_path)
+        self._redis = None if redis_url is None else redis_client(redis_url, name=client_name)
+        self._table = CutTable(store)
+        self._watcher = watcher
+        self._own_watcher: ControlWatcher | None = None
+        if watcher is not None:
+            watcher.subscribe("kill switch", lambda _generation: self.reload())
         # Read before anything is served: a provider cut before a restart stays cut.
         self._records = self._table.read()
         self._cut = frozenset(n for n, r in self._records.items() if r.cut)
@@ -138,7 +125,7 @@ class KillSwitch:
     # -- changes ---------------------------------------------------------------------------
 
     def cut(self, name: str, reason: str, actor: str) -> CutRecord:
-        """Cut `name` off in every process (within 1 s); durable before this returns."""
+        """Cut `name` off on every node (within 1 s); durable before this returns."""
         record = CutRecord(
             _check_name(name),
             True,
@@ -173,13 +160,12 @@ class KillSwitch:
         try:
             self._redis.publish(self._channel, name)
         except redis.RedisError as exc:
-            # Already durable; other processes see it by polling within `poll_seconds`.
+            # Already durable; other nodes see it by polling within `poll_seconds`.
             log.warning("kill switch: could not publish to Redis (%s); relying on polling", exc)
 
-    def _reload(self, *, force: bool) -> None:
+    def reload(self) -> None:
+        """Re-read the cuts (the watcher calls this whenever the control generation moves)."""
         with self._lock:
-            if not self._table.changed() and not force:
-                return
             new = self._table.read()
             old, self._records = self._records, new
             self._cut = frozenset(n for n, r in new.items() if r.cut)
@@ -201,66 +187,29 @@ class KillSwitch:
                 # A failing hook must not stop this process from seeing further cuts.
                 log.exception("kill switch: on_change hook failed")
 
-    # -- watchers --------------------------------------------------------------------------
+    # -- watching --------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._threads:
+        self.reload()  # whatever changed between construction and start
+        if self._watcher is not None or self._own_watcher is not None:
             return
-        self._stop.clear()
-        self._reload(force=True)  # whatever changed between construction and start
-        threads = [threading.Thread(target=self._poll_loop, name="sumun-cut-poll", daemon=True)]
-        if self._redis is not None:
-            threads.append(
-                threading.Thread(
-                    target=self._subscribe_loop,
-                    args=(self._redis,),
-                    name="sumun-cut-subscribe",
-                    daemon=True,
-                )
-            )
-        for thread in threads:
-            thread.start()
-        self._threads = threads
+        watcher = ControlWatcher(
+            self._table.database,
+            poll_seconds=min(self._poll, 5.0),
+            max_stale_seconds=max(1.0, self._poll),
+            redis_url=self._redis_url,
+            redis_channel=self._channel,
+            redis_name=self._client_name,
+        )
+        watcher.subscribe("kill switch", lambda _generation: self.reload())
+        watcher.start()
+        self._own_watcher = watcher
 
     def stop(self) -> None:
-        """Stop the watchers and close the store connection; this KillSwitch is done."""
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
+        """Stop watching and close the store connection; this KillSwitch is done."""
+        if self._own_watcher is not None:
+            self._own_watcher.stop()
+            self._own_watcher = None
         if self._redis is not None:
             self._redis.close()
         self._table.close()
-
-    def _poll_loop(self) -> None:
-        while not self._stop.wait(self._poll):
-            try:
-                self._reload(force=False)
-            except Exception:
-                log.exception("kill switch: polling store.db failed; retrying")
-
-    def _subscribe_loop(self, client: redis.Redis) -> None:
-        healthy = True
-        while not self._stop.is_set():
-            # redis-py leaves `pubsub()` unannotated; it returns a redis.client.PubSub.
-            pubsub: PubSub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-            try:
-                pubsub.subscribe(self._channel)
-                # Anything published while we were not subscribed is lost: catch up first.
-                self._reload(force=True)
-                if not healthy:
-                    log.warning("kill switch: Redis subscription restored")
-                    healthy = True
-                while not self._stop.is_set():
-                    if pubsub.get_message(timeout=0.2) is not None:
-                        self._reload(force=True)
-            except redis.RedisError as exc:
-                if healthy:
-                    log.warning("kill switch: Redis subscription lost (%s); polling only", exc)
-                    healthy = False
-                self._stop.wait(_RECONNECT_SECONDS)
-            except SumunError:
-                log.exception("kill switch: reading store.db failed; retrying")
-                self._stop.wait(_RECONNECT_SECONDS)
-            finally:
-                pubsub.close()

@@ -46,6 +46,9 @@ __all__ = ["BackendCallCounter", "Envelopes"]
 _MAX_CACHED_DEKS = 50_000
 
 
+_REFRESH_SECONDS = 0.2
+
+
 @dataclass
 class BackendCallCounter:
     wraps: int = 0
@@ -114,7 +117,9 @@ class Envelopes:
         self._monotonic = monotonic
         self._rng = rng
         self._subject_key = master_key.derive("sumun/subject-ref/v1")
-        self._refresh_interval = min(1.0, config.revocation_ttl_seconds)
+        # A disable or destroy made in another process or node takes effect here within this
+        # interval (a stat, or an integer compare against the control watcher's generation).
+        self._refresh_interval = min(_REFRESH_SECONDS, config.revocation_ttl_seconds)
         self._lock = threading.RLock()
         self._active: dict[tuple[str, str], _ActiveDek] = {}
         self._cache: dict[bytes, _CachedDek] = {}

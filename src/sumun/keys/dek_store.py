@@ -1,35 +1,24 @@
 """Wrapped DEKs, stored by id. Never an unwrapped DEK: only what the KEK backend returned.
 
-SQLite file `$SUMUN_HOME/keystore/deks.db` (WAL). A DEK belongs to one key id and one scope:
-`window:<n>` (tenant × time window) or `subject:<ref>` (one data subject, so that person's
-records can be shredded by deleting their DEKs). `ref` is an HMAC of the subject id, so the
-store never holds the identifier itself.
+One host: the SQLite file `$SUMUN_HOME/keystore/deks.db` (WAL); a cluster: the `deks` table of
+the shared control store, so any node can open what another sealed. A DEK belongs to one key id
+and one scope: `window:<n>` (tenant × time window) or `subject:<ref>` (one data subject, so
+that person's records can be shredded by deleting their DEKs). `ref` is an HMAC of the subject
+id, so the store never holds the identifier itself.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sumun.crypto.hazmat.aead import Suite
-from sumun.errors import BackendUnavailableError
+from sumun.errors import BackendUnavailableError, StoreError
+from sumun.store.database import Database
 
 __all__ = ["DekRow", "DekStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deks (
-    dek_id      BLOB PRIMARY KEY,
-    key_id      TEXT NOT NULL,
-    kek_version INTEGER NOT NULL,
-    scope       TEXT NOT NULL,
-    suite       INTEGER NOT NULL,
-    wrapped     BLOB NOT NULL,
-    created_at  REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deks_by_scope ON deks (key_id, scope);
-"""
+_COLUMNS = "dek_id, key_id, kek_version, scope, suite, wrapped, created_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +33,31 @@ class DekRow:
 
 
 class DekStore:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise BackendUnavailableError(f"DEK store {path} cannot be opened: {exc}") from exc
+    """The `deks` table: `keystore/deks.db` on one host, the control schema when shared.
+
+    A store failure is a `BackendUnavailableError`: without its DEKs the key layer is down, and
+    the gateway fails closed exactly as for an unreachable HSM.
+    """
+
+    def __init__(self, store: Path | Database) -> None:
+        if isinstance(store, Path):
+            from sumun.store.control import DEK_TABLES
+            from sumun.store.sqlite import SqliteDatabase
+
+            try:
+                store = SqliteDatabase(store, tables=DEK_TABLES, label="DEK store")
+            except StoreError as exc:
+                raise BackendUnavailableError(f"DEK store cannot be opened: {exc}") from exc
+        self._db = store
 
     def __repr__(self) -> str:
-        return f"<DekStore {self._path}>"
+        return f"<DekStore {self._db.where}>"
 
     def put(self, row: DekRow) -> None:
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO deks VALUES (?, ?, ?, ?, ?, ?, ?)",
+        try:
+            with self._db.write("write a DEK to", change=False) as tx:
+                tx.execute(
+                    f"INSERT INTO deks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                     (
                         row.dek_id,
                         row.key_id,
@@ -73,66 +68,56 @@ class DekStore:
                         row.created_at,
                     ),
                 )
-            except sqlite3.Error as exc:
-                raise BackendUnavailableError(f"DEK store write failed: {exc}") from exc
+        except StoreError as exc:
+            raise BackendUnavailableError(f"DEK store write failed: {exc}") from exc
 
     def get(self, dek_id: bytes) -> DekRow | None:
-        with self._lock:
-            try:
-                found = self._db.execute(
-                    "SELECT dek_id, key_id, kek_version, scope, suite, wrapped, created_at "
-                    "FROM deks WHERE dek_id = ?",
-                    (dek_id,),
-                ).fetchone()
-            except sqlite3.Error as exc:
-                raise BackendUnavailableError(f"DEK store read failed: {exc}") from exc
-        if found is None:
+        try:
+            rows = self._db.read(f"SELECT {_COLUMNS} FROM deks WHERE dek_id = ?", (dek_id,))  # noqa: S608
+        except StoreError as exc:
+            raise BackendUnavailableError(f"DEK store read failed: {exc}") from exc
+        if not rows:
             return None
+        found = rows[0]
         return DekRow(
-            dek_id=found[0],
+            dek_id=bytes(found[0]),
             key_id=found[1],
-            kek_version=found[2],
+            kek_version=int(found[2]),
             scope=found[3],
-            suite=Suite.from_wire_id(found[4]),
-            wrapped=found[5],
-            created_at=found[6],
+            suite=Suite.from_wire_id(int(found[4])),
+            wrapped=bytes(found[5]),
+            created_at=float(found[6]),
         )
 
     def delete_scope(self, key_id: str, scope: str) -> list[bytes]:
         """Erase the wrapped DEKs of one scope; return their ids."""
-        with self._lock:
+        with self._db.write("erase DEKs in", change=False) as tx:
             ids = [
-                r[0]
-                for r in self._db.execute(
+                bytes(r[0])
+                for r in tx.all(
                     "SELECT dek_id FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope)
                 )
             ]
-            self._db.execute("DELETE FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope))
-            return ids
+            tx.execute("DELETE FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope))
+        return ids
 
     def delete_key(self, key_id: str, versions: frozenset[int] | None = None) -> int:
         """Erase the wrapped DEKs of a key (or of some of its versions)."""
-        with self._lock:
+        with self._db.write("erase DEKs in", change=False) as tx:
             if versions is None:
-                cur = self._db.execute("DELETE FROM deks WHERE key_id = ?", (key_id,))
-            else:
-                marks = ",".join("?" * len(versions))
-                cur = self._db.execute(
-                    f"DELETE FROM deks WHERE key_id = ? AND kek_version IN ({marks})",  # noqa: S608 - placeholders only
-                    (key_id, *sorted(versions)),
-                )
-            return cur.rowcount
+                return tx.execute("DELETE FROM deks WHERE key_id = ?", (key_id,))
+            marks = ",".join("?" * len(versions))
+            return tx.execute(
+                f"DELETE FROM deks WHERE key_id = ? AND kek_version IN ({marks})",  # noqa: S608 - placeholders only
+                (key_id, *sorted(versions)),
+            )
 
     def count(self, key_id: str | None = None) -> int:
-        with self._lock:
-            if key_id is None:
-                row = self._db.execute("SELECT count(*) FROM deks").fetchone()
-            else:
-                row = self._db.execute(
-                    "SELECT count(*) FROM deks WHERE key_id = ?", (key_id,)
-                ).fetchone()
-        return int(row[0])
+        if key_id is None:
+            rows = self._db.read("SELECT count(*) FROM deks")
+        else:
+            rows = self._db.read("SELECT count(*) FROM deks WHERE key_id = ?", (key_id,))
+        return int(rows[0][0])
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()

@@ -1,7 +1,8 @@
 """Sealing the master key: custodian shares (Shamir k-of-n) or a single operator's passphrase.
 
-`$SUMUN_HOME/home.json` records how this deployment is sealed and what it uses — never the
-master key nor any share:
+The document `home.json` (`sumun.store.documents`: a file in `SUMUN_HOME` on one host, a row
+of the shared control store in a cluster, so every node unseals the same master key) records
+how this deployment is sealed and what it uses — never the master key nor any share:
 
     {"format": 1, "created_at": …, "method": "shamir" | "passphrase",
      "mk_check": "<hex HMAC(MK, 'sumun/mk-check/v1')>",
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sumun._fs import atomic_write, private_dir
+from sumun._fs import private_dir
 from sumun.crypto import kdf, shamir
 from sumun.crypto.hazmat.aead import NONCE_SIZE, Suite, new_cipher
 from sumun.errors import DecryptionError, StateError, UnsealError, UsageError
 from sumun.keys.secret import MK_SIZE, MasterKey
+from sumun.store.documents import Documents, HomeDocuments
 
 __all__ = [
     "HOME_FILE",
@@ -37,6 +39,7 @@ __all__ = [
     "SealInfo",
     "UnsealProgress",
     "initialise",
+    "is_initialised",
     "read_seal_info",
     "unseal_with_passphrase",
     "unseal_with_shares",
@@ -80,18 +83,25 @@ class InitResult:
         return f"<InitResult {self.info.method} shares=({len(self.shares)} hidden)>"
 
 
-def _home_path(home: Path) -> Path:
-    return home / HOME_FILE
+def _documents(home: Path | Documents) -> Documents:
+    return HomeDocuments(home) if isinstance(home, Path) else home
 
 
-def read_seal_info(home: Path) -> SealInfo:
-    path = _home_path(home)
-    if not path.exists():
+def is_initialised(home: Path | Documents) -> bool:
+    return _documents(home).exists(HOME_FILE)
+
+
+def read_seal_info(home: Path | Documents) -> SealInfo:
+    docs = _documents(home)
+    path = docs.where(HOME_FILE)
+    body = docs.read(HOME_FILE)
+    if body is None:
+        where = home if isinstance(home, Path) else "this deployment's control store"
         raise StateError(
-            f"{home} is not an initialised Sumun home", advice="run `sumun init` first"
+            f"{where} is not an initialised Sumun home", advice="run `sumun init` first"
         )
     try:
-        raw = json.loads(path.read_bytes())
+        raw = json.loads(body)
         if raw.get("format") != _FORMAT:
             raise ValueError("unknown format")
         shamir_part = raw.get("shamir") or {}
@@ -111,7 +121,7 @@ def read_seal_info(home: Path) -> SealInfo:
 
 
 def initialise(
-    home: Path,
+    home: Path | Documents,
     *,
     backend: str,
     suite: Suite,
@@ -123,11 +133,17 @@ def initialise(
     clock: Callable[[], float] = time.time,
 ) -> InitResult:
     """Create the master key and seal it. Refuses an already initialised home."""
-    if _home_path(home).exists():
-        raise StateError(f"{home} is already initialised", advice="use another SUMUN_HOME")
+    docs = _documents(home)
+    already = StateError(
+        f"{home if isinstance(home, Path) else 'this deployment'} is already initialised",
+        advice="use another SUMUN_HOME (or another control store)",
+    )
+    if docs.exists(HOME_FILE):
+        raise already
     if passphrase is not None and (custodians is not None or threshold is not None):
         raise UsageError("choose custodian shares or a passphrase, not both")
-    private_dir(home)
+    if isinstance(home, Path):
+        private_dir(home)
     master_key = MasterKey(rng(MK_SIZE))
     record: dict[str, Any] = {
         "format": _FORMAT,
@@ -156,8 +172,19 @@ def initialise(
         shares = tuple(shamir.encode_share(p) for p in parts)
         record["method"] = "shamir"
         record["shamir"] = {"set_id": parts[0].set_id.hex(), "threshold": k, "custodians": n}
-    atomic_write(_home_path(home), json.dumps(record, indent=1, sort_keys=True).encode())
-    return InitResult(info=read_seal_info(home), master_key=master_key, shares=shares)
+    body = json.dumps(record, indent=1, sort_keys=True).encode()
+
+    def create(old: bytes | None) -> bytes:
+        if old is not None:  # another `sumun init` won the race
+            raise already
+        return body
+
+    try:
+        docs.update(HOME_FILE, create)
+    except BaseException:
+        master_key.wipe()
+        raise
+    return InitResult(info=read_seal_info(docs), master_key=master_key, shares=shares)
 
 
 def _verified(info: SealInfo, material: bytes) -> MasterKey:

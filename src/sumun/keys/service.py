@@ -5,11 +5,11 @@ Sealed is a first-class state: every data or lifecycle call on a sealed service 
 rebuilds the master key from shares or a passphrase, then opens the backend, the registry,
 the DEK store and the data path. Sealing wipes the master key and drops every cached DEK.
 
-    SUMUN_HOME/
+    documents (sumun.store.documents: files in SUMUN_HOME, or the shared control store)
       home.json              how the MK is sealed; deployment backend and suite
       keystore/keys.json     key registry (MAC'd with an MK subkey)
-      keystore/deks.db       wrapped DEKs
       keystore/embedded-keks.json   KEK material, embedded backend only
+    wrapped DEKs             keystore/deks.db, or the control store's `deks` table
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sumun.config import Settings
@@ -39,6 +40,8 @@ from sumun.keys.lifecycle import KeyLifecycle
 from sumun.keys.model import KeyAction, KeyEvent, KeyRecord
 from sumun.keys.registry import Registry
 from sumun.keys.secret import MasterKey
+from sumun.store.control import Control, open_control
+from sumun.store.documents import Documents
 
 __all__ = ["KeyService", "KeyStatus", "make_backend"]
 
@@ -86,8 +89,13 @@ def make_backend(settings: Settings, seal_info: seal.SealInfo, master_key: Maste
     if kind == "embedded":
         from sumun.keys.backends.embedded import EmbeddedBackend
 
+        if settings.control.store == "sqlite":
+            return check_backend(
+                EmbeddedBackend(settings.home / "keystore", master_key, seal_info.suite)
+            )
+        control = open_control(settings)  # the KEKs are shared by every node
         return check_backend(
-            EmbeddedBackend(settings.home / "keystore", master_key, seal_info.suite)
+            EmbeddedBackend(control.documents, master_key, seal_info.suite, closer=control.close)
         )
     if kind == "pkcs11":
         from sumun.keys.backends.pkcs11 import Pkcs11Backend
@@ -133,9 +141,11 @@ class KeyService:
         monotonic: Callable[[], float] = time.monotonic,
         rng: Callable[[int], bytes] = os.urandom,
         backend_factory: Callable[[Settings, seal.SealInfo, MasterKey], KekBackend] = make_backend,
+        control: Control | None = None,
     ) -> None:
         self.settings = settings
         self.home = settings.home
+        self._control = open_control(settings) if control is None else control
         self._events = events  # the ledger in production (sumun.runtime); tests pass their own
         self._clock = clock
         self._monotonic = monotonic
@@ -151,15 +161,20 @@ class KeyService:
     # -- state -----------------------------------------------------------------------------
 
     @property
+    def documents(self) -> Documents:
+        """Where the seal record, the registry and the embedded KEKs live."""
+        return self._control.documents
+
+    @property
     def initialised(self) -> bool:
-        return (self.home / seal.HOME_FILE).exists()
+        return seal.is_initialised(self.documents)
 
     @property
     def sealed(self) -> bool:
         return self._open is None
 
     def seal_info(self) -> seal.SealInfo:
-        return seal.read_seal_info(self.home)
+        return seal.read_seal_info(self.documents)
 
     def _require_open(self) -> _Open:
         opened = self._open
@@ -181,7 +196,7 @@ class KeyService:
         }
         opened = self._open
         if opened is None:
-            keys = registry_mod.read_unverified(self.home / "keystore")
+            keys = registry_mod.read_unverified(self.documents)
             return KeyStatus(sealed=True, keys=tuple(keys.values()), **base)
         ok, error = True, None
         if check_backend:
@@ -211,7 +226,7 @@ class KeyService:
         **kwargs: Any,
     ) -> seal.InitResult:
         result = seal.initialise(
-            self.home,
+            self.home if not self._control.shared else self.documents,
             backend=self.settings.keys.backend,
             suite=self.settings.keys.suite,
             custodians=custodians,
@@ -235,6 +250,9 @@ class KeyService:
             )
         )
 
+    def _registry_where(self) -> Path | Documents:
+        return self.home / "keystore" if not self._control.shared else self.documents
+
     def unseal_with(self, master_key: MasterKey, *, actor: str | None = None) -> None:
         """Open the key layer with a verified master key (from seal.unseal_* or init)."""
         with self._lock:
@@ -248,8 +266,8 @@ class KeyService:
                 master_key.wipe()
                 raise
             try:
-                registry = Registry(self.home / "keystore", master_key)
-                store = DekStore(self.home / "keystore" / "deks.db")
+                registry = Registry(self._registry_where(), master_key)
+                store = DekStore(self._control.dek_database())
                 envelopes: Envelopes | None = None
 
                 def on_change(record: KeyRecord) -> None:
@@ -356,6 +374,12 @@ class KeyService:
 
     def decrypt(self, blob: bytes, context: Context) -> bytes:
         return self._require_open().envelopes.decrypt(blob, context)
+
+    def refresh(self) -> None:
+        """Re-read the key registry now (a control change was seen); no-op while sealed."""
+        opened = self._open
+        if opened is not None:
+            opened.envelopes.refresh()
 
     def backend_error(self) -> BackendError | None:
         try:

@@ -199,11 +199,13 @@ class Ledger:
 
     def signing_keys(self) -> signing.SigningKeys:
         if self._signing is None:
-            self._signing = signing.load_or_create(self._home, self._require_keys(), self.origin)
+            keys = self._require_keys()
+            self._signing = signing.load_or_create(keys.documents, keys, self.origin)
         return self._signing
 
     def vkeys(self) -> tuple[str, ...]:
-        return signing.public_vkeys(self._home)
+        keys = self._keys
+        return signing.public_vkeys(self._home if keys is None else keys.documents)
 
     def checkpoint(self) -> StoredCheckpoint:
         """Sign the current tree. Never signs a tree inconsistent with the last checkpoint."""

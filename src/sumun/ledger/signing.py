@@ -1,8 +1,9 @@
 """The ledger's checkpoint signing keys, held by the key layer.
 
 Ed25519 always; ECDSA P-256 in addition for KCMVP deployments (suite ARIA-256-GCM), since
-ECDSA is on the KCMVP list and Ed25519 is not. The private keys exist on disk only as envelopes
-under the system key `sumun-ledger` (`$SUMUN_HOME/ledger/signing.json`), so they are as
+ECDSA is on the KCMVP list and Ed25519 is not. The private keys exist only as envelopes under
+the system key `sumun-ledger`, in the document `ledger/signing.json` (a file in `SUMUN_HOME`, or
+a row of the shared control store so every node signs as the same log), so they are as
 protected — and as revocable — as any tenant data: sealed Sumun, no checkpoints.
 
     {"format": 1, "name": "<origin>",
@@ -19,17 +20,18 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from sumun._fs import atomic_write, private_dir
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import LedgerCorruptError
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
 from sumun.ledger.note import EcdsaP256Signer, Ed25519Signer, Signer
+from sumun.store.documents import Documents, HomeDocuments
 
 __all__ = ["SYSTEM_KEY", "SigningKeys", "load_or_create"]
 
 SYSTEM_KEY = "sumun-ledger"
 _FORMAT = 1
+_NAME = "ledger/signing.json"
 
 
 def _context(alg: str) -> Context:
@@ -76,12 +78,22 @@ def _restore(alg: str, name: str, material: bytes) -> Signer:
     return EcdsaP256Signer(name, key)
 
 
-def load_or_create(home: Path, keys: KeyService, name: str) -> SigningKeys:
-    """Open the signing keys (needs Sumun unsealed); create them on first use."""
-    path = home / "ledger" / "signing.json"
-    if path.exists():
+def _documents(home: Path | Documents) -> Documents:
+    return HomeDocuments(home) if isinstance(home, Path) else home
+
+
+def load_or_create(home: Path | Documents, keys: KeyService, name: str) -> SigningKeys:
+    """Open the signing keys (needs Sumun unsealed); create them on first use.
+
+    Nodes racing to create them agree on one set: the first writer's document wins and the
+    others adopt it (their freshly made keys are dropped unused).
+    """
+    docs = _documents(home)
+    path = docs.where(_NAME)
+    body = docs.read(_NAME)
+    if body is not None:
         try:
-            raw = json.loads(path.read_bytes())
+            raw = json.loads(body)
             entries = raw["keys"]
             stored_name = str(raw["name"])
         except (ValueError, KeyError, TypeError) as exc:
@@ -109,18 +121,21 @@ def load_or_create(home: Path, keys: KeyService, name: str) -> SigningKeys:
             {"alg": alg, "vkey": signer.vkey(), "envelope": base64.b64encode(envelope).decode()}
         )
         made.append(signer)
-    private_dir(path.parent)
-    body = {"format": _FORMAT, "name": name, "keys": records}
-    atomic_write(path, json.dumps(body, indent=1).encode())
+    made_body = json.dumps({"format": _FORMAT, "name": name, "keys": records}, indent=1).encode()
+    stored = docs.update(_NAME, lambda old: made_body if old is None else None)
+    if stored != made_body:  # another node created them first: use theirs
+        return load_or_create(docs, keys, name)
     return SigningKeys(name, tuple(made))
 
 
-def public_vkeys(home: Path) -> tuple[str, ...]:
+def public_vkeys(home: Path | Documents) -> tuple[str, ...]:
     """The verifier keys, readable without unsealing (they are public)."""
-    path = home / "ledger" / "signing.json"
-    if not path.exists():
+    docs = _documents(home)
+    path = docs.where(_NAME)
+    body = docs.read(_NAME)
+    if body is None:
         return ()
     try:
-        return tuple(str(e["vkey"]) for e in json.loads(path.read_bytes())["keys"])
+        return tuple(str(e["vkey"]) for e in json.loads(body)["keys"])
     except (ValueError, KeyError, TypeError) as exc:
         raise LedgerCorruptError(f"{path} is damaged; restore it from a backup") from exc

@@ -2,18 +2,15 @@
 
 One row per provider ever cut. Restoring keeps the row (cut = 0) with the restorer as `actor`,
 so every process that notices the change can say who made it. `sumun.gateway.killswitch`
-keeps the hot-path copy in memory and watches this table for changes.
+keeps the hot-path copy in memory and re-reads this table when the control generation moves.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sumun.errors import StoreError
-from sumun.store import _db
+from sumun.store.database import Database
 
 __all__ = ["CutRecord", "CutTable"]
 
@@ -28,64 +25,36 @@ class CutRecord:
 
 
 class CutTable:
-    """`provider_cuts` in store.db, behind one connection and a lock (thread-safe)."""
+    """`provider_cuts` in the control store (thread-safe: the driver serialises)."""
 
-    def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = _db.connect(path, timeout=timeout)
-        self._version = self._data_version()
+    def __init__(self, store: Path | Database, *, timeout: float = 5.0) -> None:
+        if isinstance(store, Path):
+            from sumun.store.sqlite import SqliteDatabase
+
+            store = SqliteDatabase(store, timeout=timeout)
+        self._db = store
 
     def __repr__(self) -> str:
-        return f"<CutTable {self._path}>"
+        return f"<CutTable {self._db.where}>"
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"the provider cut table at {self._path} is closed")
-        return self._conn
-
-    def _data_version(self) -> int:
-        try:
-            return _db.data_version(self._db())
-        except sqlite3.Error as exc:
-            raise _db.translate(exc, "read", self._path) from exc
-
-    def changed(self) -> bool:
-        """Did another connection (any process) commit to store.db since the last call?
-
-        Costs one `PRAGMA data_version` (microseconds): cheap enough to poll every 200 ms.
-        Any commit counts (a new tenant, too); the caller then re-reads this small table.
-        """
-        with self._lock:
-            version = self._data_version()
-            if version == self._version:
-                return False
-            self._version = version
-            return True
+        self._db.close()
 
     def read(self) -> dict[str, CutRecord]:
-        with self._lock:
-            try:
-                rows = (
-                    self._db().execute("SELECT name, cut, reason, actor, at FROM provider_cuts")
-                ).fetchall()
-            except sqlite3.Error as exc:
-                raise _db.translate(exc, "read", self._path) from exc
+        rows = self._db.read("SELECT name, cut, reason, actor, at FROM provider_cuts")
         return {
             name: CutRecord(name, bool(cut), reason, actor, float(at))
             for name, cut, reason, actor, at in rows
         }
 
     def put(self, record: CutRecord) -> None:
-        """Record a cut or a restore durably (FULL sync) before the caller acts on it."""
-        with self._lock, _db.write(self._db(), self._path, "write"):
-            self._db().execute(
+        """Record a cut or a restore durably before the caller acts on it (a control change)."""
+        with self._db.write("write") as tx:
+            tx.execute(
                 "INSERT INTO provider_cuts (name, cut, reason, actor, at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET cut = excluded.cut, reason = excluded.reason,"
                 " actor = excluded.actor, at = excluded.at",

@@ -7,12 +7,15 @@ A fast hash is the right tool here, unlike for passwords: slow hashes (argon2, b
 make guessing *low-entropy* secrets expensive, but no one can enumerate 2^200 secrets however
 fast the hash is — and a fast hash keeps `authenticate` in microseconds on every request.
 
-`authenticate` is on the hot path. Positive and negative answers for a known key_id are cached
-in memory; the cache is dropped whenever `PRAGMA data_version` shows that another connection
-(any process: another worker, the CLI) committed to store.db, checked at most every
-`recheck_seconds` (0.25 s). So a revocation takes effect in every process within that interval
-plus the time to the next request — well under the 1 s contract. Writes through *this*
-Directory drop its cache at once (a connection does not see its own commits in data_version).
+`authenticate` is on the hot path and never reads the database for a key it has seen. Answers
+for a known key_id are cached in memory; the cache is dropped whenever the control generation
+moves (`sumun.store.database`: every control change bumps it in its own transaction). In a
+running gateway the `ControlWatcher` tells us (LISTEN/NOTIFY, Redis or a 0.2 s poll) and the
+hot path compares two integers; without a watcher (the CLI) the generation is re-read at most
+every `recheck_seconds`. A revocation made anywhere thus takes effect on every node within the
+poll interval — well under the 1 s contract — and a node whose watcher has lost the store for
+longer than `control.max_stale_seconds` refuses (StoreError → 503) instead of trusting its cache.
+Writes through *this* Directory drop its cache at once.
 
 Thread safety: one connection behind one lock. The hit path reads the cache without the lock;
 every database read, cache fill and cache drop happens under it, so a fill can never put back
@@ -26,22 +29,22 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from sumun.errors import AuthError, StoreError, UsageError
+from sumun.errors import AuthError, UsageError
 from sumun.policy.classes import DataClass
-from sumun.store import _db
+from sumun.store.database import Database, Row, Tx
 from sumun.store.model import App, Limits, Principal, Role, Tenant, VirtualKey
 
-__all__ = ["UNCHANGED", "Directory", "Unchanged"]
+if TYPE_CHECKING:
+    from sumun.store.watch import ControlWatcher
 
-T = TypeVar("T")
+__all__ = ["UNCHANGED", "Directory", "Unchanged"]
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lower case
 _KEY_ID_CHARS = 10
@@ -56,7 +59,7 @@ _MAX_NOTICE = 4000
 
 _INVALID = "invalid API key"  # one message for malformed, unknown and wrong keys: no oracle
 
-_KEY_COLUMNS = "key_id, tenant, app, user, role, created_at, revoked_at, rpm, tpm, token_budget"
+_KEY_COLUMNS = 'key_id, tenant, app, "user", role, created_at, revoked_at, rpm, tpm, token_budget'
 _TENANT_COLUMNS = (
     "name, ai_notice, notice_text, default_data_class, rpm, tpm, token_budget, created_at"
 )
@@ -129,30 +132,35 @@ def _key(row: tuple[Any, ...]) -> VirtualKey:
 
 
 class Directory:
-    """Tenants, apps and virtual keys in one SQLite file. Close it when done."""
+    """Tenants, apps and virtual keys in the control store. Close it when done."""
 
     def __init__(
         self,
-        path: Path,
+        store: Path | Database,
         *,
         timeout: float = 5.0,
         recheck_seconds: float = 0.25,
+        watcher: ControlWatcher | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if recheck_seconds < 0 or recheck_seconds > 1:
             raise ValueError("recheck_seconds must be within [0, 1]: revocation must be quick")
-        self._path = path
+        if isinstance(store, Path):
+            from sumun.store.sqlite import SqliteDatabase
+
+            store = SqliteDatabase(store, timeout=timeout)
+        self._db = store
         self._recheck = recheck_seconds
+        self._watcher = watcher
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = _db.connect(path, timeout=timeout)
         self._keys: dict[str, _Cached] = {}
         self._tenants: dict[str, Tenant] = {}
-        self._seen_version = self._read(_db.data_version)
+        self._seen = watcher.generation if watcher is not None else store.generation()
         self._checked_at = time.monotonic()
 
     def __repr__(self) -> str:
-        return f"<Directory {self._path}>"
+        return f"<Directory {self._db.where}>"
 
     def __enter__(self) -> Directory:
         return self
@@ -161,41 +169,53 @@ class Directory:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
+
+    @property
+    def database(self) -> Database:
+        return self._db
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"the directory at {self._path} is closed")
-        return self._conn
-
-    def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `query` on the connection; the caller holds the lock (or is the constructor)."""
-        try:
-            return query(self._db())
-        except sqlite3.Error as exc:
-            raise _db.translate(exc, "read", self._path) from exc
+    def _one(self, sql: str, params: tuple[object, ...] = ()) -> Row | None:
+        rows = self._db.read(sql, params)
+        return rows[0] if rows else None
 
     def _forget(self) -> None:
         """Drop every cached answer (caller holds the lock)."""
         self._keys = {}
         self._tenants = {}
 
+    def invalidate(self, generation: int | None = None) -> None:
+        """Drop the caches (the watcher calls this when the generation moves)."""
+        with self._lock:
+            self._forget()
+            if generation is not None:
+                self._seen = generation
+
+    def control_problem(self) -> str | None:
+        """Why this node cannot vouch for its control state now (for `/readyz`), or None."""
+        if self._watcher is None or self._watcher.fresh():
+            return None
+        return f"control store unanswered for {self._watcher.stale_for():.1f}s ({self._db.where})"
+
     def _maybe_refresh(self) -> None:
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.require_fresh()
+            if watcher.generation != self._seen:
+                self.invalidate(watcher.generation)
+            return
         now = time.monotonic()
         if now - self._checked_at < self._recheck:
             return
         with self._lock:
             if now - self._checked_at < self._recheck:
                 return
-            version = self._read(_db.data_version)
-            if version != self._seen_version:
+            generation = self._db.generation()
+            if generation != self._seen:
                 self._forget()
-                self._seen_version = version
+                self._seen = generation
             self._checked_at = now
 
     # -- authentication (hot path) ---------------------------------------------------------
@@ -217,11 +237,9 @@ class Directory:
 
     def _load(self, key_id: str) -> _Cached:
         with self._lock:
-            row = self._read(
-                lambda c: c.execute(
-                    f"SELECT digest, {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
-                    (key_id,),
-                ).fetchone()
+            row = self._one(
+                f"SELECT digest, {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+                (key_id,),
             )
             if row is None:
                 raise AuthError(_INVALID)
@@ -258,10 +276,10 @@ class Directory:
             _check_limit("token budget", token_budget),
             self._clock(),
         )
-        with self._lock, _db.write(self._db(), self._path, "write"):
-            if self._db().execute("SELECT 1 FROM tenants WHERE name = ?", (name,)).fetchone():
+        with self._lock, self._db.write("write") as tx:
+            if tx.one("SELECT 1 FROM tenants WHERE name = ?", (name,)):
                 raise UsageError(f"tenant {name!r} already exists")
-            self._db().execute(
+            tx.execute(
                 f"INSERT INTO tenants ({_TENANT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 (
                     tenant.name,
@@ -302,16 +320,18 @@ class Directory:
             if not isinstance(value, Unchanged):
                 changes[column] = _check_limit(column.replace("_", " "), value)
         with self._lock:
-            with _db.write(self._db(), self._path, "write"):
+            with self._db.write("write") as tx:
                 if changes:
                     # Column names come from the fixed set above, never from the caller.
                     assignments = ", ".join(f"{column} = ?" for column in changes)
-                    updated = self._db().execute(
+                    updated = tx.execute(
                         f"UPDATE tenants SET {assignments} WHERE name = ?",  # noqa: S608
                         (*changes.values(), name),
                     )
-                    if updated.rowcount == 0:
+                    if updated == 0:
                         raise UsageError(f"no tenant named {name!r}")
+                elif not tx.one("SELECT 1 FROM tenants WHERE name = ?", (name,)):
+                    raise UsageError(f"no tenant named {name!r}")
                 self._forget()
             return self._tenant_row(name)
 
@@ -327,60 +347,50 @@ class Directory:
             return tenant
 
     def _tenant_row(self, name: str) -> Tenant:
-        row = self._read(
-            lambda c: c.execute(
-                f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE name = ?",  # noqa: S608
-                (name,),
-            ).fetchone()
+        row = self._one(
+            f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE name = ?",  # noqa: S608
+            (name,),
         )
         if row is None:
             raise UsageError(f"no tenant named {name!r}")
         return _tenant(row)
 
     def list_tenants(self) -> list[Tenant]:
-        with self._lock:
-            rows = self._read(
-                lambda c: c.execute(
-                    f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY name"  # noqa: S608
-                ).fetchall()
-            )
+        rows = self._db.read(f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY name")  # noqa: S608
         return [_tenant(row) for row in rows]
 
     # -- apps ------------------------------------------------------------------------------
 
     def create_app(self, tenant: str, name: str) -> App:
         app = App(tenant, _check_name("app", name), self._clock())
-        with self._lock, _db.write(self._db(), self._path, "write"):
-            self._require_tenant(tenant)
-            exists = self._db().execute(
-                "SELECT 1 FROM apps WHERE tenant = ? AND name = ?", (tenant, name)
-            )
-            if exists.fetchone():
+        with self._lock, self._db.write("write") as tx:
+            self._require_tenant(tx, tenant)
+            if tx.one("SELECT 1 FROM apps WHERE tenant = ? AND name = ?", (tenant, name)):
                 raise UsageError(f"tenant {tenant!r} already has an app named {name!r}")
-            self._db().execute(
+            tx.execute(
                 "INSERT INTO apps (tenant, name, created_at) VALUES (?, ?, ?)",
                 (app.tenant, app.name, app.created_at),
             )
         return app
 
     def list_apps(self, tenant: str | None = None) -> list[App]:
-        with self._lock:
-            rows = self._read(
-                lambda c: c.execute(
-                    "SELECT tenant, name, created_at FROM apps"
-                    " WHERE ? IS NULL OR tenant = ? ORDER BY tenant, name",
-                    (tenant, tenant),
-                ).fetchall()
+        if tenant is None:
+            rows = self._db.read("SELECT tenant, name, created_at FROM apps ORDER BY tenant, name")
+        else:
+            rows = self._db.read(
+                "SELECT tenant, name, created_at FROM apps WHERE tenant = ? ORDER BY name",
+                (tenant,),
             )
         return [App(t, n, float(at)) for t, n, at in rows]
 
-    def _require_tenant(self, tenant: str) -> None:
-        if not self._db().execute("SELECT 1 FROM tenants WHERE name = ?", (tenant,)).fetchone():
+    @staticmethod
+    def _require_tenant(tx: Tx, tenant: str) -> None:
+        if not tx.one("SELECT 1 FROM tenants WHERE name = ?", (tenant,)):
             raise UsageError(f"no tenant named {tenant!r}")
 
-    def _require_app(self, tenant: str, app: str) -> None:
-        query = "SELECT 1 FROM apps WHERE tenant = ? AND name = ?"
-        if not self._db().execute(query, (tenant, app)).fetchone():
+    @staticmethod
+    def _require_app(tx: Tx, tenant: str, app: str) -> None:
+        if not tx.one("SELECT 1 FROM apps WHERE tenant = ? AND name = ?", (tenant, app)):
             raise UsageError(f"tenant {tenant!r} has no app named {app!r}")
 
     # -- keys ------------------------------------------------------------------------------
@@ -404,14 +414,13 @@ class Directory:
             _check_limit("tpm", tpm),
             _check_limit("token budget", token_budget),
         )
-        with self._lock, _db.write(self._db(), self._path, "write"):
-            self._require_tenant(tenant)
+        with self._lock, self._db.write("write") as tx:
+            self._require_tenant(tx, tenant)
             if app is not None:
-                self._require_app(tenant, app)
+                self._require_app(tx, tenant, app)
             while True:  # a 50-bit key_id collides about never; if it does, draw again
                 key_id = _random(_KEY_ID_CHARS)
-                taken = self._db().execute("SELECT 1 FROM keys WHERE key_id = ?", (key_id,))
-                if not taken.fetchone():
+                if not tx.one("SELECT 1 FROM keys WHERE key_id = ?", (key_id,)):
                     break
             api_key = f"{_KEY_PREFIX}{key_id}-{_random(_SECRET_CHARS)}"
             key = VirtualKey(
@@ -426,7 +435,7 @@ class Directory:
                 limits.tpm,
                 limits.token_budget,
             )
-            self._db().execute(
+            tx.execute(
                 f"INSERT INTO keys (digest, {_KEY_COLUMNS})"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -443,6 +452,8 @@ class Directory:
                     key.token_budget,
                 ),
             )
+            # A negative answer for this id may be cached (someone tried it): drop it.
+            self._keys.pop(key_id, None)
         return key, api_key
 
     def revoke_key(self, key_id: str) -> VirtualKey:
@@ -450,8 +461,8 @@ class Directory:
         if not _KEY_ID_RE.fullmatch(key_id):
             raise UsageError(f"bad key id {key_id!r}: 10 characters of a-z 2-7")
         with self._lock:
-            with _db.write(self._db(), self._path, "write"):
-                self._db().execute(
+            with self._db.write("write") as tx:
+                tx.execute(
                     "UPDATE keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                     (self._clock(), key_id),
                 )
@@ -463,23 +474,23 @@ class Directory:
             return self._key_row(key_id)
 
     def _key_row(self, key_id: str) -> VirtualKey:
-        row = self._read(
-            lambda c: c.execute(
-                f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
-                (key_id,),
-            ).fetchone()
+        row = self._one(
+            f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+            (key_id,),
         )
         if row is None:
             raise UsageError(f"no API key with id {key_id!r}")
         return _key(row)
 
     def list_keys(self, tenant: str | None = None) -> list[VirtualKey]:
-        with self._lock:
-            rows = self._read(
-                lambda c: c.execute(
-                    f"SELECT {_KEY_COLUMNS} FROM keys"  # noqa: S608
-                    " WHERE ? IS NULL OR tenant = ? ORDER BY created_at, key_id",
-                    (tenant, tenant),
-                ).fetchall()
+        if tenant is None:
+            rows = self._db.read(
+                f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, key_id"  # noqa: S608
+            )
+        else:
+            rows = self._db.read(
+                f"SELECT {_KEY_COLUMNS} FROM keys WHERE tenant = ?"  # noqa: S608
+                " ORDER BY created_at, key_id",
+                (tenant,),
             )
         return [_key(row) for row in rows]

@@ -1,8 +1,9 @@
 """The embedded backend: KEK material in a keystore file, each version wrapped by the MK.
 
-File: `$SUMUN_HOME/keystore/embedded-keks.json`, replaced atomically on every change (see
-`sumun._fs.atomic_write`), so a crash mid-write leaves the previous or the next keystore, never
-a torn one. Layout:
+Document `keystore/embedded-keks.json` (`sumun.store.documents`): on one host a file in
+`SUMUN_HOME`, replaced atomically on every change (a crash mid-write leaves the previous or the
+next keystore, never a torn one); in a cluster a row of the shared control store, updated in
+one transaction. Layout:
 
     {"format": 1, "keks": {"<key_id>": {"<version>": {"suite": "aes-256-gcm",
                                                       "nonce": "<b64>", "wrapped": "<b64>"}}}}
@@ -18,14 +19,15 @@ import base64
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sumun._fs import atomic_write, exclusive_lock, private_dir
+from sumun._fs import private_dir
 from sumun.crypto.hazmat.aead import NONCE_SIZE, AeadCipher, Suite, new_cipher
 from sumun.errors import DecryptionError, KeyStateError, KeystoreCorruptError, UnknownKeyError
 from sumun.keys.secret import MasterKey
+from sumun.store.documents import Documents, locate
 
 __all__ = ["EmbeddedBackend"]
 
@@ -40,10 +42,21 @@ def _kek_aad(key_id: str, version: int) -> bytes:
 class EmbeddedBackend:
     """KEKs in a local file wrapped by the master key. Needs Sumun to be unsealed."""
 
-    def __init__(self, directory: Path, master_key: MasterKey, suite: Suite) -> None:
-        self._dir = private_dir(directory)
-        self._path = directory / "embedded-keks.json"
-        self._lock_path = directory / "embedded-keks.lock"
+    def __init__(
+        self,
+        where: Path | Documents,
+        master_key: MasterKey,
+        suite: Suite,
+        *,
+        closer: Callable[[], None] | None = None,
+    ) -> None:
+        self._closer = closer
+        if isinstance(where, Path):
+            private_dir(where)
+        self._docs, self._name = locate(
+            where, "embedded-keks.json", home_relative="keystore/embedded-keks.json"
+        )
+        self._path = self._docs.where(self._name)
         self._suite = suite
         self._master_key = master_key
         # One wrapping cipher per suite: entries written before a suite change stay readable.
@@ -69,10 +82,13 @@ class EmbeddedBackend:
     # -- file ---------------------------------------------------------------------------------
 
     def _read(self) -> dict[str, dict[str, dict[str, str]]]:
-        if not self._path.exists():
+        return self._parse(self._docs.read(self._name))
+
+    def _parse(self, body: bytes | None) -> dict[str, dict[str, dict[str, str]]]:
+        if body is None:
             return {}
         try:
-            raw = json.loads(self._path.read_bytes())
+            raw = json.loads(body)
             if raw.get("format") != _FORMAT or not isinstance(raw.get("keks"), dict):
                 raise ValueError("unexpected layout")
             keks: dict[str, dict[str, dict[str, str]]] = raw["keks"]
@@ -80,9 +96,16 @@ class EmbeddedBackend:
         except (ValueError, AttributeError, UnicodeDecodeError) as exc:
             raise KeystoreCorruptError(f"embedded keystore {self._path} is unreadable") from exc
 
-    def _write(self, keks: dict[str, dict[str, dict[str, str]]]) -> None:
-        body: dict[str, Any] = {"format": _FORMAT, "keks": keks}
-        atomic_write(self._path, json.dumps(body, sort_keys=True, indent=1).encode())
+    def _update(self, change: Callable[[dict[str, dict[str, dict[str, str]]]], None]) -> None:
+        """Read-modify-write the keystore as one step against every other writer."""
+
+        def apply(old: bytes | None) -> bytes:
+            keks = self._parse(old)
+            change(keks)
+            body: dict[str, Any] = {"format": _FORMAT, "keks": keks}
+            return json.dumps(body, sort_keys=True, indent=1).encode()
+
+        self._docs.update(self._name, apply)
 
     def _cipher(self, key_id: str, version: int) -> AeadCipher:
         cached = self._ciphers.get((key_id, version))
@@ -120,8 +143,7 @@ class EmbeddedBackend:
     # -- KekBackend ---------------------------------------------------------------------------
 
     def create_version(self, key_id: str, version: int) -> None:
-        with exclusive_lock(self._lock_path):
-            keks = self._read()
+        def change(keks: dict[str, dict[str, dict[str, str]]]) -> None:
             versions = keks.setdefault(key_id, {})
             if str(version) in versions:
                 raise KeyStateError(f"key {key_id!r} version {version} already exists")
@@ -133,7 +155,8 @@ class EmbeddedBackend:
                 "nonce": base64.b64encode(nonce).decode(),
                 "wrapped": base64.b64encode(wrapped).decode(),
             }
-            self._write(keks)
+
+        self._update(change)
 
     def wrap(self, key_id: str, version: int, dek: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
@@ -150,26 +173,29 @@ class EmbeddedBackend:
         return None
 
     def destroy_versions(self, key_id: str, versions: Sequence[int]) -> None:
-        with exclusive_lock(self._lock_path):
-            keks = self._read()
+        def change(keks: dict[str, dict[str, dict[str, str]]]) -> None:
             entry = keks.get(key_id, {})
             for version in versions:
                 entry.pop(str(version), None)
-                with self._mutex:
-                    self._ciphers.pop((key_id, version), None)
             if not entry:
                 keks.pop(key_id, None)
-            self._write(keks)
+
+        self._update(change)
+        with self._mutex:
+            for version in versions:
+                self._ciphers.pop((key_id, version), None)
 
     def destroy_key(self, key_id: str) -> None:
-        with exclusive_lock(self._lock_path):
-            keks = self._read()
+        def change(keks: dict[str, dict[str, dict[str, str]]]) -> None:
             keks.pop(key_id, None)
-            with self._mutex:
-                for cached in [k for k in self._ciphers if k[0] == key_id]:
-                    del self._ciphers[cached]
-            self._write(keks)
+
+        self._update(change)
+        with self._mutex:
+            for cached in [k for k in self._ciphers if k[0] == key_id]:
+                del self._ciphers[cached]
 
     def close(self) -> None:
         with self._mutex:
             self._ciphers.clear()
+        if self._closer is not None:
+            self._closer()

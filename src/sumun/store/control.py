@@ -1,0 +1,167 @@
+"""Opening the control plane from settings: which driver, which documents, which watcher.
+
+    control.store = sqlite      store.db, keystore/deks.db and pseudonyms.db under SUMUN_HOME;
+                                documents are files in SUMUN_HOME (one host)
+    control.store = postgres    every table and document in one schema (`control.dsn_env`);
+                                every node and every CLI on any host sees the same state
+
+`Control` hands out *new* connections (`database()`, `dek_database()`, `vault_database()`):
+each user owns and closes its own, as each did its own SQLite connection before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sumun.config import Settings
+from sumun.errors import ConfigError
+from sumun.store.database import Database, check_database
+from sumun.store.documents import Documents, HomeDocuments, StoreDocuments
+from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_client
+
+__all__ = ["DEK_TABLES", "VAULT_TABLES", "Control", "documents_for", "open_control"]
+
+log = logging.getLogger(__name__)
+
+# The standalone SQLite files keep their own tables (PostgreSQL has them in the control schema).
+DEK_TABLES = (
+    "CREATE TABLE IF NOT EXISTS deks (dek_id {blob} PRIMARY KEY, key_id TEXT NOT NULL,"
+    " kek_version {int} NOT NULL, scope TEXT NOT NULL, suite {int} NOT NULL,"
+    " wrapped {blob} NOT NULL, created_at {real} NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS deks_by_scope ON deks (key_id, scope)",
+)
+VAULT_TABLES = (
+    "CREATE TABLE IF NOT EXISTS pseudonym_maps (request_id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL, created_at {real} NOT NULL, sealed {blob} NOT NULL)",
+)
+
+
+@dataclass
+class Control:
+    settings: Settings
+    _documents: Documents | None = field(default=None, repr=False)
+    _owned: list[Database] = field(default_factory=list, repr=False)
+
+    @property
+    def shared(self) -> bool:
+        return self.settings.control.store == "postgres"
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    def _dsn(self) -> str:
+        conf = self.settings.control
+        dsn = self.settings.secret_from_env(conf.dsn_env)
+        if dsn is None:
+            raise ConfigError(f"set {conf.dsn_env} to the control store's PostgreSQL DSN")
+        return dsn
+
+    def _postgres(self) -> Database:
+        from sumun.store.postgres import PostgresDatabase
+
+        conf = self.settings.control
+        return check_database(
+            PostgresDatabase(
+                self._dsn(), schema_name=conf.postgres_schema, timeout=conf.timeout_seconds
+            )
+        )
+
+    def _sqlite(self, path: Path, tables: tuple[str, ...] | None = None, **kw: object) -> Database:
+        from sumun.store.sqlite import SqliteDatabase
+
+        publish = self._publisher() if tables is None else None
+        return check_database(
+            SqliteDatabase(
+                path,
+                tables=tables,
+                timeout=self.settings.control.timeout_seconds,
+                after_change=publish,
+                **kw,  # type: ignore[arg-type]
+            )
+        )
+
+    def _publisher(self) -> Callable[[int], None] | None:
+        url = self.settings.gateway.redis_url
+        if url is None:
+            return None
+        client = redis_client(url, name="sumun-control-publish")
+
+        def publish(generation: int) -> None:
+            try:
+                client.publish(REDIS_CHANNEL, str(generation))
+            except Exception as exc:
+                log.warning("control: could not publish to Redis (%s); relying on polling", exc)
+
+        return publish
+
+    # -- what callers open -----------------------------------------------------------------
+
+    def database(self) -> Database:
+        """A new connection to the control tables (the caller closes it)."""
+        if self.shared:
+            return self._postgres()
+        return self._sqlite(self.home / "store.db")
+
+    def dek_database(self) -> Database:
+        if self.shared:
+            return self._postgres()
+        return self._sqlite(self.home / "keystore" / "deks.db", DEK_TABLES, label="DEK store")
+
+    def vault_database(self) -> Database:
+        if self.shared:
+            return self._postgres()
+        return self._sqlite(
+            self.home / "pseudonyms.db", VAULT_TABLES, synchronous="NORMAL", label="pseudonym vault"
+        )
+
+    @property
+    def documents(self) -> Documents:
+        if self._documents is None:
+            if self.shared:
+                db = self._postgres()
+                self._owned.append(db)
+                self._documents = StoreDocuments(db)
+            else:
+                self._documents = HomeDocuments(self.home)
+        return self._documents
+
+    def announce(self) -> None:
+        """Bump the generation without changing a table: tells every node to re-read what
+        lives outside the control tables (a policy stored as a file on one host)."""
+        db = self.database()
+        try:
+            with db.write("announce a change in"):
+                pass
+        finally:
+            db.close()
+
+    def watcher(self, db: Database) -> ControlWatcher:
+        conf = self.settings.control
+        return ControlWatcher(
+            db,
+            poll_seconds=conf.poll_seconds,
+            max_stale_seconds=conf.max_stale_seconds,
+            redis_url=self.settings.gateway.redis_url,
+        )
+
+    def close(self) -> None:
+        for db in self._owned:
+            db.close()
+        self._owned.clear()
+        self._documents = None
+
+
+def open_control(settings: Settings) -> Control:
+    return Control(settings)
+
+
+def documents_for(settings: Settings) -> Path | Documents:
+    """Where a short-lived reader (a CLI command) finds the documents: the home's folder on one
+    host, the shared store in a cluster (its connection lives as long as the process)."""
+    if settings.control.store == "sqlite":
+        return settings.home
+    return open_control(settings).documents

@@ -1,0 +1,56 @@
+"""The control store's tables and their versioned migrations, one list for both drivers.
+
+`MIGRATIONS[i]` takes a store from version i to i + 1. Types are written as `{blob}`, `{real}`
+and `{int}` and filled in per driver (SQLite: BLOB, REAL, INTEGER; PostgreSQL: bytea, double
+precision, bigint). A store whose version is newer than `VERSION` is refused: an older Sumun
+must never write to tables it does not understand.
+
+    v1  tenants, apps, keys (virtual API keys), provider_cuts       (wave 1's store.db)
+    v2  control_meta (the generation), documents (sealed root blob, key registry, signing-key
+        envelope, register, …), deks (wrapped DEKs), pseudonym_maps (the vault)
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "VERSION", "render"]
+
+_V1 = (
+    "CREATE TABLE tenants (name TEXT PRIMARY KEY, ai_notice {int} NOT NULL,"
+    " notice_text TEXT, default_data_class TEXT, rpm {int}, tpm {int},"
+    " token_budget {int}, created_at {real} NOT NULL)",
+    "CREATE TABLE apps (tenant TEXT NOT NULL REFERENCES tenants(name), name TEXT NOT NULL,"
+    " created_at {real} NOT NULL, PRIMARY KEY (tenant, name))",
+    "CREATE TABLE keys (key_id TEXT PRIMARY KEY, digest {blob} NOT NULL UNIQUE,"
+    ' tenant TEXT NOT NULL REFERENCES tenants(name), app TEXT, "user" TEXT, role TEXT NOT NULL,'
+    " created_at {real} NOT NULL, revoked_at {real}, rpm {int}, tpm {int}, token_budget {int},"
+    " FOREIGN KEY (tenant, app) REFERENCES apps(tenant, name))",
+    "CREATE INDEX keys_by_tenant ON keys (tenant)",
+    "CREATE TABLE provider_cuts (name TEXT PRIMARY KEY, cut {int} NOT NULL,"
+    " reason TEXT NOT NULL, actor TEXT NOT NULL, at {real} NOT NULL)",
+)
+
+_V2 = (
+    "CREATE TABLE control_meta (id {int} PRIMARY KEY CHECK (id = 0), generation {int} NOT NULL)",
+    "INSERT INTO control_meta (id, generation) VALUES (0, 1)",
+    "CREATE TABLE documents (name TEXT PRIMARY KEY, body {blob} NOT NULL,"
+    " version {int} NOT NULL, updated_at {real} NOT NULL)",
+    "CREATE TABLE deks (dek_id {blob} PRIMARY KEY, key_id TEXT NOT NULL,"
+    " kek_version {int} NOT NULL, scope TEXT NOT NULL, suite {int} NOT NULL,"
+    " wrapped {blob} NOT NULL, created_at {real} NOT NULL)",
+    "CREATE INDEX deks_by_scope ON deks (key_id, scope)",
+    "CREATE TABLE pseudonym_maps (request_id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
+    " created_at {real} NOT NULL, sealed {blob} NOT NULL)",
+    "CREATE INDEX pseudonym_maps_by_age ON pseudonym_maps (created_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+VERSION = len(MIGRATIONS)
+
+_TYPES = {
+    "sqlite": {"blob": "BLOB", "real": "REAL", "int": "INTEGER"},
+    "postgres": {"blob": "bytea", "real": "double precision", "int": "bigint"},
+}
+
+
+def render(statement: str, dialect: str) -> str:
+    return statement.format(**_TYPES[dialect])
