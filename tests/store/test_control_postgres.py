@@ -5,6 +5,7 @@ schema, documents lose no update under concurrency, and a node that loses the da
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -132,7 +133,7 @@ def test_concurrent_starts_migrate_once(dsn: str, control_schema: str) -> None:
     def start() -> None:
         try:
             PostgresDatabase(dsn, schema_name=control_schema).close()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(6)]
@@ -199,19 +200,15 @@ class _Proxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def down(self) -> None:
         self._open.clear()
         with self._lock:
             for s in self._socks:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
             self._socks.clear()
 
