@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.fake_upstream",
     "tests.fixtures.redis",
+    "tests.fixtures.netns",
 ]

@@ -5,8 +5,6 @@ schema, documents lose no update under concurrency, and a node that loses the da
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +20,7 @@ from sumun.store.directory import Directory
 from sumun.store.documents import StoreDocuments
 from sumun.store.postgres import PostgresDatabase
 from sumun.store.watch import ControlWatcher
+from tests.fixtures.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
@@ -163,63 +162,6 @@ def test_documents_lose_no_update_under_concurrent_writers(dsn: str, control_sch
 # -- the database goes away ---------------------------------------------------------------------
 
 
-class _Proxy:
-    """A TCP proxy to PostgreSQL that can drop every connection and refuse new ones."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self._target = target
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._open = threading.Event()
-        self._open.set()
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if not self._open.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(self._target, timeout=3)
-            with self._lock:
-                self._socks += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def down(self) -> None:
-        self._open.clear()
-        with self._lock:
-            for s in self._socks:
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            self._socks.clear()
-
-    def up(self) -> None:
-        self._open.set()
-
-    def close(self) -> None:
-        self.down()
-        self._server.close()
-
-
 def test_a_node_that_loses_the_database_refuses_then_recovers(
     postgres_dsn: str, control_schema: str
 ) -> None:
@@ -227,7 +169,7 @@ def test_a_node_that_loses_the_database_refuses_then_recovers(
         psycopg.connect("postgresql://postgres@127.0.0.1/test", connect_timeout=3).close()
     except psycopg.Error:
         pytest.skip("PostgreSQL does not accept TCP on 127.0.0.1 here")
-    proxy = _Proxy(("127.0.0.1", 5432))
+    proxy = TcpProxy(("127.0.0.1", 5432))
     dsn = f"postgresql://postgres@127.0.0.1:{proxy.port}/test"
     writer = Directory(PostgresDatabase(postgres_dsn, schema_name=control_schema))
     writer.create_tenant("acme")

@@ -25,7 +25,14 @@ from typing import Any
 
 from sumun._fs import private_dir
 from sumun.crypto.hazmat.aead import NONCE_SIZE, AeadCipher, Suite, new_cipher
-from sumun.errors import DecryptionError, KeyStateError, KeystoreCorruptError, UnknownKeyError
+from sumun.errors import (
+    BackendUnavailableError,
+    DecryptionError,
+    KeyStateError,
+    KeystoreCorruptError,
+    StoreError,
+    UnknownKeyError,
+)
 from sumun.keys.secret import MasterKey
 from sumun.store.documents import Documents, locate
 
@@ -82,7 +89,11 @@ class EmbeddedBackend:
     # -- file ---------------------------------------------------------------------------------
 
     def _read(self) -> dict[str, dict[str, dict[str, str]]]:
-        return self._parse(self._docs.read(self._name))
+        try:
+            body = self._docs.read(self._name)
+        except StoreError as exc:  # the keystore lives in the (unreachable) control store
+            raise BackendUnavailableError(f"embedded keystore unavailable: {exc}") from exc
+        return self._parse(body)
 
     def _parse(self, body: bytes | None) -> dict[str, dict[str, dict[str, str]]]:
         if body is None:
@@ -105,7 +116,10 @@ class EmbeddedBackend:
             body: dict[str, Any] = {"format": _FORMAT, "keks": keks}
             return json.dumps(body, sort_keys=True, indent=1).encode()
 
-        self._docs.update(self._name, apply)
+        try:
+            self._docs.update(self._name, apply)
+        except StoreError as exc:
+            raise BackendUnavailableError(f"embedded keystore unavailable: {exc}") from exc
 
     def _cipher(self, key_id: str, version: int) -> AeadCipher:
         cached = self._ciphers.get((key_id, version))
