@@ -96,13 +96,43 @@ class KeyLifecycle:
         )
 
     def _commit(self, record: KeyRecord) -> KeyRecord:
+        """Insert a new key (refused if its id exists by the time the write happens)."""
+
         def change(records: Records) -> Records:
+            if record.key_id in records:
+                raise KeyStateError(f"key {record.key_id!r} already exists")
             records[record.key_id] = record
             return records
 
         self._registry.update(change)
         self._on_change(record)
         return record
+
+    def _change(
+        self,
+        key_id: str,
+        transform: Callable[[KeyRecord], KeyRecord],
+        *,
+        allow_destroyed: bool = False,
+    ) -> KeyRecord:
+        """Apply `transform` to the key as it is *inside* the registry's write (file lock or
+        database transaction): MUST be the only way key state changes, so a concurrent writer
+        (a DEK wrap counted in another process, another node's disable) is never overwritten
+        with a stale copy — the race that used to turn a disable back into enabled."""
+        result: list[KeyRecord] = []
+
+        def change(records: Records) -> Records:
+            current = records.get(key_id) if allow_destroyed else _require(records, key_id)
+            if current is None:
+                raise UnknownKeyError(f"no key {key_id!r}")
+            updated = transform(current)
+            records[key_id] = updated
+            result.append(updated)
+            return records
+
+        self._registry.update(change)
+        self._on_change(result[-1])
+        return result[-1]
 
     def _mirror_restrictions(self, record: KeyRecord) -> None:
         disabled = frozenset(
@@ -142,39 +172,51 @@ class KeyLifecycle:
         if record.state is not KeyState.ENABLED:
             raise KeyStateError(f"key {key_id!r} is {record.state.value}; enable it to rotate")
         new = record.latest + 1
-        self._backend.create_version(key_id, new)
+        self._backend.create_version(key_id, new)  # refuses a version that already exists
         now = self._clock()
-        record = replace(
-            record,
-            primary=new,
-            versions=(*record.versions, KeyVersion(version=new, created_at=now)),
-            updated_at=now,
-        )
-        self._commit(record)
+
+        def add_version(current: KeyRecord) -> KeyRecord:
+            if current.state is not KeyState.ENABLED:
+                raise KeyStateError(f"key {key_id!r} became {current.state.value} meanwhile")
+            if current.latest >= new:
+                raise KeyStateError(f"key {key_id!r} was rotated concurrently; try again")
+            return replace(
+                current,
+                primary=new,
+                versions=(*current.versions, KeyVersion(version=new, created_at=now)),
+                updated_at=now,
+            )
+
+        record = self._change(key_id, add_version)
         self._emit(actor, KeyAction.ROTATE, record, new, reason=reason)
         return record
 
     def count_wrap(self, key_id: str, version: int) -> KeyRecord:
         """Count one DEK wrap; rotate automatically before the version reaches its limit."""
-        record = _require(self._registry.load(), key_id)
-        current = record.version(version)
-        if current is None:
-            raise UnknownKeyError(f"key {key_id!r} has no version {version}")
-        record = self._commit(record.with_version(replace(current, wraps=current.wraps + 1)))
-        if current.wraps + 1 >= self._config.kek_max_wraps and version == record.primary:
+        counted: list[int] = []
+
+        def count(record: KeyRecord) -> KeyRecord:
+            current = record.version(version)
+            if current is None:
+                raise UnknownKeyError(f"key {key_id!r} has no version {version}")
+            counted.append(current.wraps + 1)
+            return record.with_version(replace(current, wraps=current.wraps + 1))
+
+        record = self._change(key_id, count)
+        if counted[-1] >= self._config.kek_max_wraps and version == record.primary:
             record = self.rotate(key_id, actor="sumun", reason="wrap limit reached")
         return record
 
     # -- disable / enable ------------------------------------------------------------------
 
     def disable(self, key_id: str, *, actor: str, version: int | None = None) -> KeyRecord:
-        record = _require(self._registry.load(), key_id)
         now = self._clock()
-        if version is None:
-            if record.state is KeyState.PENDING_DESTRUCTION:
-                raise KeyStateError(f"key {key_id!r} is already scheduled for destruction")
-            record = replace(record, state=KeyState.DISABLED, updated_at=now)
-        else:
+
+        def disabled(record: KeyRecord) -> KeyRecord:
+            if version is None:
+                if record.state is KeyState.PENDING_DESTRUCTION:
+                    raise KeyStateError(f"key {key_id!r} is already scheduled for destruction")
+                return replace(record, state=KeyState.DISABLED, updated_at=now)
             found = record.version(version)
             if found is None or found.state is VersionState.DESTROYED:
                 raise UnknownKeyError(f"key {key_id!r} has no live version {version}")
@@ -184,30 +226,33 @@ class KeyLifecycle:
                     advice="rotate first, or disable the whole key",
                 )
             record = record.with_version(replace(found, state=VersionState.DISABLED))
-            record = replace(record, updated_at=now)
-        self._commit(record)
+            return replace(record, updated_at=now)
+
+        record = self._change(key_id, disabled)
         self._mirror_restrictions(record)
         self._emit(actor, KeyAction.DISABLE, record, version)
         return record
 
     def enable(self, key_id: str, *, actor: str, version: int | None = None) -> KeyRecord:
         """Enable a key or version; on a key scheduled for destruction, cancel the destruction."""
-        record = _require(self._registry.load(), key_id)
         now = self._clock()
-        action = KeyAction.ENABLE
-        if version is None:
-            if record.state is KeyState.PENDING_DESTRUCTION:
-                action = KeyAction.CANCEL_DESTROY
-            record = replace(record, state=KeyState.ENABLED, destroy_after=None, updated_at=now)
-        else:
+        actions: list[KeyAction] = []
+
+        def enabled(record: KeyRecord) -> KeyRecord:
+            if version is None:
+                pending = record.state is KeyState.PENDING_DESTRUCTION
+                actions.append(KeyAction.CANCEL_DESTROY if pending else KeyAction.ENABLE)
+                return replace(record, state=KeyState.ENABLED, destroy_after=None, updated_at=now)
             found = record.version(version)
             if found is None or found.state is VersionState.DESTROYED:
                 raise UnknownKeyError(f"key {key_id!r} has no live version {version}")
+            actions.append(KeyAction.ENABLE)
             record = record.with_version(replace(found, state=VersionState.ENABLED))
-            record = replace(record, updated_at=now)
-        self._commit(record)
+            return replace(record, updated_at=now)
+
+        record = self._change(key_id, enabled)
         self._mirror_restrictions(record)
-        self._emit(actor, action, record, version)
+        self._emit(actor, actions[-1], record, version)
         return record
 
     # -- destroy ---------------------------------------------------------------------------
@@ -218,15 +263,16 @@ class KeyLifecycle:
         grace = self._config.destroy_grace_days if grace_days is None else grace_days
         if grace <= 0:
             raise UsageError("a scheduled destruction needs a grace period > 0; use --now")
-        record = _require(self._registry.load(), key_id)
         now = self._clock()
-        record = replace(
-            record,
-            state=KeyState.PENDING_DESTRUCTION,
-            destroy_after=now + grace * _DAY,
-            updated_at=now,
+        record = self._change(
+            key_id,
+            lambda record: replace(
+                record,
+                state=KeyState.PENDING_DESTRUCTION,
+                destroy_after=now + grace * _DAY,
+                updated_at=now,
+            ),
         )
-        self._commit(record)
         self._mirror_restrictions(record)
         self._emit(actor, KeyAction.SCHEDULE_DESTROY, record, grace_days=f"{grace:g}")
         return record
@@ -256,31 +302,48 @@ class KeyLifecycle:
         return self._destroy(record, actor, mode="immediate")
 
     def _destroy_version(self, record: KeyRecord, version: int, actor: str) -> KeyRecord:
-        found = record.version(version)
-        if found is None or found.state is VersionState.DESTROYED:
-            raise UnknownKeyError(f"key {record.key_id!r} has no live version {version}")
-        if version == record.primary:
-            raise KeyStateError(
-                "the primary version cannot be destroyed alone",
-                advice="rotate first, or destroy the whole key",
-            )
-        record = record.with_version(replace(found, state=VersionState.DESTROYED))
-        record = self._commit(replace(record, updated_at=self._clock()))
+        now = self._clock()
+
+        def destroyed(record: KeyRecord) -> KeyRecord:
+            found = record.version(version)
+            if found is None or found.state is VersionState.DESTROYED:
+                raise UnknownKeyError(f"key {record.key_id!r} has no live version {version}")
+            if version == record.primary:
+                raise KeyStateError(
+                    "the primary version cannot be destroyed alone",
+                    advice="rotate first, or destroy the whole key",
+                )
+            record = record.with_version(replace(found, state=VersionState.DESTROYED))
+            return replace(record, updated_at=now)
+
+        record = self._change(record.key_id, destroyed)
         self._backend.destroy_versions(record.key_id, [version])
         self._deks.delete_key(record.key_id, frozenset({version}))
         self._emit(actor, KeyAction.DESTROY, record, version, mode="immediate")
         return record
 
-    def _destroy(self, record: KeyRecord, actor: str, *, mode: str) -> KeyRecord:
+    def _destroy(
+        self,
+        record: KeyRecord,
+        actor: str,
+        *,
+        mode: str,
+        still: Callable[[KeyRecord], bool] = lambda _record: True,
+    ) -> KeyRecord:
         now = self._clock()
-        record = replace(
-            record,
-            state=KeyState.DESTROYED,
-            versions=tuple(replace(v, state=VersionState.DESTROYED) for v in record.versions),
-            destroy_after=None,
-            updated_at=now,
-        )
-        self._commit(record)
+
+        def destroyed(current: KeyRecord) -> KeyRecord:
+            if not still(current):
+                raise KeyStateError(f"key {current.key_id!r} changed meanwhile; not destroyed")
+            return replace(
+                current,
+                state=KeyState.DESTROYED,
+                versions=tuple(replace(v, state=VersionState.DESTROYED) for v in current.versions),
+                destroy_after=None,
+                updated_at=now,
+            )
+
+        record = self._change(record.key_id, destroyed)
         self._backend.destroy_key(record.key_id)
         erased = self._deks.delete_key(record.key_id)
         self._emit(actor, KeyAction.DESTROY, record, mode=mode, deks_erased=str(erased))
@@ -290,22 +353,31 @@ class KeyLifecycle:
         """Carry out scheduled destructions whose grace period has ended."""
         now = self._clock()
         done = []
-        for record in self._registry.load().values():
-            if (
+
+        def due(record: KeyRecord) -> bool:
+            return (
                 record.state is KeyState.PENDING_DESTRUCTION
                 and record.destroy_after is not None
                 and record.destroy_after <= now
-            ):
-                done.append(self._destroy(record, actor, mode="scheduled"))
+            )
+
+        for record in self._registry.load().values():
+            if due(record):
+                try:  # re-checked inside the write: a cancel that won the race stands
+                    done.append(self._destroy(record, actor, mode="scheduled", still=due))
+                except KeyStateError:
+                    continue
         return done
 
     # -- subjects --------------------------------------------------------------------------
 
     def shred_subject(self, key_id: str, subject_scope: str, *, actor: str) -> KeyRecord:
-        record = _require(self._registry.load(), key_id)
+        _require(self._registry.load(), key_id)
         erased = self._deks.delete_scope(key_id, subject_scope)
-        record = self._commit(
-            replace(record, shred_epoch=record.shred_epoch + 1, updated_at=self._clock())
+        now = self._clock()
+        record = self._change(
+            key_id,
+            lambda record: replace(record, shred_epoch=record.shred_epoch + 1, updated_at=now),
         )
         # The event names the HMAC'd scope, never the subject identifier itself.
         self._emit(
