@@ -5,6 +5,18 @@ per-server capture would let only one of them see Ctrl-C). A housekeeping task r
 registry (revocations from other processes), checks the key backend (the gateway refuses
 traffic while it is unreachable), carries out due scheduled destructions and signs a ledger
 checkpoint every 10 s when the log has grown.
+
+Graceful shutdown, on SIGTERM or SIGINT (a second signal stops waiting):
+
+    1. drain     `/readyz` answers 503; both servers stop accepting (uvicorn closes the
+                 listening sockets and idle keep-alive connections) and requests in flight,
+                 streams included, finish — for at most `server.drain_seconds`, after which
+                 uvicorn cancels them (`timeout_graceful_shutdown`; each still gets its
+                 `request-completed` entry)
+    2. close     the gateway's parts (upstream clients, limiter, directory)
+    3. record    the keys are sealed (a key-event, the run's last entry), the ledger writer is
+                 flushed and a final checkpoint signed over all of it, so the last signed tree
+                 size is the ledger's size; the process exits 0
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -97,6 +110,62 @@ async def _housekeeping(runtime: Runtime, gateway: Gateway, stop: asyncio.Event)
             await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+@dataclass
+class _Drain:
+    """The first signal starts draining (`gateway.draining`), a second one stops the wait."""
+
+    gateway: Gateway
+    servers: list[_Server] = field(default_factory=list)
+
+    def request_exit(self) -> None:
+        if self.gateway.draining:
+            log.warning("second signal: cancelling the requests still in flight")
+            for server in self.servers:
+                server.force_exit = True
+            return
+        self.gateway.draining = True
+        for server in self.servers:
+            server.should_exit = True
+
+
+async def _settle(server: uvicorn.Server, timeout: float) -> None:
+    """Let the request tasks uvicorn cancelled (or left, on a forced exit) run their cleanup,
+    which records their `request-completed` entries, before the final checkpoint."""
+    tasks = set(server.server_state.tasks)
+    if not tasks:
+        return
+    if server.force_exit:
+        for task in tasks:
+            task.cancel()
+    await asyncio.wait(tasks, timeout=timeout)
+
+
+def _seal_and_checkpoint(runtime: Runtime) -> None:
+    """Seal the keys, then sign a checkpoint over every entry — the seal's own key-event too.
+
+    The signing key is loaded while the keys are still open; the ledger holds it until the
+    process ends (as it does between housekeeping checkpoints), so the last entry can be signed.
+    """
+    ledger, keys = runtime.ledger, runtime.keys
+    can_sign = False
+    if not keys.sealed:
+        try:
+            ledger.signing_keys()
+            can_sign = True
+        except SumunError as exc:
+            log.warning("no final ledger checkpoint: the signing key is unavailable: %s", exc)
+    keys.seal(actor="sumun@shutdown")  # recorded (strict): the last entry of this run
+    if not can_sign:
+        return
+    try:
+        ledger.flush()  # entries still queued by the last responses (batched completed entries)
+        signed = ledger.checkpoint()
+    except SumunError as exc:
+        log.warning("final ledger checkpoint failed: %s", exc)
+        return
+    log.info("final ledger checkpoint at tree size %d", signed.size)
+
+
 async def serve(
     runtime: Runtime,
     *,
@@ -105,46 +174,47 @@ async def serve(
     on_ready: Callable[[str], None] | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Serve until SIGINT/SIGTERM. `on_ready(base_url)` runs once both sockets listen."""
-    service = runtime.keys
-    home = service.home
+    """Serve until SIGINT/SIGTERM, then drain (module docstring). `on_ready(base_url)` runs
+    once both sockets listen."""
+    home = runtime.keys.home
+    drain_seconds = runtime.settings.server.drain_seconds
     parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
     public_sock = _bind_tcp(host, port)
     bound_port = public_sock.getsockname()[1]
+    drain = _Drain(parts.gateway)
     servers = [
         _Server(
             uvicorn.Config(
-                admin_app(runtime, token, parts.killswitch), log_level=log_level, lifespan="off"
+                admin_app(runtime, token, parts.killswitch),
+                log_level=log_level,
+                lifespan="off",
+                timeout_graceful_shutdown=drain_seconds,
             )
         ),
         _Server(
             uvicorn.Config(
-                public_app(runtime, parts.gateway),
+                public_app(runtime, parts.gateway, draining=lambda: parts.gateway.draining),
                 log_level=log_level,
                 lifespan="off",
                 access_log=False,
                 http="httptools",
                 loop="none",  # the caller's loop (uvloop when installed), see cli/serve.py
+                timeout_graceful_shutdown=drain_seconds,
             )
         ),
     ]
+    drain.servers = servers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-
-    def request_exit() -> None:
-        stop.set()
-        for server in servers:
-            server.should_exit = True
-
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, request_exit)
+        loop.add_signal_handler(sig, drain.request_exit)
     tasks = [
         asyncio.create_task(servers[0].serve(sockets=[admin_sock])),
         asyncio.create_task(servers[1].serve(sockets=[public_sock])),
-        asyncio.create_task(_housekeeping(runtime, parts.gateway, stop)),
     ]
+    housekeeping = asyncio.create_task(_housekeeping(runtime, parts.gateway, stop))
     try:
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
@@ -153,11 +223,18 @@ async def serve(
         if on_ready is not None and all(s.started for s in servers):
             display = f"[{host}]" if ":" in host else host
             on_ready(f"http://{display}:{bound_port}")
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks)  # returns once both servers have drained (bounded)
     finally:
-        request_exit()
+        if not parts.gateway.draining:
+            drain.request_exit()  # a server failed: the other one stops too
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for server in servers:
+            await _settle(server, timeout=5.0)
+        stop.set()
+        await housekeeping
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         socket_path(home).unlink(missing_ok=True)
+        await parts.gateway.refusals.aclose()
         await parts.aclose()
-        service.seal(actor="sumun@shutdown")
+        await run_in_threadpool(_seal_and_checkpoint, runtime)

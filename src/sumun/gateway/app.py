@@ -5,9 +5,10 @@
     POST /v1/embeddings         OpenAI
     GET  /healthz  alive        GET /readyz  fail-closed readiness      GET /metrics  Prometheus
 
-`/readyz` is the signal load balancers act on: 503 while sealed, or while the key backend or
-the ledger store is unreachable, so no traffic goes to a node that could not protect and record
-it. Without a gateway (the key layer alone) only health and readiness are served.
+`/readyz` is the signal load balancers act on: 503 while sealed, while the key backend or the
+ledger store is unreachable, so no traffic goes to a node that could not protect and record
+it, and while the node drains for shutdown (`draining()`, see sumun.server). Without a gateway
+(the key layer alone) only health and readiness are served.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sumun.errors import SumunError
+from sumun.errors import AuthError, SumunError
 from sumun.gateway.pipeline import Gateway
 from sumun.gateway.upstream.base import Endpoint, Wire
 from sumun.gateway.wire import error_response
@@ -30,7 +31,12 @@ from sumun.runtime import Runtime
 __all__ = ["public_app"]
 
 
-def public_app(runtime: Runtime, gateway: Gateway | None = None) -> Starlette:
+def public_app(
+    runtime: Runtime,
+    gateway: Gateway | None = None,
+    *,
+    draining: Callable[[], bool] = lambda: False,
+) -> Starlette:
     service = runtime.keys
 
     def ledger_problem() -> str | None:
@@ -44,6 +50,8 @@ def public_app(runtime: Runtime, gateway: Gateway | None = None) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> JSONResponse:
+        if draining():
+            return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
         if service.sealed:
             return JSONResponse({"ready": False, "reason": "sealed"}, status_code=503)
         problem = await run_in_threadpool(service.backend_error)
@@ -82,6 +90,8 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         try:
             gateway.directory.authenticate(_token(request))
         except SumunError as exc:
+            if isinstance(exc, AuthError):
+                gateway.metrics.count_auth_failure(exc)
             return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
         created = int(time.time())
         data = [
