@@ -175,9 +175,14 @@ class AuthError(SumunError):
     """HTTP 401. Malformed, unknown and wrong keys all read "invalid API key": no oracle.
 
     Only a caller who presents the *right* secret of a revoked key learns that it was revoked.
+    `reason` ("missing", "invalid", "revoked") labels the metrics; it is never sent back.
     """
 
     status = 401
+
+    def __init__(self, message: str, *, reason: str = "invalid", advice: str | None = None) -> None:
+        super().__init__(message, advice=advice)
+        self.reason = reason
 
 
 class ForbiddenError(SumunError):
@@ -221,10 +226,17 @@ class LimiterUnavailableError(SumunError):
 
 
 class ProviderCutError(SumunError):
-    """The provider is cut off by the kill switch (HTTP 503 if no other provider can serve)."""
+    """The provider is cut off by the kill switch (HTTP 503 if no other provider can serve).
+
+    With several names: every provider that could serve the request is cut off.
+    """
 
     status = 503
 
-    def __init__(self, provider: str) -> None:
-        super().__init__(f"provider {provider!r} is cut off by the kill switch")
+    def __init__(self, provider: str, *others: str) -> None:
+        names = (provider, *others)
+        listed = ", ".join(repr(name) for name in names)
+        what = f"providers {listed} are" if others else f"provider {listed} is"
+        super().__init__(f"{what} cut off by the kill switch")
         self.provider = provider
+        self.providers = names

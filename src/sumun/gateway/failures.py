@@ -17,6 +17,7 @@ from sumun.errors import (
     KeyDisabledError,
     KeyStateError,
     LedgerError,
+    ProviderCutError,
     RateLimitedError,
     SealedError,
     SumunError,
@@ -40,6 +41,7 @@ _CLASSES: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
         "tenant_key_revoked",
         "this tenant's key does not allow new requests: {exc}",
     ),
+    ((ProviderCutError,), 503, "provider_cut", "{exc}"),
     (
         (SealedError, BackendError, LedgerError),
         503,

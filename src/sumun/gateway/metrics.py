@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from sumun.errors import AuthError
+
 __all__ = ["Metrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -43,6 +45,24 @@ class Metrics:
             ["provider", "kind"],
             registry=self.registry,
         )
+        # 401s are counted here, never written to the ledger one by one: an unauthenticated
+        # caller must not be able to grow the ledger (refusals of known callers are recorded).
+        self.auth_failures = Counter(
+            "sumun_auth_failures_total",
+            "Requests refused 401 before a caller was known, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "sumun_refusals_total",
+            "Refusals of authenticated callers before admission, by rule, and how recorded",
+            ["rule", "recorded"],
+            registry=self.registry,
+        )
+
+    def count_auth_failure(self, exc: AuthError) -> None:
+        """One 401: `missing`, `revoked` or `invalid` (malformed, unknown and wrong keys)."""
+        self.auth_failures.labels(exc.reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,7 +4,8 @@
     2. parse       body read with a limit, strict UTF-8, JSON, required fields   (400 / 413)
     3. auth        virtual key ⇒ Principal(tenant, app, user, role)             (401)
     4. limits      per key and per tenant: requests, tokens, budgets            (429)
-    5. admit       tenant × route × kill switch ⇒ Decision (policy plugs in here)
+    5. admit       tenant × route × kill switch ⇒ Decision (policy plugs in here); a route
+                   whose every provider is cut is refused here                   (503)
     6. ledger      `request-admitted`, payload sealed under the tenant key, STRICT: durable
                    before anything goes upstream                                   (503 if not)
     7. upstream    router: fallback / weighted, breaker, failover before the first byte
@@ -12,7 +13,9 @@
     9. ledger      `request-completed` (tokens, latency, outcome, response payload sealed)
 
 Every exit after step 6 writes step 9, including upstream failures and a client that goes
-away mid-stream (the upstream call is cancelled and the entry says so).
+away mid-stream (the upstream call is cancelled and the entry says so). A known caller refused
+between steps 3 and 6 (limits, a revoked tenant key, a fail-closed outage) gets a
+`request-refused` entry instead (gateway/refusals.py); a 401 is only counted in the metrics.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sumun.errors import (
     BackendUnavailableError,
     BudgetExceededError,
     ForbiddenError,
+    KeyStateError,
     RateLimitedError,
     SealedError,
     SumunError,
@@ -46,6 +50,7 @@ from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
+from sumun.gateway.refusals import RefusalLog, classify_refusal, refusal_entry
 from sumun.gateway.router import Attempt, Router
 from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
 from sumun.gateway.wire import ParsedCall, error_response, parse_call, read_body
@@ -60,6 +65,7 @@ __all__ = ["Gateway"]
 
 _TRANSCRIPT_MAX = 4 * 1024 * 1024  # stream bytes kept for the completed entry's payload
 _INLINE_DECIDE_BYTES = 64 * 1024  # above this, admission runs in a worker thread
+_PROVISION_WAIT = 5.0  # seconds a node waits for another node's concurrent tenant-key creation
 
 
 def _now_ms() -> int:
@@ -72,7 +78,7 @@ def _bearer(request: Request, wire: Wire) -> str:
         return auth[7:].strip()
     if wire is Wire.ANTHROPIC and request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
-    raise AuthError("missing API key: send `Authorization: Bearer <virtual key>`")
+    raise AuthError("missing API key: send `Authorization: Bearer <virtual key>`", reason="missing")
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Gateway:
         max_body_bytes: int,
         vault: PseudonymVault | None = None,
         pseudonym_retention_seconds: float = 0.0,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.runtime = runtime
         self.directory = directory
@@ -112,10 +119,16 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.vault = vault
         self.pseudonym_retention_seconds = pseudonym_retention_seconds
+        self.refusals = refusals or RefusalLog(
+            runtime.ledger, on_recorded=lambda rule, how: metrics.refusals.labels(rule, how).inc()
+        )
         self._key_lock = asyncio.Lock()
         # Set by the server's housekeeping (every second) from a real backend check: while the
         # key backend is unreachable the gateway refuses traffic even if DEKs are still cached.
         self.backend_problem: str | None = None
+        # Set by the server on SIGTERM: /readyz says 503, and a request cancelled because the
+        # drain ran out of time is recorded as such, not as a client that went away.
+        self.draining = False
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -157,8 +170,16 @@ class Gateway:
             if parsed.stream:
                 return await self._stream(ctx, call)
             return await self._complete(ctx, call)
+        except asyncio.CancelledError:
+            outcome, status = self._cancelled()
+            self._completed(ctx, status=status, outcome=outcome)
+            raise
         except Exception as exc:
-            return self._fail(ctx, exc)
+            return self._fail(ctx, exc, await self._record_refusal(ctx, exc))
+
+    def _cancelled(self) -> tuple[str, int]:
+        """(outcome, status) of a request cancelled before its answer was complete."""
+        return ("cancelled-at-shutdown", 503) if self.draining else ("client-disconnected", 499)
 
     def _ready(self) -> None:
         keys = self.runtime.keys
@@ -166,6 +187,23 @@ class Gateway:
             raise SealedError("Sumun is sealed: no request can be protected or recorded")
         if self.backend_problem is not None:
             raise BackendUnavailableError(f"the key backend is unreachable: {self.backend_problem}")
+
+    async def _record_refusal(self, ctx: _Context, exc: Exception) -> int | None:
+        """The seq of the `request-refused` entry for a known caller refused before admission."""
+        refusal = classify_refusal(exc)
+        if ctx.principal is None or ctx.admitted_seq is not None or refusal is None:
+            return None  # no caller known, or already in the ledger, or not a refusal
+        status, _message, code = classify_failure(exc)
+        meta = refusal_entry(
+            ctx.principal,
+            refusal,
+            status=status,
+            code=code,
+            endpoint=ctx.endpoint,
+            request_id=ctx.request_id,
+            time_ms=_now_ms(),
+        )
+        return await self.refusals.record(meta)
 
     async def _record_admitted(self, ctx: _Context, raw: bytes) -> int:
         assert ctx.principal and ctx.parsed and ctx.decision and ctx.tenant  # noqa: S101
@@ -217,13 +255,25 @@ class Gateway:
         return scan, AnswerFilter(detect, {}, pseudonyms)
 
     async def _provision_tenant_key(self, tenant: str) -> None:
-        """A tenant's KEK is created on its first request (a key event records it)."""
+        """A tenant's KEK is created on its first request (a key event records it).
+
+        Several nodes may race to create it: the loser's create is refused (the key or its
+        version exists), and it waits, bounded, for the winner's record to be visible.
+        """
         async with self._key_lock:
             keys = self.runtime.keys
             if await run_in_threadpool(keys.get_key, tenant) is None:
-                await run_in_threadpool(
-                    lambda: keys.lifecycle.create(tenant, actor="sumun-gateway", tenant=tenant)
-                )
+                try:
+                    await run_in_threadpool(
+                        lambda: keys.lifecycle.create(tenant, actor="sumun-gateway", tenant=tenant)
+                    )
+                except KeyStateError:
+                    deadline = time.monotonic() + _PROVISION_WAIT
+                    while await run_in_threadpool(keys.get_key, tenant) is None:
+                        if time.monotonic() > deadline:
+                            raise
+                        await asyncio.sleep(0.02)
+            await run_in_threadpool(keys.refresh, True)
 
     def _completed(
         self,
@@ -409,7 +459,7 @@ class Gateway:
                 self.metrics.upstream_errors.labels(attempt.provider, exc.kind).inc()
                 yield stream_error(call.wire, exc)
             except (asyncio.CancelledError, GeneratorExit):
-                outcome, status = "client-disconnected", 499
+                outcome, status = self._cancelled()
                 raise
             finally:
                 await reply.chunks.aclose()
@@ -438,7 +488,7 @@ class Gateway:
             time.perf_counter() - ctx.started
         )
 
-    def _fail(self, ctx: _Context, exc: Exception) -> Response:
+    def _fail(self, ctx: _Context, exc: Exception, refused_seq: int | None = None) -> Response:
         status, message, code = classify_failure(exc)
         headers = {"x-sumun-request-id": ctx.request_id}
         if isinstance(exc, RateLimitedError):
@@ -447,10 +497,13 @@ class Gateway:
             headers["x-should-retry"] = "false"  # waiting does not refill a budget
         if status == 503 and not isinstance(exc, UpstreamError):
             headers["retry-after"] = "5"
-        if ctx.admitted_seq is not None:
-            headers["x-sumun-ledger-seq"] = str(ctx.admitted_seq)
+        seq = ctx.admitted_seq if ctx.admitted_seq is not None else refused_seq
+        if seq is not None:
+            headers["x-sumun-ledger-seq"] = str(seq)
         if isinstance(exc, UpstreamError):
             self.metrics.upstream_errors.labels(exc.provider, exc.kind).inc()
+        if isinstance(exc, AuthError):
+            self.metrics.count_auth_failure(exc)  # counted, never written: no caller is known
         kind = exc.kind if isinstance(exc, UpstreamError) else type(exc).__name__
         self._completed(ctx, status=status, outcome=f"error-{kind}")
         self._observe(ctx, status, getattr(exc, "provider", "none"), stream=False)

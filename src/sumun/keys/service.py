@@ -375,11 +375,11 @@ class KeyService:
     def decrypt(self, blob: bytes, context: Context) -> bytes:
         return self._require_open().envelopes.decrypt(blob, context)
 
-    def refresh(self) -> None:
-        """Re-read the key registry now (a control change was seen); no-op while sealed."""
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the key registry if it changed (`force`: now); no-op while sealed."""
         opened = self._open
         if opened is not None:
-            opened.envelopes.refresh()
+            opened.envelopes.refresh(force=force)
 
     def backend_error(self) -> BackendError | None:
         try:

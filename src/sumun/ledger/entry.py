@@ -31,6 +31,9 @@ ENTRY_VERSION = 1
 class EntryKind(enum.Enum):
     REQUEST_ADMITTED = "request-admitted"
     REQUEST_COMPLETED = "request-completed"
+    # An authenticated caller refused before admission (limits, revoked tenant key, …);
+    # identical refusals in a burst share one entry (attrs["count"]), see gateway/refusals.py.
+    REQUEST_REFUSED = "request-refused"
     KEY_EVENT = "key-event"
     ADMIN_CHANGE = "admin-change"
     OVERSIGHT_REVIEW = "oversight-review"  # AI Basic Act art. 34(4): a person reviews an entry

@@ -232,7 +232,7 @@ class Directory:
         if not hmac.compare_digest(_digest(presented), entry.digest):
             raise AuthError(_INVALID)
         if entry.revoked:
-            raise AuthError("API key revoked")
+            raise AuthError("API key revoked", reason="revoked")
         return entry.principal
 
     def _load(self, key_id: str) -> _Cached:
