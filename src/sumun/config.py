@@ -180,6 +180,9 @@ class GatewayConfig(_Strict):
     # How long sealed pseudonym tables (token -> original) are kept apart from the data, for
     # re-identification by those entitled to it; 0 = not kept once the answer is restored.
     pseudonym_retention_days: float = Field(default=30.0, ge=0)
+    # PII detection of one request may take this long (in a worker thread); past it the request
+    # is refused (413 scan_budget_exceeded), never forwarded unscanned.
+    detection_budget_seconds: float = Field(default=5.0, gt=0, le=120)
 
 
 _DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)

@@ -102,6 +102,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         max_body_bytes=settings.gateway.max_body_bytes,
         vault=PseudonymVault(control.vault_database()),
         pseudonym_retention_seconds=settings.gateway.pseudonym_retention_days * 86400,
+        detection_budget_seconds=settings.gateway.detection_budget_seconds,
     )
     watcher.start()  # every subscriber is in place
     return GatewayParts(gateway, killswitch, adapters, watcher)

@@ -183,6 +183,9 @@ _RULES: dict[int, tuple[Rule, ...]] = {
     for n in range(1, 20)
     if (rules := tuple(rule for rule, digits in _RULE_DIGITS if n in digits))
 }
+# The most digits any identifier has (a `+82` number is a phone: fewer). A stretch of digit
+# groups holding more can never classify, which keeps `_classify_spaced` linear.
+_MAX_DIGITS = max(_RULES)
 
 
 # --- candidates ---------------------------------------------------------------------------------
@@ -358,11 +361,24 @@ def _run(t: str, s: int, e: int, skip: int, out: list[Hit]) -> int:
 
 
 def _classify_spaced(t: str, s: int, e: int, out: list[Hit]) -> None:
-    """A run with spaces: the longest space-separated stretches that classify, left to right."""
+    """A run with spaces: the longest space-separated stretches that classify, left to right.
+
+    Linear in the run: a stretch is only tried while it holds at most `_MAX_DIGITS` digits (no
+    type has more, so a longer stretch never classifies). Trying every stretch of a run of k
+    groups was O(k^2) classifications of O(k) each — `010-1234-567 ` × 800 took 23 s.
+    """
     pieces = _pieces(t[s:e], s)
     i, k = 0, len(pieces)
+    counts = [sum(c.isdigit() for c in t[a:b]) for a, b in pieces]
+    end, held = 0, 0  # pieces[i:end] is the longest stretch from i within the digit bound
     while i < k:
-        for j in range(k, i, -1):
+        if end < i:
+            end, held = i, 0
+        while end < k and held + counts[end] <= _MAX_DIGITS:
+            held += counts[end]
+            end += 1
+        start = i
+        for j in range(end, i, -1):
             hit = _classify(t, pieces[i][0], pieces[j - 1][1])
             if (
                 hit is not None
@@ -380,3 +396,4 @@ def _classify_spaced(t: str, s: int, e: int, out: list[Hit]) -> None:
                 break
         else:
             i += 1
+        held -= sum(counts[start : min(i, end)])
