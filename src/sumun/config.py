@@ -197,6 +197,14 @@ class ServerConfig(_Strict):
     # On SIGTERM/SIGINT the node stops accepting, and requests in flight (streams too) get this
     # long to finish before they are cancelled; then a final checkpoint is signed (sumun.server).
     drain_seconds: int = Field(default=10, ge=0, le=3600)
+    # Before anyone is authenticated (sumun.gateway.guard): open connections at once (more get
+    # 503 and are closed), time to a complete request head (408), head size and field count
+    # (431), idle keep-alive.
+    max_connections: int = Field(default=2048, ge=1, le=1_000_000)
+    head_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_headers: int = Field(default=100, ge=8, le=10_000)
+    keepalive_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
 class Settings(_Strict):

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 import socket
 import time
@@ -36,9 +37,11 @@ import uvicorn
 from starlette.concurrency import run_in_threadpool
 
 from sumun.admin.server import admin_app, prepare_run_dir, socket_path
+from sumun.config import ServerConfig
 from sumun.errors import SumunError
 from sumun.gateway.app import public_app
 from sumun.gateway.assemble import build_gateway
+from sumun.gateway.guard import ConnectionLimits, guarded_protocol
 from sumun.gateway.pipeline import Gateway
 from sumun.runtime import Runtime
 
@@ -128,6 +131,26 @@ class _Drain:
             server.should_exit = True
 
 
+def _limits(conf: ServerConfig) -> ConnectionLimits:
+    return ConnectionLimits(
+        max_connections=conf.max_connections,
+        head_timeout_seconds=conf.head_timeout_seconds,
+        max_header_bytes=conf.max_header_bytes,
+        max_headers=conf.max_headers,
+    )
+
+
+def _raise_descriptor_limit(wanted: int) -> None:
+    """Room for `wanted` connections plus the stores' files: raise the soft RLIMIT_NOFILE
+    towards the hard one (a default soft limit of 1024 is what ran out under attack)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted + 256
+    if soft != resource.RLIM_INFINITY and soft < target:
+        new = target if hard == resource.RLIM_INFINITY else min(target, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+
+
 async def _settle(server: uvicorn.Server, timeout: float) -> None:
     """Let the request tasks uvicorn cancelled (or left, on a forced exit) run their cleanup,
     which records their `request-completed` entries, before the final checkpoint."""
@@ -178,6 +201,7 @@ async def serve(
     once both sockets listen."""
     home = runtime.keys.home
     drain_seconds = runtime.settings.server.drain_seconds
+    _raise_descriptor_limit(runtime.settings.server.max_connections)
     parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
@@ -199,9 +223,10 @@ async def serve(
                 log_level=log_level,
                 lifespan="off",
                 access_log=False,
-                http="httptools",
+                http=guarded_protocol(_limits(runtime.settings.server)),
                 loop="none",  # the caller's loop (uvloop when installed), see cli/serve.py
                 timeout_graceful_shutdown=drain_seconds,
+                timeout_keep_alive=runtime.settings.server.keepalive_timeout_seconds,  # type: ignore[arg-type]
             )
         ),
     ]
