@@ -38,7 +38,10 @@ def _actor() -> str:
 
 def _switch() -> KillSwitch:
     conf = settings()
-    return KillSwitch(open_control(conf).database(), redis_url=conf.gateway.redis_url)
+    control = open_control(conf)
+    return KillSwitch(
+        control.database(), redis_url=conf.gateway.redis_url, channel=control.redis_channel
+    )
 
 
 def _record_json(record: CutRecord) -> dict[str, Any]:

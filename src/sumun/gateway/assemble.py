@@ -68,6 +68,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
     killswitch = KillSwitch(
         control.database(),
         redis_url=settings.gateway.redis_url,
+        channel=control.redis_channel,
         on_change=record_cut,
         watcher=watcher,
     )

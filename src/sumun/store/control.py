@@ -11,6 +11,7 @@ each user owns and closes its own, as each did its own SQLite connection before.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,25 @@ class Control:
     def home(self) -> Path:
         return self.settings.home
 
+    @property
+    def redis_channel(self) -> str:
+        """This deployment's Redis channel: deployments sharing one Redis never wake each
+        other. Derived from where the control store is (never from a secret)."""
+        if self.shared:
+            from psycopg.conninfo import conninfo_to_dict
+
+            try:
+                params = conninfo_to_dict(self._dsn())
+            except Exception:
+                params = {}
+            where = (
+                "|".join(str(params.get(k, "")) for k in ("host", "port", "dbname"))
+                + f"|{self.settings.control.postgres_schema}"
+            )
+        else:
+            where = str(self.home.resolve() / "store.db")
+        return f"{REDIS_CHANNEL}:{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+
     def _dsn(self) -> str:
         conf = self.settings.control
         dsn = self.settings.secret_from_env(conf.dsn_env)
@@ -90,9 +110,11 @@ class Control:
             return None
         client = redis_client(url, name="sumun-control-publish")
 
+        channel = self.redis_channel
+
         def publish(generation: int) -> None:
             try:
-                client.publish(REDIS_CHANNEL, str(generation))
+                client.publish(channel, str(generation))
             except Exception as exc:
                 log.warning("control: could not publish to Redis (%s); relying on polling", exc)
 
@@ -146,6 +168,7 @@ class Control:
             poll_seconds=conf.poll_seconds,
             max_stale_seconds=conf.max_stale_seconds,
             redis_url=self.settings.gateway.redis_url,
+            redis_channel=self.redis_channel,
         )
 
     def close(self) -> None:
