@@ -203,9 +203,17 @@ def test_metrics(gateway: Running) -> None:
     _client(gateway).chat.completions.create(
         model="demo", messages=[{"role": "user", "content": "x"}]
     )
-    text = httpx.get(f"{gateway.base_url}/metrics").text
+    url = f"{gateway.base_url}/metrics"
+    auditor = {"authorization": f"Bearer {gateway.keys['auditor']}"}
+    text = httpx.get(url, headers=auditor).text
     assert 'sumun_requests_total{endpoint="chat",provider="demo",status="200"}' in text
     assert "sumun_request_seconds_bucket" in text and "sumun_tokens_total" in text
+    # The metrics name tenants: no key, a user's key or a revoked one gets nothing (issue 12).
+    assert httpx.get(url).status_code == 401
+    user = httpx.get(url, headers={"authorization": f"Bearer {gateway.keys['acme']}"})
+    assert user.status_code == 403 and "acme" not in user.text and "sumun_" not in user.text
+    revoked = {"authorization": f"Bearer {gateway.keys['revoked']}"}
+    assert httpx.get(url, headers=revoked).status_code == 401
 
 
 def test_sensitive_data_only_reaches_providers_admitted_for_it(gateway: Running) -> None:

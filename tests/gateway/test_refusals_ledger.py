@@ -44,7 +44,8 @@ def _ledger_size(g: Running) -> int:
 
 
 def _metric(g: Running, name: str, **labels: str) -> float:
-    text = httpx.get(f"{g.base_url}/metrics").text
+    auditor = {"authorization": f"Bearer {g.keys['auditor']}"}
+    text = httpx.get(f"{g.base_url}/metrics", headers=auditor).text
     want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     found = re.search(rf"^{name}\{{{re.escape(want)}\}} (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0

@@ -3,7 +3,8 @@
     POST /v1/chat/completions   OpenAI (stream or not)      POST /v1/messages    Anthropic
     POST /v1/responses          OpenAI                      GET  /v1/models      OpenAI
     POST /v1/embeddings         OpenAI
-    GET  /healthz  alive        GET /readyz  fail-closed readiness      GET /metrics  Prometheus
+    GET  /healthz  alive        GET /readyz  fail-closed readiness
+    GET  /metrics  Prometheus, for an auditor or admin API key (it names tenants)
 
 `/readyz` is the signal load balancers act on: 503 while sealed, while the key backend or the
 ledger store is unreachable, so no traffic goes to a node that could not protect and record
@@ -22,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sumun.errors import AuthError, SumunError
+from sumun.errors import AuthError, ForbiddenError, SumunError
 from sumun.gateway.pipeline import Gateway
 from sumun.gateway.upstream.base import Endpoint, Wire
 from sumun.gateway.wire import error_response
 from sumun.runtime import Runtime
+from sumun.store.model import Role
 
 __all__ = ["public_app"]
 
@@ -100,7 +102,18 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         ]
         return JSONResponse({"object": "list", "data": data})
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        # The metrics name tenants and count their tokens: auditors and admins only (issue 12).
+        try:
+            principal = gateway.directory.authenticate(_token(request))
+        except SumunError as exc:
+            if isinstance(exc, AuthError):
+                gateway.metrics.count_auth_failure(exc)
+            return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+        try:
+            principal.require(Role.AUDITOR, Role.ADMIN)
+        except ForbiddenError as exc:
+            return error_response(Wire.OPENAI, 403, str(exc), code="forbidden")
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
     return [
