@@ -139,3 +139,17 @@ def test_an_unreachable_key_backend_refuses_traffic(gateway: Running) -> None:
         assert info.value.status_code == 503 and "key backend" in str(info.value.message)
     finally:
         gateway.parts.gateway.backend_problem = None
+
+
+def test_an_unknown_model_name_is_not_echoed_at_length(gateway: Running) -> None:
+    """A 1 MB `model` came back as a 1 MB error (issue 12): now quoted short and printable."""
+    answer = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {gateway.keys['acme']}"},
+        json={"model": "\u0007" + "m" * 30_000, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=30,
+    )
+    assert answer.status_code == 404
+    assert len(answer.content) < 1024
+    message = answer.json()["error"]["message"]
+    assert "30001 characters" in message and "\u0007" not in message

@@ -29,8 +29,14 @@ T = TypeVar("T")
 
 
 class UnknownModelError(Exception):
+    # The name is the caller's input: quoted back only short and printable (an error never
+    # echoes request content at length, issue 12).
+    _SHOWN = 64
+
     def __init__(self, model: str) -> None:
-        super().__init__(f"the model '{model}' does not exist or is not routed by this gateway")
+        shown = "".join(c if c.isprintable() else "?" for c in model[: self._SHOWN])
+        more = f"… ({len(model)} characters)" if len(model) > self._SHOWN else ""
+        super().__init__(f"the model '{shown}{more}' does not exist or is not routed here")
         self.model = model
 
 
