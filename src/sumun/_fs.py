@@ -25,8 +25,19 @@ def fsync_dir(path: Path) -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create `path` and every missing parent readable by the owner only.
+
+    (`Path.mkdir(parents=True, mode=…)` applies the mode to the last folder only: the parents it
+    creates get the default — that left SUMUN_HOME itself 0755.) Folders that exist are left
+    as they are.
+    """
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
     return path
 
 
