@@ -10,9 +10,7 @@ scan import, exit codes and one-line errors.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from typer.testing import CliRunner
 
 from sumun.cli.main import app
 from sumun.store.directory import Directory
+from tests.fixtures.demo import start_demo
 
 SUMUN = [sys.executable, "-m", "sumun.cli.main"]
 
@@ -38,24 +37,7 @@ def _status(report: dict[str, Any], requirement: str) -> str:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     home = tmp_path / "demo"
-    env = {**os.environ, "SUMUN_HOME": str(home)}
-    env.pop("SUMUN_CONFIG", None)
-    proc = subprocess.Popen(
-        [*SUMUN, "demo", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    try:
-        ready = json.loads(first)
-    except ValueError:
-        proc.kill()
-        raise AssertionError(
-            f"demo did not start: {first!r} {proc.stderr.read() if proc.stderr else ''}"
-        ) from None
+    proc, ready = start_demo(home)
     try:
         yield home, ready
     finally:

@@ -22,7 +22,6 @@ import httpx
 import psycopg
 import pytest
 import yaml
-from psycopg import sql
 
 from tests.fixtures.tcp_proxy import TcpProxy
 
@@ -46,16 +45,8 @@ def proxy(postgres_dsn: str) -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def schema(postgres_dsn: str) -> Iterator[str]:
-    name = f"outage_{os.getpid()}_{int(time.time() * 1000) % 10**6}"
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (f"sumun-control:{name}",),
-        )
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+def schema(postgres_schema: str) -> str:
+    return postgres_schema
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,11 +9,8 @@ raw sockets, bounded in count and time.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+
+from tests.fixtures.demo import start_demo
 
 pytestmark = pytest.mark.slow
 
@@ -46,20 +45,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUMUN_")}
-    env["SUMUN_HOME"] = str(home)
-    log = (home.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sumun.cli.main", "demo", "--port", "0", "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
+    proc, ready = start_demo(home)
     try:
-        assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
         base_url = str(ready["base_url"])
-        assert base_url.startswith("http://127.0.0.1:")
         yield base_url, int(base_url.rsplit(":", 1)[1]), proc.pid
     finally:
         proc.terminate()
@@ -67,7 +55,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int,
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 def _connect(port: int) -> socket.socket:

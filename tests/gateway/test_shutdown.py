@@ -5,7 +5,6 @@ process exits 0 having signed a checkpoint over the whole ledger; the drain is b
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from starlette.testclient import TestClient
 from sumun import config
 from sumun.gateway.app import public_app
 from sumun.runtime import open_runtime
+from tests.fixtures.demo import demo_env, start_demo
 from tests.fixtures.fake_upstream import FakeUpstream
 
 SUMUN = [sys.executable, "-m", "sumun.cli.main"]
@@ -38,6 +38,7 @@ class Demo:
     base_url: str
     api_key: str
     env: dict[str, str]
+    log: Path
 
     @property
     def address(self) -> tuple[str, int]:
@@ -80,24 +81,10 @@ def _start_demo(home: Path, upstream: FakeUpstream, drain_seconds: int) -> Demo:
             }
         )
     )
-    env = {**os.environ, "SUMUN_HOME": str(home)}
-    env.pop("SUMUN_CONFIG", None)
-    proc = subprocess.Popen(
-        [*SUMUN, "demo", "--port", "0", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    try:
-        ready = json.loads(first)
-    except ValueError as exc:
-        proc.kill()
-        err = proc.stderr.read() if proc.stderr else ""
-        raise AssertionError(f"not JSON: {first!r} / {err}") from exc
-    return Demo(proc, ready["base_url"], ready["api_key"], env)
+    log = home.parent / f"{home.name}-demo.log"
+    proc, ready = start_demo(home, log=log)
+    env = demo_env(home)
+    return Demo(proc, ready["base_url"], ready["api_key"], env, log)
 
 
 @pytest.fixture
@@ -220,7 +207,7 @@ def test_sigterm_drains_streams_in_flight_then_checkpoints_and_exits_0(
 
     for thread in threads:
         thread.join(timeout=30)
-    assert demo.proc.wait(timeout=30) == 0, demo.proc.stderr.read() if demo.proc.stderr else ""
+    assert demo.proc.wait(timeout=30) == 0, demo.log.read_text(errors="replace")[-2000:]
 
     for call in calls:
         assert call.error is None, call.error

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -29,16 +29,8 @@ def dsn(postgres_dsn: str) -> str:
 
 
 @pytest.fixture
-def control_schema(postgres_dsn: str) -> Iterator[str]:
-    name = f"ctl_{int(time.time() * 1000) % 10**9}_{threading.get_ident() % 10**4}"
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (f"sumun-control:{name}",),
-        )
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+def control_schema(postgres_schema: str) -> str:
+    return postgres_schema
 
 
 def _until(seconds: float, check: Callable[[], bool]) -> float:

@@ -19,7 +19,6 @@ parse errors quote the DSN, so they are not chained).
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -28,14 +27,14 @@ from typing import Any
 import psycopg
 import psycopg.errors as pg_errors
 from psycopg import pq
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
+from sumun._pg import bounded_params, configure_session, describe
 from sumun.errors import StoreError
 from sumun.store import schema
 from sumun.store.database import Row
 
-__all__ = ["PostgresDatabase", "connection_params"]
+__all__ = ["PostgresDatabase"]
 
 _Conn = psycopg.Connection[TupleRow]
 _IDLE = pq.TransactionStatus.IDLE
@@ -46,26 +45,6 @@ _MIGRATION_LOCK = 0x53554D53_0001  # pg_advisory_xact_lock key for schema upgrad
 def _sql(statement: str) -> str:
     """Portable `?` placeholders to psycopg's `%s` (our statements hold no literal ? or %)."""
     return statement.replace("?", "%s")
-
-
-def connection_params(dsn: str, *, schema_name: str, timeout: float, what: str) -> dict[str, Any]:
-    """libpq parameters: bounded connect, keepalives, our application name and search path."""
-    try:
-        params: dict[str, Any] = conninfo_to_dict(dsn)
-    except psycopg.Error:
-        raise StoreError(f"the {what} PostgreSQL DSN does not parse") from None
-    seconds = max(1, math.ceil(timeout))
-    params["connect_timeout"] = str(max(2, seconds))  # libpq's floor is 2 s
-    for key, value in (
-        ("application_name", f"sumun-control:{schema_name}"[:63]),
-        ("keepalives", "1"),
-        ("keepalives_idle", str(seconds)),
-        ("keepalives_interval", "1"),
-        ("keepalives_count", "3"),
-        ("tcp_user_timeout", str(int(timeout * 1000))),
-    ):
-        params.setdefault(key, value)
-    return params
 
 
 class _Tx:
@@ -93,14 +72,17 @@ class PostgresDatabase:
             raise ValueError(f"bad control schema name {schema_name!r}")
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        params = connection_params(dsn, schema_name=schema_name, timeout=timeout, what="control")
+        try:
+            params = bounded_params(
+                dsn, application_name=f"sumun-control:{schema_name}", timeout=timeout
+            )
+        except ValueError:
+            raise StoreError("the control store's PostgreSQL DSN does not parse") from None
         self._password = str(params.get("password") or "")
         self._params = params
         self._schema = schema_name
         self._timeout = timeout
-        self._target = " ".join(
-            f"{key}={params[key]}" for key in ("host", "port", "dbname", "user") if key in params
-        )
+        self._target = describe(params)
         self._lock = threading.Lock()
         self._conn: _Conn | None = None
         self._closed = False
@@ -143,16 +125,8 @@ class PostgresDatabase:
             conn = psycopg.connect(**self._params, autocommit=True)
         except psycopg.Error as exc:
             raise self._translate(exc, "connect to") from exc
-        millis = int(self._timeout * 1000)
         try:
-            conn.execute(
-                "SELECT set_config('lock_timeout', %s, false),"
-                " set_config('statement_timeout', %s, false),"
-                " set_config('idle_in_transaction_session_timeout', %s, false),"
-                " set_config('synchronous_commit', 'on', false),"
-                " set_config('search_path', %s, false)",
-                (str(millis), str(2 * millis), str(2 * millis), self._schema),
-            )
+            configure_session(conn, self._timeout, search_path=self._schema)
         except psycopg.Error as exc:
             conn.close()
             raise self._translate(exc, "connect to") from exc

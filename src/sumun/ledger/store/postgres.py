@@ -31,7 +31,6 @@ repr, messages or exception chains (libpq's parse errors quote the DSN, so they 
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -41,9 +40,9 @@ from typing import Any, LiteralString
 import psycopg
 import psycopg.errors as pg_errors
 from psycopg import pq, sql
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
+from sumun._pg import bounded_params, configure_session, describe
 from sumun.errors import (
     LedgerCorruptError,
     LedgerError,
@@ -186,28 +185,14 @@ class PostgresStore:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         try:
-            params: dict[str, Any] = conninfo_to_dict(dsn)
-        except psycopg.Error:
-            # libpq quotes the offending part of the DSN, which may be the password: no chaining.
+            params = bounded_params(dsn, application_name=f"sumun-ledger:{schema}", timeout=timeout)
+        except ValueError:
             raise LedgerError("the ledger's PostgreSQL DSN does not parse") from None
         self._schema = schema
         self._timeout = timeout
         self._password = str(params.get("password") or "")
-        seconds = max(1, math.ceil(timeout))
-        params["connect_timeout"] = str(max(2, seconds))  # libpq's floor is 2 s
-        for key, value in (
-            ("application_name", f"sumun-ledger:{schema}"[:63]),
-            ("keepalives", "1"),
-            ("keepalives_idle", str(seconds)),
-            ("keepalives_interval", "1"),
-            ("keepalives_count", "3"),
-            ("tcp_user_timeout", str(int(timeout * 1000))),
-        ):
-            params.setdefault(key, value)
         self._params = params
-        self._target = " ".join(
-            f"{key}={params[key]}" for key in ("host", "port", "dbname", "user") if key in params
-        )
+        self._target = describe(params)
         self._sql = _Sql(schema)
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
@@ -240,17 +225,8 @@ class PostgresStore:
             conn = psycopg.connect(**self._params, autocommit=True)
         except psycopg.Error as exc:
             raise self._translate(exc, "connect to") from exc
-        # The lock wait is bounded by `timeout`; a statement gets twice as long, so that a
-        # blocked sequencer is reported as such rather than as a slow server.
-        millis = int(self._timeout * 1000)
         try:
-            conn.execute(
-                "SELECT set_config('lock_timeout', %s, false),"
-                " set_config('statement_timeout', %s, false),"
-                " set_config('idle_in_transaction_session_timeout', %s, false),"
-                " set_config('synchronous_commit', 'on', false)",
-                (str(millis), str(2 * millis), str(2 * millis)),
-            )
+            configure_session(conn, self._timeout)
         except psycopg.Error as exc:
             conn.close()
             raise self._translate(exc, "connect to") from exc
