@@ -106,8 +106,13 @@ def start_gateway(home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], s
     with Directory(home / "store.db") as directory:
         directory.create_tenant("bench", ai_notice=False)
         _key, api_key = directory.issue_key("bench")
+    proc, base = launch(home, result.shares[:2])
+    return proc, base, api_key
+
+
+def launch(home: Path, shares: list[str] | tuple[str, ...]) -> tuple[subprocess.Popen[bytes], str]:
+    """`sumun serve` on an initialised home, pinned to the first core; (process, /v1 base)."""
     port = _port()
-    shares = [a for s in result.shares[:2] for a in ("--share", s)]
     proc = subprocess.Popen(
         [
             "taskset",
@@ -120,14 +125,14 @@ def start_gateway(home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], s
             "--port",
             str(port),
             "--json",
-            *shares,
+            *[a for s in shares for a in ("--share", s)],
         ],
         env={**os.environ, "SUMUN_HOME": str(home)},
         stdout=subprocess.PIPE,
     )
     assert proc.stdout is not None
     json.loads(proc.stdout.readline())
-    return proc, f"http://127.0.0.1:{port}/v1", api_key
+    return proc, f"http://127.0.0.1:{port}/v1"
 
 
 LITELLM_VERSION = "1.108.7"

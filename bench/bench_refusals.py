@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,18 +30,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_gateway import launch  # noqa: E402
+
 from sumun import config  # noqa: E402
 from sumun.runtime import open_runtime  # noqa: E402
 from sumun.store.directory import Directory  # noqa: E402
 
 BODY = {"model": "demo", "messages": [{"role": "user", "content": "안녕하세요"}]}
-CORES = sorted(os.sched_getaffinity(0))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_gateway(home: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
@@ -55,28 +49,8 @@ def start_gateway(home: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
         directory.create_tenant("calm", ai_notice=False)
         flood = directory.issue_key("flood")[1]
         calm = directory.issue_key("calm")[1]
-    port = _port()
-    shares = [a for s in result.shares[:2] for a in ("--share", s)]
-    proc = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            str(CORES[0]),
-            sys.executable,
-            "-m",
-            "sumun.cli.main",
-            "serve",
-            "--port",
-            str(port),
-            "--json",
-            *shares,
-        ],
-        env={**os.environ, "SUMUN_HOME": str(home)},
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    json.loads(proc.stdout.readline())
-    return proc, f"http://127.0.0.1:{port}/v1", flood, calm
+    proc, base = launch(home, result.shares[:2])
+    return proc, base, flood, calm
 
 
 def cpu_seconds(pid: int) -> float:
