@@ -43,6 +43,7 @@ def _everywhere(
     *,
     nodes: tuple[int, ...] = (1, 2, 3),
     limit: float = 5.0,
+    text: str = "poll",
 ) -> float:
     """Seconds until every node's answer satisfies `want` (polling each, bounded)."""
     start = time.monotonic()
@@ -51,7 +52,7 @@ def _everywhere(
     while pending:
         for index in sorted(pending):
             try:
-                answer = _chat(cluster.client, cluster[index].base_url, api_key, "poll")
+                answer = _chat(cluster.client, cluster[index].base_url, api_key, text)
             except httpx.HTTPError as exc:
                 last[index] = repr(exc)
                 continue
@@ -158,6 +159,31 @@ def test_three_nodes_hold_every_change_and_survive_a_killed_node(cluster: Cluste
             revoked = cluster.cli("tenants", "keys", "revoke", str(extra["key_id"]))
             assert revoked.returncode == 0, revoked.stderr
             timings["revoke"].append(_everywhere(cluster, str(extra["api_key"]), _status(401)))
+        # A tenant key disabled offline (custodian quorum, no node's admin socket) from the
+        # fourth process: every node refuses, and serves again once it is enabled.
+        quorum = [arg for share in cluster.shares[:2] for arg in ("--share", share)]
+        for action, status in (("disable", 403), ("enable", 200)):
+            done = cluster.cli("keys", action, "acme", *quorum)
+            assert done.returncode == 0, done.stdout + done.stderr
+            timings[f"key-{action}"] = [_everywhere(cluster, api_key, _status(status))]
+
+        # A policy applied from the fourth process: every node enforces it, then the next one.
+        blocking = cluster.workdir / "block-email.yaml"
+        blocking.write_text(
+            "pii:\n  default: allow\n  rules:\n"
+            "    - {id: drill.email, types: [EMAIL], action: block}\n"
+        )
+        allowing = cluster.workdir / "allow.yaml"
+        allowing.write_text("pii:\n  default: allow\n")
+        mail = "회신은 kim.sumun@example.com 으로"
+
+        def blocked(answer: httpx.Response) -> bool:
+            return answer.status_code == 403 and "drill.email" in answer.text
+
+        for path, want in ((blocking, blocked), (allowing, _status(200))):
+            done = cluster.cli("policy", "apply", str(path))
+            assert done.returncode == 0, done.stdout + done.stderr
+            timings[f"policy-{path.stem}"] = [_everywhere(cluster, api_key, want, text=mail)]
         print({k: [round(x, 3) for x in v] for k, v in timings.items()})
         for kind, seconds in timings.items():
             assert max(seconds) < BOUND, (kind, timings)
