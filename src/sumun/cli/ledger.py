@@ -19,8 +19,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings, with_target
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import LedgerIntegrityError, UsageError
+from sumun.keys import registry, seal
 from sumun.ledger import merkle, signing
+from sumun.ledger.entry import decode_entry
 from sumun.ledger.fsck import fsck
+from sumun.ledger.keystate import Disagreement, key_state_disagreements
 from sumun.ledger.note import Verifier
 from sumun.ledger.proofs import ProofReader
 from sumun.ledger.service import InclusionBundle
@@ -69,16 +72,25 @@ def verify(json_out: JsonOpt = False) -> None:
                     where = "" if exc.seq is None else f" (first bad entry: seq {exc.seq})"
                     err_console.print(f"[red]verification FAILED[/]{where}: {exc}")
                 raise typer.Exit(1) from None
+        disagreements = _key_state(conf, store, report.size)
     finally:
         store.close()
     result = {
-        "ok": True,
+        "ok": not disagreements,
         "size": report.size,
         "root": base64.b64encode(report.root).decode(),
         "checkpoints": report.checkpoints,
         "payloads": report.payloads,
         "seconds": round(report.seconds, 3),
+        "key_state_disagreements": [str(d) for d in disagreements],
     }
+    if disagreements:
+        if json_out:
+            print_json(result)
+        else:
+            for disagreement in disagreements:
+                err_console.print(f"[red]key state disagrees with the ledger[/]: {disagreement}")
+        raise typer.Exit(1)
     if json_out:
         print_json(result)
     else:
@@ -86,6 +98,20 @@ def verify(json_out: JsonOpt = False) -> None:
             f"[green]ledger verified[/]: {report.size:,} entries, root {result['root']}, "
             f"{report.checkpoints} signed checkpoint(s), {report.seconds:.2f} s"
         )
+
+
+def _key_state(conf: Any, store: LedgerStore, size: int) -> list[Disagreement]:
+    """Each key's registry state against its last key-event (issue 19); none while uninit."""
+    where = documents_for(conf)
+    if not seal.is_initialised(where):
+        return []
+    records = registry.read_unverified(where if not isinstance(where, Path) else where / "keystore")
+    events = (
+        (stored.seq, decode_entry(stored.entry))
+        for stored in store.entries(0, size)
+        if b'"kind":"key-event"' in stored.entry
+    )
+    return key_state_disagreements(events, records)
 
 
 @app.command()
