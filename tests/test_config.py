@@ -72,3 +72,12 @@ def test_a_home_set_in_the_file_is_ignored(tmp_path: Path) -> None:
     path.write_text("home: /etc\n")
     settings = config.load(config_file=path, home=tmp_path / "h", env={})
     assert settings.home == (tmp_path / "h").resolve()
+
+
+def test_kek_max_wraps_is_clamped_to_the_gcm_random_nonce_limit(tmp_path: Path) -> None:
+    """SP 800-38D §8.3: at most 2^32 encryptions with random 96-bit nonces per key (issue 19)."""
+    (tmp_path / "sumun.yaml").write_text("keys: {kek_max_wraps: 1099511627776}\n")
+    with pytest.raises(ConfigError, match="kek_max_wraps"):
+        config.load(home=tmp_path, env={})
+    (tmp_path / "sumun.yaml").write_text("keys: {kek_max_wraps: 4294967296}\n")
+    assert config.load(home=tmp_path, env={}).keys.kek_max_wraps == 2**32

@@ -60,6 +60,9 @@ class OpenBaoConfig(_Strict):
     mount: str = "transit"
     key_prefix: str = "sumun-"
     timeout: float = Field(default=2.0, gt=0)
+    # A CA bundle to trust for the https address (pinning); default: the system's CAs. Plain
+    # http is accepted for loopback addresses only.
+    ca_cert_file: str | None = None
 
 
 class KeysConfig(_Strict):
@@ -71,7 +74,8 @@ class KeysConfig(_Strict):
     revocation_ttl_seconds: float = Field(default=5.0, gt=0, le=60)
     destroy_grace_days: float = Field(default=7.0, ge=0)
     # Rotate a KEK version after this many wraps; DEKs are replaced after this many records.
-    kek_max_wraps: int = Field(default=2**31, ge=1)
+    # At most 2^32: the limit for random 96-bit GCM nonces under one key (SP 800-38D §8.3).
+    kek_max_wraps: int = Field(default=2**31, ge=1, le=2**32)
     dek_max_records: int = Field(default=2**31, ge=1)
     pkcs11: Pkcs11Config = Pkcs11Config()
     openbao: OpenBaoConfig = OpenBaoConfig()

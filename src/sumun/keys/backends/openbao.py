@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -120,6 +121,15 @@ def _int_field(data: Mapping[str, Any], field: str) -> int:
     return value
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class OpenBaoBackend:
     """KEKs as Transit keys in OpenBao / Vault; wrap and unwrap happen on the server."""
 
@@ -129,6 +139,14 @@ class OpenBaoBackend:
             raise ConfigError(
                 f"keys.openbao.address {config.address!r} is not an http(s) URL",
                 advice="use e.g. https://openbao.internal:8200",
+            )
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            # Wrapped and unwrapped DEKs and the token cross this connection (issue 19).
+            raise ConfigError(
+                f"keys.openbao.address {config.address!r} is plain http to another host: DEKs "
+                "and the token would cross the network in the clear",
+                advice="use https (keys.openbao.ca_cert_file to pin its CA); http is for "
+                "loopback only",
             )
         if parts.username is not None or parts.password is not None:
             # The address shows up in status output and errors: no credentials in it.
@@ -149,7 +167,10 @@ class OpenBaoBackend:
         self._address = config.address.rstrip("/")
         self._mount = config.mount.strip("/")
         self._timeout = config.timeout
-        self._client = hvac.Client(url=self._address, token=token, timeout=config.timeout)
+        verify: bool | str = config.ca_cert_file or True  # pinned CA, else the system's
+        self._client = hvac.Client(
+            url=self._address, token=token, timeout=config.timeout, verify=verify
+        )
         self._warned_upsert = False
 
     def __repr__(self) -> str:
