@@ -280,14 +280,16 @@ def test_passphrase_sealing(tmp_path: Path) -> None:
 
     settings = make_settings(tmp_path / "h")
     svc = KeyService(settings, events=MemoryEventSink())
-    svc.initialise(passphrase="수문 비밀번호", kdf_params=ScryptParams(n=2**10)).master_key.wipe()
+    svc.initialise(
+        passphrase="수문 금고의 비밀번호 2026", kdf_params=ScryptParams(n=2**10)
+    ).master_key.wipe()
     with pytest.raises(UnsealError, match="wrong passphrase"):
         svc.unseal(passphrase="wrong")
-    svc.unseal(passphrase="수문 비밀번호")
+    svc.unseal(passphrase="수문 금고의 비밀번호 2026")
     svc.lifecycle.create("acme", actor="t")
     with pytest.raises(UsageError, match="passphrase"):
         svc.lifecycle.destroy_now("acme", actor="t")
-    svc.lifecycle.destroy_now("acme", actor="t", passphrase="수문 비밀번호")
+    svc.lifecycle.destroy_now("acme", actor="t", passphrase="수문 금고의 비밀번호 2026")
     svc.seal()
 
 

@@ -94,12 +94,26 @@ def _prompt_share(number: int, threshold: int) -> str:
     return str(typer.prompt(f"Custodian share {number} of {threshold}", hide_input=True))
 
 
-def prompt_passphrase() -> str:
+def interactive() -> bool:
+    """Is a person at a terminal to type into a prompt?"""
+    return sys.stdin.isatty()
+
+
+def prompt_passphrase(*, new: bool = False) -> str:
+    """The passphrase from SUMUN_PASSPHRASE or the terminal; a `new` one is typed twice."""
     env = os.environ.get("SUMUN_PASSPHRASE")
     if env:
         return env
-    if not sys.stdin.isatty():
+    if not interactive():
         raise UsageError("the passphrase is needed: set SUMUN_PASSPHRASE or run in a terminal")
+    if new:
+        return str(
+            typer.prompt(
+                "New passphrase (at least 12 characters; several words)",
+                hide_input=True,
+                confirmation_prompt="Type it again",
+            )
+        )
     return str(typer.prompt("Passphrase", hide_input=True))
 
 

@@ -127,7 +127,7 @@ def init(
         result = runtime.keys.initialise(
             custodians=custodians,
             threshold=threshold,
-            passphrase=prompt_passphrase() if passphrase else None,
+            passphrase=prompt_passphrase(new=True) if passphrase else None,
             actor=actor(),
         )
         result.master_key.wipe()

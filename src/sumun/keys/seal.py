@@ -29,6 +29,7 @@ from typing import Any, Literal
 from sumun._fs import private_dir
 from sumun.crypto import kdf, shamir
 from sumun.crypto.hazmat.aead import NONCE_SIZE, Suite, new_cipher
+from sumun.crypto.passphrase_policy import check_passphrase
 from sumun.errors import DecryptionError, StateError, UnsealError, UsageError
 from sumun.keys.secret import MK_SIZE, MasterKey
 from sumun.store.documents import Documents, HomeDocuments
@@ -142,6 +143,8 @@ def initialise(
         raise already
     if passphrase is not None and (custodians is not None or threshold is not None):
         raise UsageError("choose custodian shares or a passphrase, not both")
+    if passphrase is not None:
+        check_passphrase(passphrase)  # before anything is created
     if isinstance(home, Path):
         private_dir(home)
     master_key = MasterKey(rng(MK_SIZE))
