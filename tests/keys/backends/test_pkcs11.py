@@ -172,6 +172,20 @@ def test_bad_arguments(backend: Pkcs11Backend, key_id: str, version: int, messag
         backend.wrap(key_id, version, DEK, AAD)
 
 
+def test_kek_serves_aes_gcm_only(backend: Pkcs11Backend, key_id: str, raw_session: Session) -> None:
+    """A PIN holder cannot use a KEK with another mechanism (AES-ECB as an oracle; issue 19)."""
+    kek = raw_session.get_key(label=f"sumun:{key_id}:v1")
+    assert kek[Attribute.ALLOWED_MECHANISMS] == [Mechanism.AES_GCM]
+    for mechanism in (Mechanism.AES_ECB, Mechanism.AES_CBC_PAD):
+        with pytest.raises(p11.MechanismInvalid):
+            kek.encrypt(
+                b"\0" * 16,
+                mechanism=mechanism,
+                mechanism_param=b"\0" * 16 if mechanism is Mechanism.AES_CBC_PAD else None,
+            )
+    assert backend.unwrap(key_id, 1, backend.wrap(key_id, 1, DEK, AAD), AAD) == DEK
+
+
 def test_kek_is_not_extractable(backend: Pkcs11Backend, key_id: str, raw_session: Session) -> None:
     kek = raw_session.get_key(label=f"sumun:{key_id}:v1")
     assert kek.key_type is KeyType.AES

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import queue
+import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, wait
@@ -38,6 +39,7 @@ from typing import Any, Final, NoReturn, TypeVar
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
+from pkcs11.attributes import ATTRIBUTE_TYPES
 from pkcs11.mechanisms import GCMParams
 from pkcs11.types import DecryptMixin, EncryptMixin, Key, Session
 
@@ -60,14 +62,30 @@ _IV_LEN: Final = 12
 _TAG_LEN: Final = 16
 _LABEL_PREFIX: Final = "sumun:"
 
+
+def _pack_mechanisms(mechanisms: Sequence[Mechanism]) -> bytes:
+    return struct.pack(f"{len(mechanisms)}L", *(int(m) for m in mechanisms))  # CK_ULONG[]
+
+
+def _unpack_mechanisms(raw: bytes) -> list[Mechanism]:
+    return [Mechanism(v) for v in struct.unpack(f"{len(raw) // struct.calcsize('L')}L", raw)]
+
+
+# python-pkcs11 names CKA_ALLOWED_MECHANISMS but cannot pack it: teach it, once, at import
+# (a registry the library keeps for exactly this; nothing else of ours is global).
+ATTRIBUTE_TYPES.setdefault(Attribute.ALLOWED_MECHANISMS, (_pack_mechanisms, _unpack_mechanisms))
+
 # Attributes of every KEK version. MODIFIABLE=False also stops anyone from adding capabilities
 # (e.g. CKA_WRAP) to the key later; SENSITIVE / EXTRACTABLE can only tighten per the spec.
+# ALLOWED_MECHANISMS: AES-GCM only — a PIN holder cannot use the KEK with AES-ECB or CBC as an
+# oracle (issue 19; CKA_ALLOWED_MECHANISMS, PKCS#11 v2.40 §4.4).
 _KEK_TEMPLATE: Final[Mapping[Attribute, Any]] = {
     Attribute.TOKEN: True,
     Attribute.PRIVATE: True,
     Attribute.SENSITIVE: True,
     Attribute.EXTRACTABLE: False,
     Attribute.MODIFIABLE: False,
+    Attribute.ALLOWED_MECHANISMS: (Mechanism.AES_GCM,),
 }
 
 # Errors that mean "the token or our session is gone", as opposed to "this request was wrong".
