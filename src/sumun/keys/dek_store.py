@@ -99,18 +99,22 @@ class DekStore:
                 )
             ]
             tx.execute("DELETE FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope))
+        self._db.erase_deleted("deks")
         return ids
 
     def delete_key(self, key_id: str, versions: frozenset[int] | None = None) -> int:
         """Erase the wrapped DEKs of a key (or of some of its versions)."""
         with self._db.write("erase DEKs in", change=False) as tx:
             if versions is None:
-                return tx.execute("DELETE FROM deks WHERE key_id = ?", (key_id,))
-            marks = ",".join("?" * len(versions))
-            return tx.execute(
-                f"DELETE FROM deks WHERE key_id = ? AND kek_version IN ({marks})",  # noqa: S608 - placeholders only
-                (key_id, *sorted(versions)),
-            )
+                erased = tx.execute("DELETE FROM deks WHERE key_id = ?", (key_id,))
+            else:
+                marks = ",".join("?" * len(versions))
+                erased = tx.execute(
+                    f"DELETE FROM deks WHERE key_id = ? AND kek_version IN ({marks})",  # noqa: S608 - placeholders only
+                    (key_id, *sorted(versions)),
+                )
+        self._db.erase_deleted("deks")
+        return erased
 
     def count(self, key_id: str | None = None) -> int:
         if key_id is None:

@@ -61,6 +61,11 @@ class Database(Protocol):
         """The control generation as committed now (one cheap read)."""
         ...
 
+    def erase_deleted(self, table: str) -> None:
+        """Make rows already deleted from `table` unrecoverable from this store's live files,
+        as far as the driver can (crypto-shredding needs every copy of a key gone)."""
+        ...
+
     def close(self) -> None: ...
 
 

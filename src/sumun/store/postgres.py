@@ -219,6 +219,17 @@ class PostgresDatabase:
             except psycopg.Error as exc:
                 raise self._fail(exc, doing) from exc
 
+    def erase_deleted(self, table: str) -> None:
+        """VACUUM reclaims the deleted rows' space so new rows overwrite it; PostgreSQL does not
+        zero pages, and its WAL and base backups keep old versions (docs/cluster.md)."""
+        if table not in {"deks", "pseudonym_maps"}:
+            raise ValueError(f"no erasable table {table!r}")
+        with self._lock:
+            try:
+                self._connection().execute(f"VACUUM {table}")  # autocommit: outside a transaction
+            except psycopg.Error as exc:
+                raise self._fail(exc, "vacuum") from exc
+
     def generation(self) -> int:
         rows = self.read("SELECT generation FROM control_meta WHERE id = 0")
         return int(rows[0][0]) if rows else 0

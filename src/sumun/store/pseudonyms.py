@@ -68,7 +68,10 @@ class PseudonymVault:
     def purge(self, older_than_seconds: float, *, now: float | None = None) -> int:
         cutoff = (time.time() if now is None else now) - older_than_seconds
         with self._db.write("purge the pseudonym vault in", change=False) as tx:
-            return tx.execute("DELETE FROM pseudonym_maps WHERE created_at < ?", (cutoff,))
+            purged = tx.execute("DELETE FROM pseudonym_maps WHERE created_at < ?", (cutoff,))
+        if purged:
+            self._db.erase_deleted("pseudonym_maps")
+        return purged
 
     def count(self) -> int:
         return int(self._db.read("SELECT count(*) FROM pseudonym_maps")[0][0])

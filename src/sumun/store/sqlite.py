@@ -135,6 +135,9 @@ class SqliteDatabase:
             if mode.lower() != "wal":
                 raise StoreError(f"cannot open the store at {path}: it cannot use WAL ({mode})")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
+            # Deleted rows are overwritten with zeros, not left in free pages (crypto-shredding:
+            # a carved page must not give back a wrapped DEK).
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA foreign_keys = ON")
             self._conn: sqlite3.Connection | None = conn
             if tables is None:
@@ -243,6 +246,17 @@ class SqliteDatabase:
         if conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+
+    def erase_deleted(self, table: str) -> None:
+        """With secure_delete the database pages hold no deleted row; the WAL still holds the
+        pages as they were until a checkpoint: checkpoint and truncate it (TRUNCATE waits for
+        readers, bounded by busy_timeout; a reader that pins it leaves the copy for now)."""
+        del table  # the whole file is checkpointed
+        with self._lock:
+            try:
+                self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "erase deleted rows in", self._path, self._label) from exc
 
     def generation(self) -> int:
         if not self._control:
