@@ -187,6 +187,9 @@ class GatewayConfig(_Strict):
     # PII detection of one request may take this long (in a worker thread); past it the request
     # is refused (413 scan_budget_exceeded), never forwarded unscanned.
     detection_budget_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Output tokens reserved against a token budget when a request names no max_tokens
+    # (sumun.gateway.budget); settled to what the provider reports.
+    default_output_reservation: int = Field(default=1024, ge=0, le=1_000_000)
 
 
 _DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)

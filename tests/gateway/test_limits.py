@@ -362,3 +362,57 @@ def test_check_latency(redis_url: str, prefix: str) -> None:
     print(f"\nMemoryLimiter.check: {mem_us:.1f} us; RedisLimiter.check: {redis_us:.0f} us")
     assert mem_us < 50
     assert redis_us < 5_000
+
+
+# -- reservations: a budget is a ceiling (issue 12) --------------------------------------------
+
+
+def test_a_reservation_is_charged_at_admission_and_settled_to_what_was_used(
+    limiter: Limiter,
+) -> None:
+    budget = Limits(token_budget=100)
+    assert limiter.check(ALICE, NONE, budget, reserve=60) == 60
+    with pytest.raises(BudgetExceededError, match=r"has 40 of its 100 tokens left.*up to 60"):
+        limiter.check(ALICE, NONE, budget, reserve=60)
+    limiter.settle(ALICE, 60, 20)  # the answer used 20: 40 come back
+    assert limiter.check(ALICE, NONE, budget, reserve=60) == 60  # 20 + 60
+    limiter.settle(ALICE, 60, 60)  # nothing reported (a cut stream): the reservation stands
+    with pytest.raises(BudgetExceededError):
+        limiter.check(ALICE, NONE, budget, reserve=30)  # 80 + 30 > 100
+    assert limiter.check(ALICE, NONE, budget, reserve=20) == 20
+    # Without a budget nothing is reserved: the tokens are counted when settled, as before.
+    assert limiter.check(CAROL, NONE, NONE, reserve=500) == 0
+
+
+def test_concurrent_requests_cannot_spend_a_budget_twice(
+    limiter: Limiter, request: pytest.FixtureRequest
+) -> None:
+    """50 at once on a 100-token budget used to serve 910 tokens; now 10 x 10 fit, no more."""
+    limiters = [limiter]
+    if isinstance(limiter, RedisLimiter):  # a second process on the same Redis
+        limiters.append(
+            RedisLimiter(
+                request.getfixturevalue("redis_url"), prefix=request.getfixturevalue("prefix")
+            )
+        )
+    admitted: list[int] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        try:
+            charged = limiters[i % len(limiters)].check(
+                ALICE, Limits(token_budget=100), NONE, reserve=10
+            )
+        except BudgetExceededError:
+            return
+        with lock:
+            admitted.append(charged)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sum(admitted) == 100 and len(admitted) == 10
+    for extra in limiters[1:]:
+        extra.close()

@@ -4,8 +4,10 @@ What is limited (a `Limits` from the directory; None = no limit at that level):
 - `rpm`: requests per minute; `check` counts the request when it lets it through;
 - `tpm`: tokens per minute; tokens are known only after the answer, so `record_tokens` counts
   them then, and `check` refuses while the last minute's tokens already fill the limit;
-- `token_budget`: total tokens ever; refused once used up. Like `tpm` it is counted after
-  the answer, so a budget can be overrun by the one request that crossed it.
+- `token_budget`: total tokens ever. `check(reserve=n)` charges an upper estimate of the
+  request's tokens at admission, in the same atomic step as the check (so concurrent requests
+  cannot all fit into what is left), and `settle` replaces it with what the answer used — or
+  keeps it when nothing was reported (a stream cut before its usage). See `sumun.gateway.budget`.
 Key and tenant limits are checked together and atomically: a request refused by one level
 consumes nothing at the other; the longest wait is reported.
 
@@ -68,16 +70,25 @@ _WHAT = {"rpm": "requests per minute", "tpm": "tokens per minute"}
 
 @runtime_checkable
 class Limiter(Protocol):
-    def check(self, principal: Principal, tenant_limits: Limits, key_limits: Limits) -> None:
+    def check(
+        self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
+    ) -> int:
         """Admit one request or raise RateLimitedError / BudgetExceededError.
 
-        An admitted request is counted against `rpm` at once. Raises LimiterUnavailableError
-        if the limits cannot be checked (the caller MUST refuse the request).
+        An admitted request is counted against `rpm` at once. When the key or its tenant has a
+        token budget, `reserve` tokens are charged to both budgets in the same atomic step and
+        returned (the caller MUST `settle` them); else 0. Raises LimiterUnavailableError if the
+        limits cannot be checked (the caller MUST refuse the request).
         """
         ...
 
+    def settle(self, principal: Principal, reserved: int, tokens: int) -> None:
+        """Count `tokens` (in + out) against `tpm`, and against the budgets in place of the
+        `reserved` tokens charged at admission."""
+        ...
+
     def record_tokens(self, principal: Principal, tokens: int) -> None:
-        """Count `tokens` (in + out) against `tpm` and the budgets of the key and its tenant."""
+        """`settle` with nothing reserved."""
         ...
 
     def close(self) -> None: ...
@@ -97,10 +108,17 @@ def _rate_error(scope: str, dim: str, limit: int, wait: float, who: Principal) -
     )
 
 
-def _budget_error(scope: str, limit: int, who: Principal) -> BudgetExceededError:
-    return BudgetExceededError(
-        f"token budget spent: {_who(scope, who)} has used its {limit} tokens", scope=scope
-    )
+def _budget_error(
+    scope: str, limit: int, who: Principal, used: int | None = None, reserve: int = 0
+) -> BudgetExceededError:
+    if used is None or used >= limit:
+        message = f"token budget spent: {_who(scope, who)} has used its {limit} tokens"
+    else:
+        message = (
+            f"token budget: {_who(scope, who)} has {limit - used} of its {limit} tokens left, "
+            f"and this request may use up to {reserve} (lower max_tokens, or send less)"
+        )
+    return BudgetExceededError(message, scope=scope)
 
 
 # -- sliding window counter: the math (mirrored in the Lua script below) -----------------------
@@ -154,16 +172,17 @@ class MemoryLimiter:
         window.roll(index)
         return window
 
-    def check(self, principal: Principal, tenant_limits: Limits, key_limits: Limits) -> None:
+    def check(
+        self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
+    ) -> int:
+        if reserve < 0:
+            raise ValueError("reserve must not be negative")
         levels = (
             ("key", principal.key_id, key_limits),
             ("tenant", principal.tenant, tenant_limits),
         )
         with self._lock:
-            for scope, name, limits in levels:
-                budget = limits.token_budget
-                if budget is not None and self._used.get((scope, name), 0) >= budget:
-                    raise _budget_error(scope, budget, principal)
+            budgeted = self._fits(levels, reserve, principal)
             now = self._clock()
             index = math.floor(now / self._window)
             frac = now / self._window - index
@@ -185,16 +204,38 @@ class MemoryLimiter:
                 raise _rate_error(worst[1], worst[2], worst[3], worst[0], principal)
             for w in admitted:
                 w.current += 1
+            charged = reserve if budgeted else 0
+            for scope, name, _limits in levels:
+                self._used[scope, name] = self._used.get((scope, name), 0) + charged
+            return charged
 
-    def record_tokens(self, principal: Principal, tokens: int) -> None:
-        if tokens < 0:
+    def _fits(
+        self, levels: tuple[tuple[str, str, Limits], ...], reserve: int, who: Principal
+    ) -> bool:
+        """Raise unless `reserve` fits every budget (caller holds the lock); any budget set?"""
+        budgeted = False
+        for scope, name, limits in levels:
+            budget = limits.token_budget
+            if budget is None:
+                continue
+            budgeted = True
+            used = self._used.get((scope, name), 0)
+            if used + max(reserve, 1) > budget:
+                raise _budget_error(scope, budget, who, used, reserve)
+        return budgeted
+
+    def settle(self, principal: Principal, reserved: int, tokens: int) -> None:
+        if tokens < 0 or reserved < 0:
             raise ValueError("tokens must not be negative")
         with self._lock:
             now = self._clock()
             index = math.floor(now / self._window)
             for scope, name in (("key", principal.key_id), ("tenant", principal.tenant)):
                 self._counter(scope, name, "tpm", index).current += tokens
-                self._used[scope, name] = self._used.get((scope, name), 0) + tokens
+                self._used[scope, name] = self._used.get((scope, name), 0) + tokens - reserved
+
+    def record_tokens(self, principal: Principal, tokens: int) -> None:
+        self.settle(principal, 0, tokens)
 
     def close(self) -> None:
         pass
@@ -224,15 +265,21 @@ end
 """
 
 # KEYS: key rpm, tenant rpm, key tpm, tenant tpm, key used, tenant used.
-# ARGV: window ms, then the six limits in the same order (0 = no limit).
-# Returns {0} admitted, {1, i, wait ms} rate-limited by KEYS[i], {2, i} budget KEYS[i] spent.
+# ARGV: window ms, then the six limits in the same order (0 = no limit), then the reservation.
+# Returns {0, charged} admitted, {1, i, wait ms} rate-limited by KEYS[i], {2, i, used} the
+# budget KEYS[i] cannot take the reservation.
 _LUA_CHECK = (
     _LUA_PRELUDE
     + """
+local reserve = tonumber(ARGV[8])
+local need = math.max(reserve, 1)
+local budgeted = false
 for i = 5, 6 do
   local limit = tonumber(ARGV[i + 1])
-  if limit > 0 and (tonumber(redis.call('GET', KEYS[i])) or 0) >= limit then
-    return {2, i}
+  if limit > 0 then
+    budgeted = true
+    local used = tonumber(redis.call('GET', KEYS[i])) or 0
+    if used + need > limit then return {2, i, used} end
   end
 end
 local worst, which, state = -1, 0, {}
@@ -258,21 +305,29 @@ if which > 0 then return {1, which, math.ceil(worst)} end
 for i = 1, 2 do
   if state[i] then store(KEYS[i], state[i][1] + 1, state[i][2]) end
 end
-return {0}
+if budgeted and reserve > 0 then
+  redis.call('INCRBY', KEYS[5], reserve)
+  redis.call('INCRBY', KEYS[6], reserve)
+  return {0, reserve}
+end
+return {0, 0}
 """
 )
 
-# KEYS: key tpm, tenant tpm, key used, tenant used. ARGV: window ms, tokens.
+# KEYS: key tpm, tenant tpm, key used, tenant used. ARGV: window ms, tokens, reserved.
 _LUA_RECORD = (
     _LUA_PRELUDE
     + """
 local tokens = tonumber(ARGV[2])
+local delta = tokens - tonumber(ARGV[3])
 for i = 1, 2 do
   local c, p = load(KEYS[i])
   store(KEYS[i], c + tokens, p)
 end
-redis.call('INCRBY', KEYS[3], tokens)
-redis.call('INCRBY', KEYS[4], tokens)
+if delta ~= 0 then
+  redis.call('INCRBY', KEYS[3], delta)
+  redis.call('INCRBY', KEYS[4], delta)
+end
 return 0
 """
 )
@@ -343,7 +398,11 @@ class RedisLimiter:
                 f"({type(exc).__name__}); refusing traffic"
             ) from exc
 
-    def check(self, principal: Principal, tenant_limits: Limits, key_limits: Limits) -> None:
+    def check(
+        self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
+    ) -> int:
+        if reserve < 0:
+            raise ValueError("reserve must not be negative")
         limits = (
             key_limits.rpm,
             tenant_limits.rpm,
@@ -353,25 +412,32 @@ class RedisLimiter:
             tenant_limits.token_budget,
         )
         if not any(limits):
-            return  # nothing to enforce: no round trip
+            return 0  # nothing to enforce: no round trip
         keys = self._keys(principal, ("rpm", "tpm", "used"))
-        reply = self._run(self._check, keys, [self._window_ms, *(v or 0 for v in limits)])
-        if not isinstance(reply, list) or not reply or reply[0] == 0:
-            return
+        args = [self._window_ms, *(v or 0 for v in limits), reserve]
+        reply = self._run(self._check, keys, args)
+        if not isinstance(reply, list) or not reply:
+            return 0
+        if reply[0] == 0:
+            return int(reply[1]) if len(reply) > 1 else 0
         which = int(reply[1]) - 1
         if reply[0] == 2:
             scope = _SCOPES[which - 4]
-            raise _budget_error(scope, int(limits[which] or 0), principal)
+            used = int(reply[2]) if len(reply) > 2 else None
+            raise _budget_error(scope, int(limits[which] or 0), principal, used, reserve)
         scope, dim = _DIMENSIONS[which]
         raise _rate_error(scope, dim, int(limits[which] or 0), int(reply[2]) / 1000, principal)
 
-    def record_tokens(self, principal: Principal, tokens: int) -> None:
-        if tokens < 0:
+    def settle(self, principal: Principal, reserved: int, tokens: int) -> None:
+        if tokens < 0 or reserved < 0:
             raise ValueError("tokens must not be negative")
-        if tokens == 0:
+        if tokens == 0 and reserved == 0:
             return
         keys = self._keys(principal, ("tpm", "used"))
-        self._run(self._record, keys, [self._window_ms, tokens])
+        self._run(self._record, keys, [self._window_ms, tokens, reserved])
+
+    def record_tokens(self, principal: Principal, tokens: int) -> None:
+        self.settle(principal, 0, tokens)
 
     def close(self) -> None:
         self._redis.close()

@@ -46,6 +46,7 @@ from sumun.errors import (
 )
 from sumun.gateway.admission import Admission, Decision
 from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
+from sumun.gateway.budget import reservation
 from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
@@ -101,6 +102,7 @@ class _Context:
     decision: Decision | None = None
     admitted_seq: int | None = None
     completed: bool = False
+    reserved: int = 0  # budget tokens charged at admission, not yet settled
 
 
 class Gateway:
@@ -118,8 +120,10 @@ class Gateway:
         pseudonym_retention_seconds: float = 0.0,
         refusals: RefusalLog | None = None,
         detection_budget_seconds: float = 5.0,
+        default_output_reservation: int = 1024,
     ) -> None:
         self.runtime = runtime
+        self.default_output_reservation = default_output_reservation
         self.detection_budget_seconds = detection_budget_seconds
         self.directory = directory
         self.limiter = limiter
@@ -150,7 +154,15 @@ class Gateway:
             raw = await read_body(request, self.max_body_bytes)
             ctx.parsed = parsed = parse_call(raw, endpoint, wire)
             ctx.tenant = tenant = self.directory.get_tenant(ctx.principal.tenant)
-            self.limiter.check(ctx.principal, tenant.limits, ctx.principal.limits)
+            estimate = reservation(
+                parsed.body,
+                len(raw),
+                endpoint=endpoint,
+                default_output=self.default_output_reservation,
+            )
+            ctx.reserved = self.limiter.check(
+                ctx.principal, tenant.limits, ctx.principal.limits, reserve=estimate
+            )
             route = self.router.route(parsed.model)  # unknown model ⇒ 404, nothing recorded
             decide = partial(
                 self.admission.decide,
@@ -181,11 +193,29 @@ class Gateway:
                 return await self._stream(ctx, call)
             return await self._complete(ctx, call)
         except asyncio.CancelledError:
+            self._refund(ctx)
             outcome, status = self._cancelled()
             self._completed(ctx, status=status, outcome=outcome)
             raise
         except Exception as exc:
+            self._refund(ctx)
             return self._fail(ctx, exc, await self._record_refusal(ctx, exc))
+
+    def _settle(self, ctx: _Context, tokens: int) -> None:
+        reserved, ctx.reserved = ctx.reserved, 0
+        if ctx.principal is None or (tokens == 0 and reserved == 0):
+            return
+        try:
+            self.limiter.settle(ctx.principal, reserved, tokens)
+        except SumunError:
+            # The answer is already on its way; an unreachable limiter store must not turn it
+            # into an error. The next request's check fails closed instead.
+            self.metrics.upstream_errors.labels("limiter", "record-tokens-failed").inc()
+
+    def _refund(self, ctx: _Context) -> None:
+        """A request that failed before any answer came back spent nothing: release it."""
+        if ctx.reserved:
+            self._settle(ctx, 0)
 
     def _cancelled(self) -> tuple[str, int]:
         """(outcome, status) of a request cancelled before its answer was complete."""
@@ -372,14 +402,10 @@ class Gateway:
         self, ctx: _Context, attempt: Attempt, tokens_in: int | None, tokens_out: int | None
     ) -> None:
         assert ctx.principal  # noqa: S101
+        reported = tokens_in is not None or tokens_out is not None
         total = (tokens_in or 0) + (tokens_out or 0)
-        if total:
-            try:
-                self.limiter.record_tokens(ctx.principal, total)
-            except SumunError:
-                # The answer is already on its way; an unreachable limiter store must not turn
-                # it into an error. The next request's check fails closed instead.
-                self.metrics.upstream_errors.labels("limiter", "record-tokens-failed").inc()
+        # Nothing reported (a stream cut before its usage chunk): the reservation stands.
+        self._settle(ctx, total if reported else ctx.reserved)
         if tokens_in:
             self.metrics.tokens.labels("in", attempt.provider, ctx.principal.tenant).inc(tokens_in)
         if tokens_out:
