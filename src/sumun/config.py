@@ -190,6 +190,9 @@ class GatewayConfig(_Strict):
     # Output tokens reserved against a token budget when a request names no max_tokens
     # (sumun.gateway.budget); settled to what the provider reports.
     default_output_reservation: int = Field(default=1024, ge=0, le=1_000_000)
+    # The most of one answer (streamed or not) the ledger keeps as its encrypted payload; a
+    # longer answer is cut there and the cut recorded (`payload_truncated_from`).
+    ledger_payload_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
 
 
 _DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)

@@ -105,6 +105,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         pseudonym_retention_seconds=settings.gateway.pseudonym_retention_days * 86400,
         detection_budget_seconds=settings.gateway.detection_budget_seconds,
         default_output_reservation=settings.gateway.default_output_reservation,
+        ledger_payload_max_bytes=settings.gateway.ledger_payload_max_bytes,
     )
     watcher.start()  # every subscriber is in place
     return GatewayParts(gateway, killswitch, adapters, watcher)

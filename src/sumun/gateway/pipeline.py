@@ -70,7 +70,6 @@ from sumun.store.pseudonyms import PseudonymVault
 
 __all__ = ["Gateway"]
 
-_TRANSCRIPT_MAX = 4 * 1024 * 1024  # stream bytes kept for the completed entry's payload
 # Above this, admission runs in a worker thread. Detection is linear, ~1 MB/s at worst on
 # digit-dense text (bench/README.md), so what runs on the event loop stays under ~4 ms.
 _INLINE_DECIDE_BYTES = 4 * 1024
@@ -121,8 +120,10 @@ class Gateway:
         refusals: RefusalLog | None = None,
         detection_budget_seconds: float = 5.0,
         default_output_reservation: int = 1024,
+        ledger_payload_max_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         self.runtime = runtime
+        self.ledger_payload_max_bytes = ledger_payload_max_bytes
         self.default_output_reservation = default_output_reservation
         self.detection_budget_seconds = detection_budget_seconds
         self.directory = directory
@@ -343,12 +344,22 @@ class Gateway:
         tokens_in: int | None = None,
         tokens_out: int | None = None,
         payload: bytes | None = None,
+        payload_size: int | None = None,
         answer: tuple[AnswerFilter, AnswerFilter] | None = None,
     ) -> None:
-        """Queue the `request-completed` entry (durable within the ledger's batch delay)."""
+        """Queue the `request-completed` entry (durable within the ledger's batch delay).
+
+        The answer kept as its payload is capped at `ledger_payload_max_bytes` for streamed and
+        whole answers alike; a cut is recorded (`payload_truncated_from`: the answer's size).
+        """
         if ctx.admitted_seq is None or ctx.principal is None or ctx.completed:
             return
         ctx.completed = True
+        size = payload_size if payload_size is not None else len(payload or b"")
+        truncated = {}
+        if payload is not None and size > self.ledger_payload_max_bytes:
+            payload = payload[: self.ledger_payload_max_bytes]
+            truncated = {"payload_truncated_from": str(size)}
         meta = EntryMeta(
             kind=EntryKind.REQUEST_COMPLETED,
             tenant=ctx.principal.tenant,
@@ -367,6 +378,7 @@ class Gateway:
                 "admitted_seq": str(ctx.admitted_seq),
                 **({"upstream_model": attempt.model} if attempt else {}),
                 **(_answer_attrs(*answer) if answer else {}),
+                **truncated,
             },
         )
         try:
@@ -485,13 +497,16 @@ class Gateway:
         notice = self._notice(ctx)
         scan, restore = filters = self._filters(ctx, attempt.provider)
         transcript = bytearray()
+        streamed = [0]
+        keep = self.ledger_payload_max_bytes
 
         async def tap(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
             # The ledger keeps the stream as the model sent it, output PII masked, before
-            # pseudonyms are restored (see _complete).
+            # pseudonyms are restored (see _complete) — up to the payload cap.
             async for chunk in source:
-                if len(transcript) < _TRANSCRIPT_MAX:
-                    transcript.extend(chunk)
+                streamed[0] += len(chunk)
+                if len(transcript) < keep:
+                    transcript.extend(chunk[: keep - len(transcript)])
                 yield chunk
 
         chunks: AsyncIterator[bytes] = reply.chunks
@@ -526,6 +541,7 @@ class Gateway:
                     tokens_in=reply.usage.tokens_in,
                     tokens_out=reply.usage.tokens_out,
                     payload=bytes(transcript),
+                    payload_size=streamed[0],
                     answer=filters,
                 )
                 self._observe(ctx, status, attempt.provider, stream=True)
