@@ -23,6 +23,11 @@ def ready(tmp_path: Path) -> tuple[Cli, list[str]]:
     return cli, shares
 
 
+def _pinned(cli: Cli) -> list[str]:
+    """The third party pins the key it got from the deployment, not the export's own copy."""
+    return [arg for key in cli.json("ledger", "vkeys")["vkeys"] for arg in ("--key", key)]
+
+
 def _offline(directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     # A third party: a fresh interpreter in an unrelated working directory, only the files.
     return subprocess.run(
@@ -73,7 +78,7 @@ def test_append_checkpoint_prove_tail_export_verify(
     cli.json("ledger", "export", "--tiles", str(out))
     assert (out / "checkpoint").read_text() == cp["note"]
     assert (out / "verifier.key").read_text().strip()
-    done = _offline(out)
+    done = _offline(out, *_pinned(cli))
     assert done.returncode == 0, done.stdout + done.stderr
 
     # The inclusion proof verifies offline too, against the exported checkpoint.
@@ -120,7 +125,7 @@ def test_offline_verifier_catches_a_tampered_export(
     cli.json("ledger", "checkpoint", *quorum)
     good = tmp_path / "good"
     cli.json("ledger", "export", "--tiles", str(good))
-    assert _offline(good).returncode == 0
+    assert _offline(good, *_pinned(cli)).returncode == 0
 
     bad = tmp_path / "bad"
     shutil.copytree(good, bad)
@@ -128,7 +133,7 @@ def test_offline_verifier_catches_a_tampered_export(
     raw = bytearray(bundle.read_bytes())
     raw[10] ^= 0x20
     bundle.write_bytes(bytes(raw))
-    done = _offline(bad)
+    done = _offline(bad, *_pinned(cli))
     assert done.returncode == 1 and "entry" in (done.stdout + done.stderr)
 
     forged = tmp_path / "forged"
@@ -136,7 +141,7 @@ def test_offline_verifier_catches_a_tampered_export(
     note = (forged / "checkpoint").read_text().splitlines(keepends=True)
     note[1] = str(int(note[1]) + 1) + "\n"  # claim one more entry than was signed
     (forged / "checkpoint").write_text("".join(note))
-    assert _offline(forged).returncode == 1
+    assert _offline(forged, *_pinned(cli)).returncode == 1
 
 
 def test_prove_without_a_checkpoint_says_what_to_do(ready: tuple[Cli, list[str]]) -> None:

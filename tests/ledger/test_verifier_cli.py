@@ -57,10 +57,13 @@ def test_ok_with_a_pinned_key(export_dir: Path) -> None:
     assert done.stderr == ""
 
 
-def test_ok_with_keys_from_the_export_says_so(export_dir: Path) -> None:
-    done = run(str(export_dir))
+def test_without_a_pinned_key_it_refuses_unless_told_and_then_warns(export_dir: Path) -> None:
+    refused = run(str(export_dir))
+    assert refused.returncode == 2 and "--key" in refused.stderr and "out of band" in refused.stderr
+    done = run(str(export_dir), "--unpinned")
     assert done.returncode == 0
     assert "from verifier.key (unpinned; use --key)" in done.stdout
+    assert "WARNING: UNPINNED" in done.stderr
 
 
 def test_json_output(export_dir: Path) -> None:

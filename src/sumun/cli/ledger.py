@@ -116,6 +116,20 @@ def _key_state(conf: Any, store: LedgerStore, size: int) -> list[Disagreement]:
 
 @app.command()
 @handle_errors
+def vkeys(json_out: JsonOpt = False) -> None:
+    """The log's signed-note verifier keys (public), to give a verifier out of band."""
+    keys = list(signing.public_vkeys(documents_for(settings())))
+    if not keys:
+        raise UsageError("no signing keys yet", advice="sign a checkpoint first")
+    if json_out:
+        print_json({"vkeys": keys})
+        return
+    for key in keys:
+        print(key)
+
+
+@app.command()
+@handle_errors
 def checkpoint(
     shares: ShareOpt = None, passphrase: PassOpt = False, json_out: JsonOpt = False
 ) -> None:

@@ -330,8 +330,14 @@ def _parser() -> _Parser:
         "--key",
         action="append",
         metavar="VKEY",
-        help="a trusted verifier key <name>+<hex id>+<base64>; repeatable. "
-        "Default: DIR/verifier.key (self-consistency only)",
+        help="the log's verifier key <name>+<hex id>+<base64>, obtained out of band (from the "
+        "deployment: `sumun ledger vkeys`, or where its operator publishes it); repeatable",
+    )
+    parser.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="no --key: trust DIR/verifier.key, which proves only that the export agrees with "
+        "itself (whoever wrote the export could have written that key too)",
     )
     parser.add_argument("--origin", help="require this checkpoint origin")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -354,6 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Verifier.from_vkey(key)
             except ValueError as exc:
                 raise _UsageError(f"--key {key!r}: {exc}") from None
+        if not args.key and not args.unpinned:
+            raise _UsageError(
+                "give the log's verifier key with --key, obtained out of band (`sumun ledger "
+                "vkeys` on the deployment, or its published key); a key read from the export "
+                "itself proves nothing about who signed it (--unpinned to check only that the "
+                "export is self-consistent)"
+            )
     except _UsageError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -363,6 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _emit(args.json, False, f"FAIL: {exc}", {"error": str(exc)})
         return 1
     root = base64.b64encode(result.root).decode()
+    if not result.keys_pinned:
+        print(
+            "WARNING: UNPINNED — the verifier key came from the export itself: this shows the "
+            "export is self-consistent, not that the log's operator signed it",
+            file=sys.stderr,
+        )
     keys = "pinned by --key" if result.keys_pinned else "from verifier.key (unpinned; use --key)"
     line = (
         f"OK: {result.origin} size {result.size} root {root}, "
