@@ -31,6 +31,7 @@ from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
 from sumun.ledger.tiles import export_tiles
 from sumun.runtime import ledger_origin, open_store
 from sumun.store.control import documents_for
+from sumun.store.documents import as_documents
 
 __all__ = ["app"]
 
@@ -102,10 +103,10 @@ def verify(json_out: JsonOpt = False) -> None:
 
 def _key_state(conf: Any, store: LedgerStore, size: int) -> list[Disagreement]:
     """Each key's registry state against its last key-event (issue 19); none while uninit."""
-    where = documents_for(conf)
-    if not seal.is_initialised(where):
+    documents = as_documents(documents_for(conf))
+    if not seal.is_initialised(documents):
         return []
-    records = registry.read_unverified(where if not isinstance(where, Path) else where / "keystore")
+    records = registry.read_unverified(documents)
     events = (
         (stored.seq, decode_entry(stored.entry))
         for stored in store.entries(0, size)

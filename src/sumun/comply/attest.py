@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sumun._fs import atomic_write, private_dir
 from sumun.comply.model import AttestationRecord, DocumentRef
 from sumun.errors import StateError, UsageError
-from sumun.store.documents import Documents, HomeDocuments
+from sumun.store.documents import Documents, as_documents
 
 __all__ = ["ATTESTATIONS_FILE", "EVIDENCE_DIR", "Attestations", "reference", "store_document"]
 
@@ -70,7 +70,7 @@ class Attestations:
     """Attestations of one deployment: a file in SUMUN_HOME, or a shared control-store row."""
 
     def __init__(self, home: Path | Documents) -> None:
-        self._docs = HomeDocuments(home) if isinstance(home, Path) else home
+        self._docs = as_documents(home)
         self.path = self._docs.where(ATTESTATIONS_FILE)
 
     def __repr__(self) -> str:

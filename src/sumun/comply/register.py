@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sumun.comply.model import HighImpactArea
 from sumun.errors import StateError, UsageError
-from sumun.store.documents import Documents, HomeDocuments
+from sumun.store.documents import Documents, as_documents
 
 __all__ = [
     "REGISTER_FILE",
@@ -138,7 +138,7 @@ class Register:
     """The register of one deployment: a file in SUMUN_HOME, or a shared control-store row."""
 
     def __init__(self, home: Path | Documents) -> None:
-        self._docs = HomeDocuments(home) if isinstance(home, Path) else home
+        self._docs = as_documents(home)
         self.path = self._docs.where(REGISTER_FILE)
 
     def __repr__(self) -> str:

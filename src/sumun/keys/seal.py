@@ -32,7 +32,7 @@ from sumun.crypto.hazmat.aead import NONCE_SIZE, Suite, new_cipher
 from sumun.crypto.passphrase_policy import check_passphrase
 from sumun.errors import DecryptionError, StateError, UnsealError, UsageError
 from sumun.keys.secret import MK_SIZE, MasterKey
-from sumun.store.documents import Documents, HomeDocuments
+from sumun.store.documents import Documents, as_documents
 
 __all__ = [
     "HOME_FILE",
@@ -84,16 +84,12 @@ class InitResult:
         return f"<InitResult {self.info.method} shares=({len(self.shares)} hidden)>"
 
 
-def _documents(home: Path | Documents) -> Documents:
-    return HomeDocuments(home) if isinstance(home, Path) else home
-
-
 def is_initialised(home: Path | Documents) -> bool:
-    return _documents(home).exists(HOME_FILE)
+    return as_documents(home).exists(HOME_FILE)
 
 
 def read_seal_info(home: Path | Documents) -> SealInfo:
-    docs = _documents(home)
+    docs = as_documents(home)
     path = docs.where(HOME_FILE)
     body = docs.read(HOME_FILE)
     if body is None:
@@ -134,7 +130,7 @@ def initialise(
     clock: Callable[[], float] = time.time,
 ) -> InitResult:
     """Create the master key and seal it. Refuses an already initialised home."""
-    docs = _documents(home)
+    docs = as_documents(home)
     already = StateError(
         f"{home if isinstance(home, Path) else 'this deployment'} is already initialised",
         advice="use another SUMUN_HOME (or another control store)",

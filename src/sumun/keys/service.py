@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sumun.config import Settings
@@ -89,11 +88,7 @@ def make_backend(settings: Settings, seal_info: seal.SealInfo, master_key: Maste
     if kind == "embedded":
         from sumun.keys.backends.embedded import EmbeddedBackend
 
-        if settings.control.store == "sqlite":
-            return check_backend(
-                EmbeddedBackend(settings.home / "keystore", master_key, seal_info.suite)
-            )
-        control = open_control(settings)  # the KEKs are shared by every node
+        control = open_control(settings)  # the home's file, or the store every node shares
         return check_backend(
             EmbeddedBackend(control.documents, master_key, seal_info.suite, closer=control.close)
         )
@@ -250,9 +245,6 @@ class KeyService:
             )
         )
 
-    def _registry_where(self) -> Path | Documents:
-        return self.home / "keystore" if not self._control.shared else self.documents
-
     def unseal_with(self, master_key: MasterKey, *, actor: str | None = None) -> None:
         """Open the key layer with a verified master key (from seal.unseal_* or init)."""
         with self._lock:
@@ -266,7 +258,7 @@ class KeyService:
                 master_key.wipe()
                 raise
             try:
-                registry = Registry(self._registry_where(), master_key)
+                registry = Registry(self.documents, master_key)
                 store = DekStore(self._control.dek_database())
                 envelopes: Envelopes | None = None
 

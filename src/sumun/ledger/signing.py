@@ -25,7 +25,7 @@ from sumun.errors import LedgerCorruptError
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
 from sumun.ledger.note import EcdsaP256Signer, Ed25519Signer, Signer
-from sumun.store.documents import Documents, HomeDocuments
+from sumun.store.documents import Documents, as_documents
 
 __all__ = ["SYSTEM_KEY", "SigningKeys", "load_or_create"]
 
@@ -78,17 +78,13 @@ def _restore(alg: str, name: str, material: bytes) -> Signer:
     return EcdsaP256Signer(name, key)
 
 
-def _documents(home: Path | Documents) -> Documents:
-    return HomeDocuments(home) if isinstance(home, Path) else home
-
-
 def load_or_create(home: Path | Documents, keys: KeyService, name: str) -> SigningKeys:
     """Open the signing keys (needs Sumun unsealed); create them on first use.
 
     Nodes racing to create them agree on one set: the first writer's document wins and the
     others adopt it (their freshly made keys are dropped unused).
     """
-    docs = _documents(home)
+    docs = as_documents(home)
     path = docs.where(_NAME)
     body = docs.read(_NAME)
     if body is not None:
@@ -130,7 +126,7 @@ def load_or_create(home: Path | Documents, keys: KeyService, name: str) -> Signi
 
 def public_vkeys(home: Path | Documents) -> tuple[str, ...]:
     """The verifier keys, readable without unsealing (they are public)."""
-    docs = _documents(home)
+    docs = as_documents(home)
     path = docs.where(_NAME)
     body = docs.read(_NAME)
     if body is None:

@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 from sumun._fs import atomic_write, exclusive_lock, private_dir
 from sumun.store.database import Database
 
-__all__ = ["Documents", "HomeDocuments", "StoreDocuments", "locate"]
+__all__ = ["Documents", "HomeDocuments", "StoreDocuments", "as_documents", "locate"]
 
 
 class _Generation(Protocol):
@@ -159,6 +159,11 @@ class StoreDocuments:
                     (new, self._clock(), name),
                 )
             return new
+
+
+def as_documents(home: Path | Documents) -> Documents:
+    """The deployment's documents: a home folder given as a path means its files."""
+    return HomeDocuments(home) if isinstance(home, Path) else home
 
 
 def locate(where: Path | Documents, name: str, *, home_relative: str) -> tuple[Documents, str]:
