@@ -38,10 +38,8 @@ def _actor() -> str:
 
 def _switch() -> KillSwitch:
     conf = settings()
-    control = open_control(conf)
-    return KillSwitch(
-        control.database(), redis_url=conf.gateway.redis_url, channel=control.redis_channel
-    )
+    # The control store's connection announces each change (NOTIFY, and Redis if configured).
+    return KillSwitch(open_control(conf).database())
 
 
 def _record_json(record: CutRecord) -> dict[str, Any]:

@@ -65,13 +65,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         # records it in the ledger (see `sumun providers cut`).
         log.warning("kill switch: %s", change)
 
-    killswitch = KillSwitch(
-        control.database(),
-        redis_url=settings.gateway.redis_url,
-        channel=control.redis_channel,
-        on_change=record_cut,
-        watcher=watcher,
-    )
+    killswitch = KillSwitch(control.database(), on_change=record_cut, watcher=watcher)
     killswitch.start()
     breaker = Breaker.from_config(settings.gateway)
     adapters = {p.name: make_adapter(p) for p in settings.providers}

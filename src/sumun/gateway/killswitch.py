@@ -24,12 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from sumun.errors import ProviderCutError, UsageError
 from sumun.store.cuts import CutRecord, CutTable
 from sumun.store.database import Database
-from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_client
+from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_publisher
 
 __all__ = ["CutChange", "KillSwitch"]
 
@@ -92,7 +90,15 @@ class KillSwitch:
         self._redis_url = redis_url
         self._client_name = client_name
         self._lock = threading.Lock()
-        self._redis = None if redis_url is None else redis_client(redis_url, name=client_name)
+        if isinstance(store, Path):
+            # Its own store: announce each cut as the control store's drivers do (a Database
+            # handed in was opened with its deployment's publisher already).
+            from sumun.store.sqlite import SqliteDatabase
+
+            publish = None
+            if redis_url is not None:
+                publish = redis_publisher(redis_url, channel, name=f"{client_name}-publish")
+            store = SqliteDatabase(store, after_change=publish)
         self._table = CutTable(store)
         self._watcher = watcher
         self._own_watcher: ControlWatcher | None = None
@@ -152,16 +158,6 @@ class KillSwitch:
             self._records = new = {**old, record.name: record}
             self._cut = frozenset(n for n, r in new.items() if r.cut)
         self._notify(_diff(old, new, local=True))
-        self._publish(record.name)
-
-    def _publish(self, name: str) -> None:
-        if self._redis is None:
-            return
-        try:
-            self._redis.publish(self._channel, name)
-        except redis.RedisError as exc:
-            # Already durable; other nodes see it by polling within `poll_seconds`.
-            log.warning("kill switch: could not publish to Redis (%s); relying on polling", exc)
 
     def reload(self) -> None:
         """Re-read the cuts (the watcher calls this whenever the control generation moves)."""
@@ -210,6 +206,4 @@ class KillSwitch:
         if self._own_watcher is not None:
             self._own_watcher.stop()
             self._own_watcher = None
-        if self._redis is not None:
-            self._redis.close()
         self._table.close()

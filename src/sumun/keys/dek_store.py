@@ -41,7 +41,7 @@ class DekStore:
 
     def __init__(self, store: Path | Database) -> None:
         if isinstance(store, Path):
-            from sumun.store.control import DEK_TABLES
+            from sumun.store.schema import DEK_TABLES
             from sumun.store.sqlite import SqliteDatabase
 
             try:

@@ -21,23 +21,12 @@ from sumun.config import Settings
 from sumun.errors import ConfigError
 from sumun.store.database import Database, check_database
 from sumun.store.documents import Documents, HomeDocuments, StoreDocuments
-from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_client
+from sumun.store.schema import DEK_TABLES, VAULT_TABLES
+from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_publisher
 
-__all__ = ["DEK_TABLES", "VAULT_TABLES", "Control", "documents_for", "open_control"]
+__all__ = ["Control", "documents_for", "open_control"]
 
 log = logging.getLogger(__name__)
-
-# The standalone SQLite files keep their own tables (PostgreSQL has them in the control schema).
-DEK_TABLES = (
-    "CREATE TABLE IF NOT EXISTS deks (dek_id {blob} PRIMARY KEY, key_id TEXT NOT NULL,"
-    " kek_version {int} NOT NULL, scope TEXT NOT NULL, suite {int} NOT NULL,"
-    " wrapped {blob} NOT NULL, created_at {real} NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS deks_by_scope ON deks (key_id, scope)",
-)
-VAULT_TABLES = (
-    "CREATE TABLE IF NOT EXISTS pseudonym_maps (request_id TEXT PRIMARY KEY,"
-    " tenant TEXT NOT NULL, created_at {real} NOT NULL, sealed {blob} NOT NULL)",
-)
 
 
 @dataclass
@@ -86,7 +75,10 @@ class Control:
         conf = self.settings.control
         return check_database(
             PostgresDatabase(
-                self._dsn(), schema_name=conf.postgres_schema, timeout=conf.timeout_seconds
+                self._dsn(),
+                schema_name=conf.postgres_schema,
+                timeout=conf.timeout_seconds,
+                after_change=self._publisher(),
             )
         )
 
@@ -105,20 +97,11 @@ class Control:
         )
 
     def _publisher(self) -> Callable[[int], None] | None:
+        """Redis, when configured, hears every control change right after its commit."""
         url = self.settings.gateway.redis_url
         if url is None:
             return None
-        client = redis_client(url, name="sumun-control-publish")
-
-        channel = self.redis_channel
-
-        def publish(generation: int) -> None:
-            try:
-                client.publish(channel, str(generation))
-            except Exception as exc:
-                log.warning("control: could not publish to Redis (%s); relying on polling", exc)
-
-        return publish
+        return redis_publisher(url, self.redis_channel, name="sumun-control-publish")
 
     # -- what callers open -----------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -66,7 +66,12 @@ class PostgresDatabase:
     """The control tables in one schema, behind one connection and a lock (thread-safe)."""
 
     def __init__(
-        self, dsn: str, *, schema_name: str = "sumun_control", timeout: float = 5.0
+        self,
+        dsn: str,
+        *,
+        schema_name: str = "sumun_control",
+        timeout: float = 5.0,
+        after_change: Callable[[int], None] | None = None,
     ) -> None:
         if not _SCHEMA_NAME.match(schema_name):
             raise ValueError(f"bad control schema name {schema_name!r}")
@@ -83,6 +88,7 @@ class PostgresDatabase:
         self._schema = schema_name
         self._timeout = timeout
         self._target = describe(params)
+        self._after_change = after_change
         self._lock = threading.Lock()
         self._conn: _Conn | None = None
         self._closed = False
@@ -201,6 +207,7 @@ class PostgresDatabase:
 
     @contextlib.contextmanager
     def write(self, doing: str, *, change: bool = True) -> Iterator[_Tx]:
+        generation = 0
         with self._lock:
             try:
                 conn = self._connection()
@@ -218,6 +225,8 @@ class PostgresDatabase:
                         conn.execute("SELECT pg_notify(%s, %s)", (self.channel, str(generation)))
             except psycopg.Error as exc:
                 raise self._fail(exc, doing) from exc
+        if change and self._after_change is not None:
+            self._after_change(generation)
 
     def erase_deleted(self, table: str) -> None:
         """VACUUM reclaims the deleted rows' space so new rows overwrite it; PostgreSQL does not

@@ -25,7 +25,7 @@ class PseudonymVault:
 
     def __init__(self, store: Path | Database, *, timeout: float = 5.0) -> None:
         if isinstance(store, Path):
-            from sumun.store.control import VAULT_TABLES
+            from sumun.store.schema import VAULT_TABLES
             from sumun.store.sqlite import SqliteDatabase
 
             store = SqliteDatabase(

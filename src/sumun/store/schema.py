@@ -12,7 +12,7 @@ must never write to tables it does not understand.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "VERSION", "render"]
+__all__ = ["DEK_TABLES", "MIGRATIONS", "VAULT_TABLES", "VERSION", "render"]
 
 _V1 = (
     "CREATE TABLE tenants (name TEXT PRIMARY KEY, ai_notice {int} NOT NULL,"
@@ -29,18 +29,27 @@ _V1 = (
     " reason TEXT NOT NULL, actor TEXT NOT NULL, at {real} NOT NULL)",
 )
 
+# Also the whole schema of the one-host files keystore/deks.db and pseudonyms.db, hence
+# IF NOT EXISTS (sumun.store.control opens those with them).
+DEK_TABLES = (
+    "CREATE TABLE IF NOT EXISTS deks (dek_id {blob} PRIMARY KEY, key_id TEXT NOT NULL,"
+    " kek_version {int} NOT NULL, scope TEXT NOT NULL, suite {int} NOT NULL,"
+    " wrapped {blob} NOT NULL, created_at {real} NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS deks_by_scope ON deks (key_id, scope)",
+)
+VAULT_TABLES = (
+    "CREATE TABLE IF NOT EXISTS pseudonym_maps (request_id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL, created_at {real} NOT NULL, sealed {blob} NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS pseudonym_maps_by_age ON pseudonym_maps (created_at)",
+)
+
 _V2 = (
     "CREATE TABLE control_meta (id {int} PRIMARY KEY CHECK (id = 0), generation {int} NOT NULL)",
     "INSERT INTO control_meta (id, generation) VALUES (0, 1)",
     "CREATE TABLE documents (name TEXT PRIMARY KEY, body {blob} NOT NULL,"
     " version {int} NOT NULL, updated_at {real} NOT NULL)",
-    "CREATE TABLE deks (dek_id {blob} PRIMARY KEY, key_id TEXT NOT NULL,"
-    " kek_version {int} NOT NULL, scope TEXT NOT NULL, suite {int} NOT NULL,"
-    " wrapped {blob} NOT NULL, created_at {real} NOT NULL)",
-    "CREATE INDEX deks_by_scope ON deks (key_id, scope)",
-    "CREATE TABLE pseudonym_maps (request_id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"
-    " created_at {real} NOT NULL, sealed {blob} NOT NULL)",
-    "CREATE INDEX pseudonym_maps_by_age ON pseudonym_maps (created_at)",
+    *DEK_TABLES,
+    *VAULT_TABLES,
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)

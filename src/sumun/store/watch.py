@@ -38,7 +38,7 @@ from sumun.errors import ConfigError, StoreError
 from sumun.store.database import Database
 from sumun.store.postgres import PostgresDatabase
 
-__all__ = ["REDIS_CHANNEL", "ControlWatcher", "redis_client"]
+__all__ = ["REDIS_CHANNEL", "ControlWatcher", "redis_client", "redis_publisher"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,21 @@ def redis_client(url: str, *, name: str) -> redis.Redis:
         )
     except ValueError as exc:  # the message names the schemes, never the URL
         raise ConfigError(f"gateway.redis_url is not a Redis URL ({exc})") from exc
+
+
+def redis_publisher(url: str, channel: str, *, name: str) -> Callable[[int], None]:
+    """What a writer calls after each committed change (`after_change` of the drivers): one
+    PUBLISH of the new generation. Best effort: the change is already durable, and every node
+    also polls, so Redis trouble only costs speed."""
+    client = redis_client(url, name=name)
+
+    def publish(generation: int) -> None:
+        try:
+            client.publish(channel, str(generation))
+        except redis.RedisError as exc:
+            log.warning("control: could not publish to Redis (%s); relying on polling", exc)
+
+    return publish
 
 
 class ControlWatcher:
@@ -93,7 +108,6 @@ class ControlWatcher:
         self._redis_channel = redis_channel
         self.generation = db.generation()  # read before anything is served
         self._ok_at = monotonic()
-        self.changes_seen = 0
 
     def __repr__(self) -> str:
         return f"<ControlWatcher {self._db.where} generation={self.generation}>"
@@ -147,16 +161,11 @@ class ControlWatcher:
         if self._redis is not None:
             self._redis.close()
 
-    def check_now(self) -> None:
-        """Read the generation in the caller's thread and notify (tests, start-up)."""
-        self._observe(self._db.generation(), force=False)
-
     def _observe(self, generation: int, *, force: bool) -> None:
         self._ok_at = self._monotonic()
         if generation == self.generation and not force:
             return
         self.generation = generation
-        self.changes_seen += 1
         for name, subscriber in self._subscribers:
             try:
                 subscriber(generation)
