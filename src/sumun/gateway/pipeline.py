@@ -38,7 +38,6 @@ from sumun.errors import (
     BackendUnavailableError,
     BudgetExceededError,
     ForbiddenError,
-    KeyStateError,
     RateLimitedError,
     SealedError,
     SumunError,
@@ -47,6 +46,7 @@ from sumun.errors import (
 from sumun.gateway.admission import Admission, Decision
 from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
 from sumun.gateway.budget import reservation
+from sumun.gateway.entries import admitted_entry, cap_payload, completed_entry
 from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
@@ -62,7 +62,6 @@ from sumun.gateway.wire import (
     read_body,
 )
 from sumun.keys.envelope import Context
-from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
 from sumun.store.directory import Directory
 from sumun.store.model import Principal, Tenant
@@ -73,7 +72,6 @@ __all__ = ["Gateway"]
 # Above this, admission runs in a worker thread. Detection is linear, ~1 MB/s at worst on
 # digit-dense text (bench/README.md), so what runs on the event loop stays under ~4 ms.
 _INLINE_DECIDE_BYTES = 4 * 1024
-_PROVISION_WAIT = 5.0  # seconds a node waits for another node's concurrent tenant-key creation
 
 
 def _now_ms() -> int:
@@ -248,24 +246,13 @@ class Gateway:
 
     async def _record_admitted(self, ctx: _Context, raw: bytes) -> int:
         assert ctx.principal and ctx.parsed and ctx.decision and ctx.tenant  # noqa: S101
-        meta = EntryMeta(
-            kind=EntryKind.REQUEST_ADMITTED,
-            tenant=ctx.principal.tenant,
-            time_ms=_now_ms(),
-            decision=ctx.decision.action,
-            rules=ctx.decision.rules,
-            data_class=ctx.decision.data_class,
+        meta = admitted_entry(
+            ctx.principal,
+            ctx.parsed,
+            ctx.decision,
+            endpoint=ctx.endpoint,
             request_id=ctx.request_id,
-            attrs={
-                "endpoint": ctx.endpoint,
-                "model": ctx.parsed.model,
-                "key_id": ctx.principal.key_id,
-                "app": ctx.principal.app or "",
-                "user": ctx.principal.user or "",
-                "stream": str(ctx.parsed.stream).lower(),
-                "pii_types": ",".join(ctx.decision.pii_types),
-                "pii_actions": ctx.decision.pii_actions,
-            },
+            time_ms=_now_ms(),
         )
         try:
             return await self.runtime.ledger.append_async(meta, raw, key_id=ctx.principal.tenant)
@@ -314,25 +301,13 @@ class Gateway:
         return scan, AnswerFilter(detect, {}, pseudonyms)
 
     async def _provision_tenant_key(self, tenant: str) -> None:
-        """A tenant's KEK is created on its first request (a key event records it).
-
-        Several nodes may race to create it: the loser's create is refused (the key or its
-        version exists), and it waits, bounded, for the winner's record to be visible.
-        """
+        """A tenant's KEK is created on its first request (a key event records it); nodes
+        racing to create it end up with the one that won (KeyService.ensure_key)."""
+        keys = self.runtime.keys
         async with self._key_lock:
-            keys = self.runtime.keys
-            if await run_in_threadpool(keys.get_key, tenant) is None:
-                try:
-                    await run_in_threadpool(
-                        lambda: keys.lifecycle.create(tenant, actor="sumun-gateway", tenant=tenant)
-                    )
-                except KeyStateError:
-                    deadline = time.monotonic() + _PROVISION_WAIT
-                    while await run_in_threadpool(keys.get_key, tenant) is None:
-                        if time.monotonic() > deadline:
-                            raise
-                        await asyncio.sleep(0.02)
-            await run_in_threadpool(keys.refresh, True)
+            await run_in_threadpool(
+                partial(keys.ensure_key, tenant, tenant=tenant, actor="sumun-gateway")
+            )
 
     def _completed(
         self,
@@ -356,30 +331,21 @@ class Gateway:
             return
         ctx.completed = True
         size = payload_size if payload_size is not None else len(payload or b"")
-        truncated = {}
-        if payload is not None and size > self.ledger_payload_max_bytes:
-            payload = payload[: self.ledger_payload_max_bytes]
-            truncated = {"payload_truncated_from": str(size)}
-        meta = EntryMeta(
-            kind=EntryKind.REQUEST_COMPLETED,
-            tenant=ctx.principal.tenant,
-            time_ms=_now_ms(),
-            decision=ctx.decision.action if ctx.decision else None,
-            rules=ctx.decision.rules if ctx.decision else (),
-            provider=attempt.provider if attempt else None,
-            data_class=ctx.decision.data_class if ctx.decision else None,
+        payload, truncated_from = cap_payload(payload, size, self.ledger_payload_max_bytes)
+        meta = completed_entry(
+            ctx.principal,
+            ctx.decision,
+            status=status,
+            outcome=outcome,
+            admitted_seq=ctx.admitted_seq,
+            attempt=attempt,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             latency_us=int((time.perf_counter() - ctx.started) * 1e6),
             request_id=ctx.request_id,
-            attrs={
-                "status": str(status),
-                "outcome": outcome,
-                "admitted_seq": str(ctx.admitted_seq),
-                **({"upstream_model": attempt.model} if attempt else {}),
-                **(_answer_attrs(*answer) if answer else {}),
-                **truncated,
-            },
+            time_ms=_now_ms(),
+            answer=answer,
+            payload_truncated_from=truncated_from,
         )
         try:
             self.runtime.ledger.submit(meta, payload, key_id=ctx.principal.tenant)
@@ -578,14 +544,3 @@ class Gateway:
         self._completed(ctx, status=status, outcome=f"error-{kind}")
         self._observe(ctx, status, getattr(exc, "provider", "none"), stream=False)
         return error_response(ctx.wire, status, message, code=code, headers=headers)
-
-
-def _answer_attrs(scan: AnswerFilter, restore: AnswerFilter) -> dict[str, str]:
-    attrs = {}
-    hits = scan.hits()
-    if hits:
-        attrs["output_pii"] = ",".join(hits)
-    restored = restore.restored()
-    if restored:
-        attrs["restored"] = str(restored)
-    return attrs
