@@ -25,6 +25,7 @@ from sumun.config import Settings
 from sumun.errors import (
     BackendError,
     ConfigError,
+    KeyStateError,
     SealedError,
     SumunError,
 )
@@ -351,6 +352,23 @@ class KeyService:
 
     def get_key(self, key_id: str) -> KeyRecord | None:
         return self._require_open().registry.load().get(key_id)
+
+    def ensure_key(
+        self, key_id: str, *, tenant: str, actor: str, wait_seconds: float = 5.0
+    ) -> None:
+        """Make sure `key_id` exists: create it, or — when another process or node created it
+        at the same moment and this create was refused — wait (bounded) until its record is
+        visible. Either way this process's data path sees it at once afterwards."""
+        if self.get_key(key_id) is None:
+            try:
+                self.lifecycle.create(key_id, actor=actor, tenant=tenant)
+            except KeyStateError:
+                deadline = self._monotonic() + wait_seconds
+                while self.get_key(key_id) is None:
+                    if self._monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+        self.refresh(force=True)
 
     def shred_subject(self, key_id: str, subject: str, *, actor: str) -> KeyRecord:
         opened = self._require_open()

@@ -103,8 +103,7 @@ def load_or_create(home: Path | Documents, keys: KeyService, name: str) -> Signi
             for e in entries
         )
         return SigningKeys(stored_name, signers)
-    if keys.get_key(SYSTEM_KEY) is None:
-        keys.lifecycle.create(SYSTEM_KEY, actor="sumun", tenant="sumun")
+    keys.ensure_key(SYSTEM_KEY, tenant="sumun", actor="sumun")  # nodes may race to make it
     algs = ["ed25519"]
     if keys.settings.keys.suite is Suite.ARIA_256_GCM:
         algs.append("ecdsa-p256")
