@@ -34,6 +34,7 @@ class Control:
     settings: Settings
     _documents: Documents | None = field(default=None, repr=False)
     _owned: list[Database] = field(default_factory=list, repr=False)
+    _publish: Callable[[int], None] | None = field(default=None, repr=False)
 
     @property
     def shared(self) -> bool:
@@ -82,26 +83,34 @@ class Control:
             )
         )
 
-    def _sqlite(self, path: Path, tables: tuple[str, ...] | None = None, **kw: object) -> Database:
+    def _sqlite(
+        self,
+        path: Path,
+        tables: tuple[str, ...] | None = None,
+        *,
+        synchronous: str = "FULL",
+        label: str = "store",
+    ) -> Database:
         from sumun.store.sqlite import SqliteDatabase
 
-        publish = self._publisher() if tables is None else None
         return check_database(
             SqliteDatabase(
                 path,
                 tables=tables,
                 timeout=self.settings.control.timeout_seconds,
-                after_change=publish,
-                **kw,  # type: ignore[arg-type]
+                synchronous=synchronous,
+                after_change=self._publisher() if tables is None else None,
+                label=label,
             )
         )
 
     def _publisher(self) -> Callable[[int], None] | None:
-        """Redis, when configured, hears every control change right after its commit."""
+        """Redis, when configured, hears every control change right after its commit (one
+        client for every connection this process opens)."""
         url = self.settings.gateway.redis_url
-        if url is None:
-            return None
-        return redis_publisher(url, self.redis_channel, name="sumun-control-publish")
+        if url is not None and self._publish is None:
+            self._publish = redis_publisher(url, self.redis_channel, name="sumun-control-publish")
+        return self._publish
 
     # -- what callers open -----------------------------------------------------------------
 
