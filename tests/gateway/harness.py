@@ -138,6 +138,7 @@ def running_gateway(settings: config.Settings) -> Iterator[Running]:
         keys["bank"] = directory.issue_key("bank")[1]
         keys["tight"] = directory.issue_key("tight")[1]
         keys["auditor"] = directory.issue_key("acme", role=Role.AUDITOR)[1]
+        keys["admin"] = directory.issue_key("acme", role=Role.ADMIN)[1]
         revoked_key, keys["revoked"] = directory.issue_key("acme")
         directory.revoke_key(revoked_key.key_id)
     parts = build_gateway(runtime)

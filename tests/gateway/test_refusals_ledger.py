@@ -150,7 +150,7 @@ def test_a_cut_provider_refusal_is_recorded(gateway: Running) -> None:
 @pytest.mark.parametrize(
     ("key", "body", "rules"),
     [
-        ("auditor", CHAT, "role.auditor-read-only"),  # a forbidden role
+        ("auditor", CHAT, "role.auditor-calls-no-models"),  # a forbidden role
         (
             "acme",
             {**CHAT, "model": "gpt-test", "messages": [{"role": "user", "content": "대외비 보고"}]},

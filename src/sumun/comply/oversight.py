@@ -26,7 +26,7 @@ from sumun.comply.register import Registration
 from sumun.errors import ForbiddenError, UsageError
 from sumun.ledger.entry import EntryKind
 from sumun.ledger.store.base import LedgerStore
-from sumun.store.model import Principal, Role
+from sumun.store.model import Permission, Principal
 
 __all__ = ["DECISIONS", "Decision", "ReviewPlan", "plan_review", "review_from_entry"]
 
@@ -117,7 +117,7 @@ def plan_review(
     Raises ForbiddenError (not an auditor, or another tenant's entry) or UsageError (no such
     entry, not a model call, the app is not registered as high-impact, a bad annotation).
     """
-    principal.require(Role.AUDITOR)
+    principal.require_permission(Permission.REVIEW)
     if decision not in DECISIONS:
         raise UsageError(f"decision must be one of: {', '.join(DECISIONS)}")
     if annotation is not None and not 0 < len(annotation) <= _MAX_ANNOTATION:

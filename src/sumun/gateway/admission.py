@@ -32,7 +32,7 @@ from sumun.policy.pii import ENTITY_TYPES, Detector, Finding
 from sumun.policy.profiles import ProviderProfile
 from sumun.policy.rules import DEFAULT_POLICY, Policy
 from sumun.policy.transform import OutputRules, Pseudonyms, apply_steps
-from sumun.store.model import Principal, Role, Tenant
+from sumun.store.model import Permission, Principal, Tenant
 
 __all__ = ["Admission", "Assessment", "Decision", "request_texts", "text_slots"]
 
@@ -189,12 +189,12 @@ class Admission:
         """The decision for this caller, with the body transformed when the verdict says so."""
         verdict = assessed.verdict
         pii_types = verdict.pii_types
-        if principal.role is Role.AUDITOR:
+        if not principal.may(Permission.CALL_MODELS):  # the role table: store.model.GRANTS
             return Decision(
                 "block",
-                ("role.auditor-read-only", *verdict.rules),
+                (f"role.{principal.role.value}-calls-no-models", *verdict.rules),
                 verdict.data_class.value,
-                "auditor keys review the ledger; they cannot call models",
+                f"{principal.role.value} keys cannot call models; issue a user key for that",
                 pii_types=pii_types,
             )
         if verdict.action == "block":

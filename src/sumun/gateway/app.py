@@ -28,7 +28,7 @@ from sumun.gateway.pipeline import Gateway
 from sumun.gateway.upstream.base import Endpoint, Wire
 from sumun.gateway.wire import error_response
 from sumun.runtime import Runtime
-from sumun.store.model import Role
+from sumun.store.model import Permission
 
 __all__ = ["public_app"]
 
@@ -90,11 +90,15 @@ def _model_routes(gateway: Gateway) -> list[Route]:
 
     async def models(request: Request) -> Response:
         try:
-            gateway.directory.authenticate(_token(request))
+            principal = gateway.directory.authenticate(_token(request))
         except SumunError as exc:
             if isinstance(exc, AuthError):
                 gateway.metrics.count_auth_failure(exc)
             return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+        try:
+            principal.require_permission(Permission.LIST_MODELS)
+        except ForbiddenError as exc:
+            return error_response(Wire.OPENAI, 403, str(exc), code="forbidden")
         created = int(time.time())
         data = [
             {"id": alias, "object": "model", "created": created, "owned_by": "sumun"}
@@ -111,7 +115,7 @@ def _model_routes(gateway: Gateway) -> list[Route]:
                 gateway.metrics.count_auth_failure(exc)
             return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
         try:
-            principal.require(Role.AUDITOR, Role.ADMIN)
+            principal.require_permission(Permission.READ_METRICS)
         except ForbiddenError as exc:
             return error_response(Wire.OPENAI, 403, str(exc), code="forbidden")
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")

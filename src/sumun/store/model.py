@@ -7,13 +7,44 @@ from dataclasses import dataclass
 
 from sumun.errors import ForbiddenError
 
-__all__ = ["App", "Limits", "Principal", "Role", "Tenant", "VirtualKey"]
+__all__ = [
+    "GRANTS",
+    "App",
+    "Limits",
+    "Permission",
+    "Principal",
+    "Role",
+    "Tenant",
+    "VirtualKey",
+]
 
 
 class Role(enum.StrEnum):
     USER = "user"  # calls models
-    ADMIN = "admin"  # manages the deployment through the gateway's admin surface
-    AUDITOR = "auditor"  # reads the ledger and reports; calls no models unless also granted
+    ADMIN = "admin"  # manages the deployment; calls no models (separation of duties)
+    AUDITOR = "auditor"  # reads the ledger, metrics and reports; calls no models
+
+
+class Permission(enum.StrEnum):
+    """What an API key may do over HTTP. `GRANTS` is the one place that says who may do what."""
+
+    CALL_MODELS = "call-models"  # POST /v1/chat/completions, /v1/responses, /v1/embeddings,
+    #                              /v1/messages
+    LIST_MODELS = "list-models"  # GET /v1/models
+    READ_METRICS = "read-metrics"  # GET /metrics (names tenants, counts their tokens)
+    REVIEW = "review"  # human oversight of high-impact calls (`sumun comply review`)
+    MANAGE = "manage"  # the admin API: cut/restore providers, tenants, keys
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    # A user key calls models and nothing else: it never sees another tenant's figures.
+    Role.USER: frozenset({Permission.CALL_MODELS, Permission.LIST_MODELS}),
+    # An admin changes the deployment but does not use it: a stolen admin key cannot be spent
+    # on model calls, and the ledger's model calls are all made by user keys.
+    Role.ADMIN: frozenset({Permission.LIST_MODELS, Permission.READ_METRICS, Permission.MANAGE}),
+    # An auditor reads and reviews; it changes nothing and calls no models.
+    Role.AUDITOR: frozenset({Permission.LIST_MODELS, Permission.READ_METRICS, Permission.REVIEW}),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +113,18 @@ class Principal:
     user: str | None
     role: Role
     limits: Limits = Limits()
+
+    def may(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    def require_permission(self, permission: Permission) -> None:
+        """Raise ForbiddenError unless this principal's role grants `permission` (`GRANTS`)."""
+        if not self.may(permission):
+            allowed = " or ".join(r.value for r, grants in GRANTS.items() if permission in grants)
+            raise ForbiddenError(
+                f"this API key has role {self.role.value}, which may not {permission.value}; "
+                f"that needs role {allowed}"
+            )
 
     def require(self, *roles: Role) -> None:
         """Raise ForbiddenError unless this principal holds one of `roles` (default deny)."""
