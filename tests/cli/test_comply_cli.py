@@ -231,7 +231,7 @@ def test_a_user_key_cannot_review(sumun: Runner) -> None:
     user = sumun.json("tenants", "keys", "issue", "--tenant", "acme", "--app", "loans")["api_key"]
     result = sumun.run("comply", "review", "0", "--decision", "confirm", SUMUN_AUDITOR_KEY=user)
     assert result.exit_code == 2
-    assert "role user; auditor is needed" in result.stderr
+    assert "role user, which may not review; that needs role auditor" in result.stderr
 
 
 def test_catalog_lists_requirements_and_collectors(sumun: Runner) -> None:
