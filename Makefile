@@ -8,7 +8,7 @@ RUN_STAMP  := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit bench system-deps services lock clean
+.PHONY: run test lint typecheck unit bench fuzz soak system-deps services lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,17 @@ unit: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PIP) -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
+
+## make fuzz: tests/fuzz searching for long — random, 50x the examples of `make test`
+## (SUMUN_FUZZ_SCALE=N for N x), failures kept in .hypothesis/ and replayed first next time
+fuzz: $(TEST_STAMP)
+	SUMUN_FUZZ_PROFILE=long $(BIN)/pytest tests/fuzz -p no:cacheprovider --timeout 3600
+
+## make soak: the real gateway under steady load for SOAK_SECONDS (default 600): RSS and file
+## descriptors flat, p99 stable; a table on stdout, JSON in bench/results/soak.json
+SOAK_SECONDS ?= 600
+soak: $(TEST_STAMP)
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
 
 lock: $(TEST_STAMP)
 	@{ echo "# Exact pins for reproducible installs (pip install -c constraints.txt). Regenerate with"; \

@@ -42,18 +42,24 @@ def private_dir(path: Path) -> Path:
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace `path` with `data` so that a crash leaves the old or the new content."""
+    """Replace `path` with `data` so that a crash leaves the old or the new content; an error
+    (a full disk, `path` a directory) leaves no temporary file behind."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     fsync_dir(path.parent)
 
 

@@ -2,9 +2,11 @@
 
 Output: a human summary on stdout by default; `--format json|cyclonedx|sarif|html` (or `--json`)
 writes that document to stdout, or to `-o FILE` (the format is then inferred from the file name
-when not given, and the human summary still goes to stdout). The progress bar goes to stderr,
-and only when stderr is a terminal. Exit 1 when a critical or high finding exists, 0 otherwise,
-2 for usage errors (a path that does not exist: one line on stderr). Needs no Sumun state.
+when not given, and the human summary still goes to stdout; the file is replaced atomically).
+Every document is valid UTF-8: file names that are not are shown backslash-escaped
+(`bad\\xff.pkl`). The progress bar goes to stderr, and only when stderr is a terminal. Exit 1
+when a critical or high finding exists, 0 otherwise, 2 for usage errors (a path that does not
+exist: one line on stderr). Needs no Sumun state.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from sumun._fs import atomic_write
 from sumun.cli.common import JsonOpt, handle_errors
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import UsageError
+from sumun.scan._names import display_name
 from sumun.scan.model import ScanResult, Severity
 
 __all__ = ["OutputFormat", "register", "render_summary", "write_document"]
@@ -205,13 +209,17 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(write_document(result, chosen))
                 sys.stdout.flush()
         else:
+            shown = display_name(str(output))
+            # Encoded before anything is opened, then renamed into place: a failure leaves the
+            # previous file (or none), never a truncated or 0-byte document.
+            data = write_document(result, chosen).encode("utf-8")
             try:
-                output.write_text(write_document(result, chosen), encoding="utf-8")
+                atomic_write(output, data, mode=0o666)  # less the umask, like any new file
             except OSError as exc:
-                raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+                raise UsageError(f"cannot write {shown}: {exc.strerror}") from None
             if not json_out:
                 render_summary(result)
-            err_console.print(Text(f"wrote {output} ({chosen.value})"))
+            err_console.print(Text(f"wrote {shown} ({chosen.value})"))
         worst = result.worst
         if worst is not None and worst >= Severity.HIGH:
             raise typer.Exit(1)

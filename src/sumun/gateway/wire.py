@@ -102,7 +102,52 @@ def parse_call(raw: bytes, endpoint: Endpoint, wire: Wire) -> ParsedCall:
         stream = False
     elif endpoint == "responses":
         _require(body, "input", (str, list), "a string or an array")
+    _check_shapes(body)
     return ParsedCall(endpoint, wire, body, raw, model, stream)
+
+
+def _check_content(value: Any, where: str) -> None:
+    """A message's `content` (either dialect): absent/null, a string, or an array of strings
+    and objects. Checked here so no later stage (PII scan, translation) meets another shape."""
+    if value is None or isinstance(value, str):
+        return
+    if not isinstance(value, list) or not all(isinstance(p, str | dict) for p in value):
+        raise BadRequestError(
+            400, f"'{where}' must be a string or an array of content parts", param=where
+        )
+    for i, part in enumerate(value):
+        if isinstance(part, dict):
+            if "text" in part and not isinstance(part["text"], str):
+                raise BadRequestError(400, f"'{where}[{i}].text' must be a string")
+            if "content" in part:
+                _check_content(part["content"], f"{where}[{i}].content")
+
+
+def _check_shapes(body: dict[str, Any]) -> None:
+    """The fields Sumun itself reads, on every endpoint, whatever the dialect: a field of the
+    wrong type is the client's 400, never a crash (a 500) in admission or translation."""
+    if "messages" in body:
+        messages = body["messages"]
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise BadRequestError(400, "'messages' must be an array of objects", param="messages")
+        for i, message in enumerate(messages):
+            if "role" in message and not isinstance(message["role"], str):
+                raise BadRequestError(400, f"'messages[{i}].role' must be a string")
+            if "content" in message:
+                _check_content(message["content"], f"messages[{i}].content")
+            calls = message.get("tool_calls")
+            if calls is not None and not (
+                isinstance(calls, list) and all(isinstance(c, dict) for c in calls)
+            ):
+                raise BadRequestError(400, f"'messages[{i}].tool_calls' must be an array")
+    for name in ("system", "input", "instructions"):
+        if name in body:
+            _check_content(body[name], name)
+    tools = body.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list) and all(isinstance(t, dict) for t in tools)
+    ):
+        raise BadRequestError(400, "'tools' must be an array of objects", param="tools")
 
 
 _OPENAI_TYPES = {

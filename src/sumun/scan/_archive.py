@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import IO, Protocol
 
 from sumun.scan._window import Window
-from sumun.scan.identify import MAX_ZIP_ENTRIES, zip_entry_count
+from sumun.scan.identify import MAX_ZIP_ENTRIES, ZIP_ERRORS, zip_entry_count
 from sumun.scan.model import Finding, Severity, Source
 
 __all__ = ["CHUNK", "HEAD_BYTES", "MEMBER_SEP", "Budget", "Limits", "materialized", "members"]
@@ -207,7 +207,7 @@ class _Expander:
             stream.seek(0)
             try:
                 archive = zipfile.ZipFile(stream)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+            except ZIP_ERRORS as e:
                 yield self.finding(Severity.MEDIUM, "archive.parse-error", f"bad zip: {e}")
                 return
             with archive:
@@ -220,7 +220,8 @@ class _Expander:
             yield self.bomb(None, f"zip entries overlap ({overlap}): a non-recursive zip bomb")
             return
         for info in infos:
-            if info.is_dir():
+            # Not `info.is_dir()`: it raises IndexError on an empty name (`filename[-1]`).
+            if info.filename.endswith("/"):
                 continue
             name = info.filename
             if _escapes(name):
@@ -255,7 +256,7 @@ class _Expander:
 
             try:
                 head = _head_of(opener)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
+            except ZIP_ERRORS as e:
                 yield self.member_finding(
                     name, Severity.MEDIUM, "archive.parse-error", f"member unreadable: {e}"
                 )

@@ -16,8 +16,9 @@ __all__ = ["assemble_components", "assemble_findings"]
 
 
 def _norm(path: str) -> str:
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    return normal.removeprefix("./")
+    # Paths come from the walker, POSIX: a backslash is part of a name (and of the escaped
+    # display form of bytes that are not UTF-8, `bad\\xff.pkl`), never a separator.
+    return posixpath.normpath(path).removeprefix("./")
 
 
 def _finding_key(f: Finding) -> tuple[str, str, int, str, int, str]:

@@ -14,6 +14,9 @@ The pipeline, in order:
    dataset a model card names — and everything sorted, so the same tree always gives the same
    output.
 
+Every string in the result is valid Unicode: names that are not UTF-8, and lone surrogates from
+content, are shown backslash-escaped (`sumun.scan._names`), the same way in every output.
+
 Contracts: `scan` MUST NOT let an analyzer's exception escape — it becomes a
 `scan.analyzer-error` (medium) finding naming the exception type; a worker process that dies
 is retried alone, and if it dies again its task gets the same finding. Only a path that does not
@@ -54,6 +57,7 @@ from typing import Literal
 from sumun.errors import UsageError
 from sumun.scan import walk
 from sumun.scan._assemble import assemble_components, assemble_findings
+from sumun.scan._names import display_name, displayable
 from sumun.scan.identify import (
     ARCHIVE_FORMATS,
     CODE_FORMATS,
@@ -255,6 +259,11 @@ def _file(task: FileTask, registry: Registry, limits: Limits) -> _Outcome:
     out = _Outcome(files=1, bytes=task.size)
     try:
         source = walk.file_source(task)
+    except walk.NotRegularFileError as exc:  # swapped for a FIFO or device since planning
+        out.findings.append(
+            Finding(task.path, Severity.INFO, "walk.not-regular", f"{exc.strerror}; skipped")
+        )
+        return out
     except OSError as exc:
         out.findings.append(
             Finding(task.path, Severity.INFO, "walk.unreadable", f"not readable: {exc.strerror}")
@@ -478,7 +487,9 @@ def scan(
     count = _workers(workers, tasks)
     if progress is not None:
         progress(0, len(tasks))
-    findings: list[Finding] = list(planned.findings)
+    # Names and content may hold lone surrogates (bytes that are not UTF-8): shown escaped,
+    # so every document written from the result is valid UTF-8 (sumun.scan._names).
+    findings: list[Finding] = [displayable(f) for f in planned.findings]
     components: list[Component] = []
     formats: Counter[str] = Counter()
     files = size = 0
@@ -492,13 +503,13 @@ def scan(
         total=len(tasks),
     )
     for outcome in run:
-        findings.extend(outcome.findings)
-        components.extend(outcome.components)
+        findings.extend(displayable(f) for f in outcome.findings)
+        components.extend(displayable(c) for c in outcome.components)
         formats.update(outcome.formats)
         files += outcome.files
         size += outcome.bytes
     return ScanResult(
-        root=str(path),
+        root=display_name(str(path)),
         findings=assemble_findings(findings),
         components=assemble_components(components),
         files=files,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import posixpath
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterable
 from typing import IO
 
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_ZIP_ENTRIES",
     "MODEL_FORMATS",
     "PICKLE_FAMILY",
+    "ZIP_ERRORS",
     "claimed_formats",
     "code_format",
     "identify",
@@ -150,6 +152,21 @@ _EOCD_MIN = 22
 _EOCD_SEARCH = 65_535 + _EOCD_MIN
 _HDF5 = b"\x89HDF\r\n\x1a\n"
 MAX_ZIP_ENTRIES = 100_000
+# What `zipfile` raises on a damaged archive, opening it or reading a member: a version or
+# compression method it does not know (NotImplementedError: "zip file version 8.4"), a
+# password needed (RuntimeError), bad fields (struct.error, OverflowError), bad deflate data.
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    struct.error,
+    zlib.error,
+)
 
 
 def _extension(name: str) -> str:
@@ -281,9 +298,7 @@ def zip_members(stream: IO[bytes]) -> list[str] | None:
         stream.seek(0)
         with zipfile.ZipFile(stream) as archive:
             return [info.filename for info in archive.infolist()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        return None
-    except (NotImplementedError, RuntimeError, struct.error):
+    except ZIP_ERRORS:
         return None
 
 

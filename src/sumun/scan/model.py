@@ -166,6 +166,9 @@ Analyzer = Callable[[Source], FileResult]
 
 @dataclass(slots=True)
 class ScanResult:
+    """What `scan` returns. Every string in it is valid Unicode (so every document written
+    from it is valid UTF-8): names that are not UTF-8 are shown backslash-escaped."""
+
     root: str
     findings: list[Finding] = field(default_factory=list)
     components: list[Component] = field(default_factory=list)

@@ -53,6 +53,8 @@ _DESCRIPTIONS = {
     "archive.unsupported": "Compression format not inspected",
     "walk.unreadable": "File or directory could not be read",
     "walk.symlink-outside-root": "Symlink leaves the scanned directory; not followed",
+    "walk.symlink-loop": "Symlink loop; not followed",
+    "walk.not-regular": "FIFO, socket or device; skipped without opening it",
 }
 
 

@@ -8,7 +8,11 @@ file, one per model folder) plus findings about what could not be walked. It:
   followed; symlinked directories are not followed at all (no loops); a file reached through
   several names (symlinks, hard links) is scanned once, under its symlink name when it has one
   (a Hugging Face cache names files in `snapshots/`, not in `blobs/`);
-- skips FIFOs, sockets and devices (opening a FIFO would block the scan).
+- skips FIFOs, sockets and devices without opening them (opening a FIFO blocks until a
+  writer comes), and reports each (`walk.not-regular`, info); a symlink loop is reported as
+  `walk.symlink-loop` (info). Both hold for the path given as well: neither is "no such file".
+  `file_source` checks again on the open descriptor (a file swapped for a FIFO after planning
+  is refused, not waited on).
 
 `members(source, fmt, limits, budget)` yields the members of a zip, tar or compressed stream
 as `Source`s, within `Limits` (count, total bytes, compression ratio; zip bombs and path
@@ -20,6 +24,7 @@ multi-GB files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -39,6 +44,7 @@ __all__ = [
     "FileTask",
     "FolderTask",
     "Limits",
+    "NotRegularFileError",
     "Plan",
     "Task",
     "file_source",
@@ -87,6 +93,32 @@ class Plan:
     root: Path  # the directory task paths are relative to
     tasks: tuple[Task, ...]
     findings: tuple[Finding, ...]
+
+
+class NotRegularFileError(OSError):
+    """A path to scan is a FIFO, socket or device, found after it was planned as a file."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISDIR, "directory"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+def _not_regular(rel: str, mode: int) -> Finding:
+    message = f"not a regular file ({_kind(mode)}); skipped"
+    return Finding(rel, Severity.INFO, "walk.not-regular", message)
+
+
+def _loop(rel: str) -> Finding:
+    return Finding(rel, Severity.INFO, "walk.symlink-loop", "symlink loop; not followed")
 
 
 # --- walking a directory -----------------------------------------------------------------------
@@ -139,7 +171,10 @@ class _Walk:
             try:
                 kind = self.entry(entry, child, here)
             except OSError as exc:
-                self.note(child, "walk.unreadable", f"not readable: {exc.strerror}")
+                if exc.errno == errno.ELOOP:
+                    self.findings.append(_loop(child))
+                else:
+                    self.note(child, "walk.unreadable", f"not readable: {exc.strerror}")
                 continue
             if kind == "dir":
                 subdirs.append(child)
@@ -159,8 +194,9 @@ class _Walk:
             if entry.is_dir(follow_symlinks=False):
                 return "dir"
             linked = False
-        st = entry.stat(follow_symlinks=True)
+        st = entry.stat(follow_symlinks=True)  # ELOOP for a symlink loop: the caller reports it
         if not stat.S_ISREG(st.st_mode):
+            self.findings.append(_not_regular(child, st.st_mode))
             return None
         self.files.setdefault((st.st_dev, st.st_ino), []).append(
             (child, entry.path, linked, st.st_size)
@@ -189,31 +225,54 @@ def _task_key(task: Task) -> tuple[str, int]:
 
 
 def plan(path: Path, *, skip_dirs: frozenset[str] = DEFAULT_SKIP_DIRS) -> Plan:
-    """Tasks for `path` (a directory or one file). Raises FileNotFoundError if it is neither."""
-    if path.is_dir():
+    """Tasks for `path` (a directory or one file). Raises FileNotFoundError when nothing is
+    there; anything else that is there (a FIFO, a symlink loop) is a finding, never opened."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Plan(path.parent, (), (_loop(path.name),))
+        message = f"not readable: {exc.strerror}"
+        return Plan(
+            path.parent, (), (Finding(path.name, Severity.INFO, "walk.unreadable", message),)
+        )
+    if stat.S_ISDIR(st.st_mode):
         walk = _Walk(os.path.realpath(path), skip_dirs)
         walk.run()
         return Plan(path, tuple(walk.tasks()), tuple(walk.findings))
-    if path.is_file():
-        return Plan(
-            path.parent,
-            (FileTask(path.name, os.path.abspath(path), path.stat().st_size),),
-            (),
-        )
-    raise FileNotFoundError(str(path))
+    if stat.S_ISREG(st.st_mode):
+        return Plan(path.parent, (FileTask(path.name, os.path.abspath(path), st.st_size),), ())
+    return Plan(path.parent, (), (_not_regular(path.name, st.st_mode),))
+
+
+def _open_regular(path: str) -> IO[bytes]:
+    """`path` opened for reading, if it is a regular file: O_NONBLOCK, so a FIFO put in its
+    place after planning is not waited on, and checked on the descriptor (no race)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(errno.EINVAL, f"not a regular file ({_kind(mode)})", path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def file_source(task: FileTask) -> Source:
     """The `Source` for a file on disk (reads its head)."""
     real = task.real_path
-    with open(real, "rb") as stream:
+    with _open_regular(real) as stream:
         head = stream.read(HEAD_BYTES)
         size = os.fstat(stream.fileno()).st_size
     return Source(
         path=task.path,
         size=size,
         head=head,
-        opener=lambda: open(real, "rb"),  # the caller closes it (Source contract)
+        opener=lambda: _open_regular(real),  # the caller closes it (Source contract)
         real_path=real,
     )
 

@@ -238,7 +238,7 @@ def _analyze_npz(
         )
         return
     for info in infos[:_MAX_MEMBERS]:
-        if info.is_dir():
+        if info.filename.endswith("/"):  # not `is_dir()`: IndexError on an empty name
             continue
         member = info.filename if source.member is None else f"{source.member}!/{info.filename}"
         failures: list[SoftStream] = []

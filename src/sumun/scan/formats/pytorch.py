@@ -59,11 +59,12 @@ def _candidates(
     infos: list[zipfile.ZipInfo],
 ) -> tuple[list[zipfile.ZipInfo], list[zipfile.ZipInfo]]:
     """(`*.pkl` members, other members worth a sniff)."""
-    pickles = [i for i in infos if i.filename.endswith(".pkl") and not i.is_dir()]
+    # `filename.endswith("/")`, not `is_dir()`: that raises IndexError on an empty name.
+    pickles = [i for i in infos if i.filename.endswith(".pkl")]
     others = [
         i
         for i in infos
-        if not i.is_dir()
+        if not i.filename.endswith("/")
         and not i.filename.endswith(".pkl")
         and not _is_storage(i.filename)
         and PurePosixPath(i.filename).name not in _PLAIN_FILES
