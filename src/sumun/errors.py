@@ -3,6 +3,8 @@
     SumunError
     ├── ConfigError                  bad sumun.yaml / environment
     ├── UsageError                   a bad argument from a person or script (CLI exit 2)
+    │   ├── NotFoundError            404: no such tenant, app, API key, provider or entry
+    │   └── ConflictError            409: it exists already, or is not in the state asked for
     ├── StateError                   SUMUN_HOME is missing, not initialised, or already initialised
     ├── SealedError                  keys are sealed; unseal first (gateway answers 503)
     ├── UnsealError                  wrong, mistyped, mismatched or too few shares / passphrase
@@ -13,6 +15,7 @@
     │   └── KeyStateError            the operation is not allowed in the key's state
     ├── DecryptionError              opaque: tampered, moved, truncated or foreign ciphertext
     ├── KeystoreCorruptError         the keystore file fails its integrity check
+    │   └── KeystoreRollbackError    the key registry is older than the ledger says (restored)
     ├── BackendError                 a key backend failed
     │   └── BackendUnavailableError  HSM / OpenBao down, slow or sealed (fail closed)
     ├── AdminChannelError            the running Sumun refused or could not be reached
@@ -46,6 +49,7 @@ __all__ = [
     "BackendUnavailableError",
     "BudgetExceededError",
     "ConfigError",
+    "ConflictError",
     "DecryptionError",
     "ForbiddenError",
     "KeyDestroyedError",
@@ -53,12 +57,14 @@ __all__ = [
     "KeyLayerError",
     "KeyStateError",
     "KeystoreCorruptError",
+    "KeystoreRollbackError",
     "LedgerCorruptError",
     "LedgerError",
     "LedgerIntegrityError",
     "LedgerUnavailableError",
     "LimitError",
     "LimiterUnavailableError",
+    "NotFoundError",
     "ProviderCutError",
     "RateLimitedError",
     "SealedError",
@@ -92,6 +98,18 @@ class ConfigError(SumunError):
 
 class UsageError(SumunError):
     pass
+
+
+class NotFoundError(UsageError):
+    """HTTP 404: the named thing does not exist (or is outside the caller's tenant: no oracle)."""
+
+    status = 404
+
+
+class ConflictError(UsageError):
+    """HTTP 409: the thing exists already, or is not in the state the change needs."""
+
+    status = 409
 
 
 class StateError(SumunError):
@@ -135,6 +153,17 @@ class DecryptionError(SumunError):
 
 class KeystoreCorruptError(SumunError):
     advice = "restore the keystore from a backup; Sumun will not guess"
+
+
+class KeystoreRollbackError(KeystoreCorruptError):
+    """The key registry is older than the last key change the ledger recorded: an older copy
+    (validly MAC'd) was put back, which could re-enable a disabled or revoked key."""
+
+    advice = (
+        "put back the newest copy of the key registry (keystore/keys.json, or its row in the "
+        "control store) — at least the revision the ledger names; Sumun will not open an older "
+        "one. `sumun ledger tail` shows the key changes the ledger recorded"
+    )
 
 
 class BackendError(SumunError):

@@ -490,3 +490,86 @@ def test_decoding_checksummed_garbage_only_ever_raises_unseal_error(payload: byt
     except UnsealError:
         return
     assert encode_share(share) == text_for(payload)
+
+
+# --- naming a bad share (recover) ---------------------------------------------------------
+
+
+def forge(share: Share, position: int = 0) -> str:
+    """What a cheating custodian hands over: one byte of the value changed, and the checksum
+    recomputed, so the share text decodes like a genuine one."""
+    value = bytearray(share.value)
+    value[position] ^= 0x5A
+    forged = encode_share(dataclasses.replace(share, value=bytes(value)))
+    assert decode_share(forged, value_size=len(SECRET)).value == bytes(value)  # passes decode
+    return forged
+
+
+def is_secret(candidate: bytearray) -> bool:
+    return bytes(candidate) == SECRET
+
+
+@pytest.mark.parametrize("bad", [0, 1, 2, 3])
+def test_recover_names_a_forged_share_offered_with_one_more(bad: int) -> None:
+    shares = split(SECRET, 5, 3, rng=seeded(40))
+    offered = [decode_share(encode_share(s)) for s in shares[:4]]
+    offered[bad] = decode_share(forge(shares[bad]))
+    found = shamir.recover(offered, is_secret)
+    assert bytes(found.secret) == SECRET
+    assert found.misfits == (bad + 1,)
+    assert bad + 1 not in found.used and len(found.used) == 3
+
+
+def test_recover_with_exactly_threshold_shares_says_one_more_is_needed() -> None:
+    shares = split(SECRET, 5, 3, rng=seeded(41))
+    offered = [shares[0], decode_share(forge(shares[1])), shares[2]]
+    with pytest.raises(UnsealError, match="these 3 shares do not rebuild the secret") as caught:
+        shamir.recover(offered, is_secret)
+    assert "one or more of them is wrong" in str(caught.value)
+    assert "offer one more custodian's share: with 4" in str(caught.value)
+
+
+def test_recover_counts_how_many_are_wrong_when_no_quorum_fits() -> None:
+    shares = split(SECRET, 5, 3, rng=seeded(42))
+    offered = [shares[0], decode_share(forge(shares[1])), decode_share(forge(shares[2], 5))]
+    with pytest.raises(UnsealError, match="no 3 of these 4 shares rebuild the secret: at least 2"):
+        shamir.recover([*offered, shares[3]], is_secret)
+    found = shamir.recover([*offered, shares[3], shares[4]], is_secret)
+    assert found.misfits == (2, 3) and bytes(found.secret) == SECRET
+
+
+def test_recover_gives_up_after_its_bound_and_says_so() -> None:
+    shares = split(SECRET, 6, 3, rng=seeded(43))
+    offered = [decode_share(forge(shares[0])), *shares[1:]]
+    with pytest.raises(UnsealError, match=r"gave up after 2 of the 20 ways to choose 3 of these 6"):
+        shamir.recover(offered, is_secret, max_subsets=2)
+    assert shamir.recover(offered, is_secret).misfits == (1,)  # the default bound suffices
+
+
+def test_recover_bounds_its_search_for_large_thresholds() -> None:
+    # C(40, 20) subsets would take years; the default bound is about _WORK_BUDGET / k² tries,
+    # and never below the number of shares (enough for one bad share among them).
+    shares = split(SECRET, 40, 20, rng=seeded(44))
+    tries = 0
+
+    def never(candidate: bytearray) -> bool:
+        nonlocal tries
+        tries += 1
+        return False
+
+    with pytest.raises(UnsealError, match=r"gave up after 625 of the 137846528820 ways"):
+        shamir.recover(shares, never)
+    assert tries == 625 == shamir._WORK_BUDGET // 20**2
+
+
+def test_recover_refuses_what_combine_refuses() -> None:
+    shares = split(SECRET, 5, 3, rng=seeded(45))
+    with pytest.raises(UnsealError, match="share 2 repeats share 1"):
+        shamir.recover([shares[0], shares[0], shares[1]], is_secret)
+    with pytest.raises(UnsealError, match="too few shares"):
+        shamir.recover(shares[:2], is_secret)
+
+
+def test_recovery_repr_hides_the_secret() -> None:
+    found = shamir.recover(split(SECRET, 3, 2, rng=seeded(46)), is_secret)
+    assert SECRET.hex() not in repr(found) and "hidden" in repr(found)

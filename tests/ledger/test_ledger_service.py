@@ -97,6 +97,8 @@ def test_key_events_are_ledger_entries(deployed: Deployed) -> None:
         "version": "2",
         "backend": "embedded",
         "detail.reason": "manual",
+        # the registry revision it produced: create wrote 1 (its intent cleared: 2), rotate 3
+        "detail.registry_revision": "3",
     }
     assert rotate["payload"] is None
 

@@ -99,22 +99,67 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
+_NEW_PASSPHRASE_TRIES = 3
+
+
 def prompt_passphrase(*, new: bool = False) -> str:
-    """The passphrase from SUMUN_PASSPHRASE or the terminal; a `new` one is typed twice."""
+    """The passphrase from SUMUN_PASSPHRASE or the terminal. A `new` one must pass the policy
+    (`sumun.crypto.passphrase_policy`) and, at a terminal, be typed twice; its estimated
+    strength is shown on stderr either way."""
+    from sumun.crypto.passphrase_policy import check_passphrase
+
     env = os.environ.get("SUMUN_PASSPHRASE")
     if env:
+        if new:
+            check_passphrase(env)
+            _show_strength(env)
         return env
     if not interactive():
         raise UsageError("the passphrase is needed: set SUMUN_PASSPHRASE or run in a terminal")
     if new:
-        return str(
+        return _prompt_new_passphrase()
+    return str(typer.prompt("Passphrase", hide_input=True))
+
+
+def _prompt_new_passphrase() -> str:
+    """Ask until a passphrase passes the policy and is typed the same twice (a few tries)."""
+    from sumun.crypto.kdf import normalise_passphrase
+    from sumun.crypto.passphrase_policy import MIN_CHARACTERS, check_passphrase
+
+    for _ in range(_NEW_PASSPHRASE_TRIES):
+        first = str(
             typer.prompt(
-                "New passphrase (at least 12 characters; several words)",
+                f"New passphrase (at least {MIN_CHARACTERS} characters; several words)",
                 hide_input=True,
-                confirmation_prompt="Type it again",
             )
         )
-    return str(typer.prompt("Passphrase", hide_input=True))
+        try:
+            check_passphrase(first)
+        except UsageError as exc:
+            err_console.print(f"[red]{escape(str(exc))}[/]; try another", highlight=False)
+            continue
+        _show_strength(first)
+        second = str(typer.prompt("Type it again", hide_input=True))
+        # Compared as the KDF sees them: NFC, so Hangul typed composed or decomposed matches.
+        if second.strip() and normalise_passphrase(second) == normalise_passphrase(first):
+            return first
+        err_console.print("[red]the two passphrases do not match[/]; start again")
+    raise UsageError(
+        f"no passphrase was set after {_NEW_PASSPHRASE_TRIES} tries",
+        advice="run `sumun init --passphrase` again",
+    )
+
+
+def _show_strength(passphrase: str) -> None:
+    from sumun.crypto.passphrase_policy import estimate_strength
+
+    strength = estimate_strength(passphrase)
+    style = {"weak": "red", "fair": "yellow", "strong": "green"}[strength.rating]
+    err_console.print(
+        f"strength: [{style}]{strength.rating}[/] — about {strength.bits} bits "
+        "(a rough estimate; more words make it stronger)",
+        highlight=False,
+    )
 
 
 def credentials(shares: list[str] | None, passphrase: bool = False) -> Credentials:

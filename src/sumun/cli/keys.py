@@ -1,4 +1,4 @@
-"""`sumun keys list|create|rotate|disable|enable|destroy|shred-subject`."""
+"""`sumun keys list|create|rotate|disable|enable|destroy|shred-subject|rekey`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, with_target
-from sumun.cli.render import console, print_json, render_keys
+from sumun.cli.render import console, err_console, print_json, render_keys
 from sumun.cli.target import KeyTarget
 from sumun.crypto.hazmat.aead import Suite
-from sumun.errors import UsageError
+from sumun.errors import KeyStateError, UsageError
 from sumun.keys.envelope import Context
 
 __all__ = ["app"]
@@ -181,6 +190,68 @@ def shred_subject(
         json_out,
         lambda r: f"shredded one subject's data keys under [bold]{r['key_id']}[/]",
     )
+
+
+@app.command()
+@handle_errors
+def rekey(
+    key_id: Annotated[str | None, typer.Argument(help="key id (or --all)")] = None,
+    all_keys: Annotated[bool, typer.Option("--all", help="every enabled key")] = False,
+    shares: ShareOpt = None,
+    passphrase: PassOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rewrap every DEK under a new primary, then destroy the older versions: no copy of the
+    DEK store taken before now can be read any more (docs/keys.md). Runs on its own every
+    keys.rekey_days."""
+    if (key_id is None) != all_keys:
+        raise UsageError("name one key to rekey, or give --all")
+    target = with_target(shares, passphrase)
+    done: list[dict[str, Any]] = []
+    refused: dict[str, str] = {}
+    try:
+        if key_id is None:
+            ids = [k["key_id"] for k in target.list_keys() if k["state"] == "enabled"]
+        else:
+            ids = [key_id]
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            for one in ids:
+                task = bar.add_task(f"rekey {one}", total=None)
+
+                def step(moved: int, total: int, task: TaskID = task) -> None:
+                    bar.update(task, completed=moved, total=total)
+
+                try:
+                    done.append(target.rekey(one, step))
+                except KeyStateError as exc:
+                    if key_id is not None:
+                        raise
+                    refused[one] = str(exc)  # --all goes on with the other keys
+                bar.remove_task(task)
+    finally:
+        target.close()
+    if json_out:
+        print_json(done[0] if key_id is not None else {"rekeyed": done, "refused": refused})
+    else:
+        for report in done:
+            gone = ", ".join(f"v{v}" for v in report["destroyed"]) or "none"
+            console.print(
+                f"rekeyed [bold]{report['key_id']}[/]: primary v{report['primary']}, "
+                f"{report['rewrapped']} DEKs rewrapped, destroyed {gone} "
+                f"({report['seconds']:.1f} s)",
+                highlight=False,
+            )
+    if refused:
+        listed = "; ".join(f"{k}: {why}" for k, why in refused.items())
+        raise KeyStateError(f"{len(refused)} of {len(ids)} keys were not rekeyed — {listed}")
 
 
 RecordOpt = Annotated[str, typer.Option("--record", help="record id the data is bound to")]

@@ -12,16 +12,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rich.markup import escape
+
 from sumun.admin.client import AdminClient, running_server
+from sumun.cli.render import err_console
 from sumun.config import Settings
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import SealedError, UsageError
 from sumun.keys.envelope import Context
+from sumun.keys.epoch import Progress
 from sumun.keys.service import KeyService
 from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
 from sumun.runtime import Runtime, open_runtime
 
 __all__ = ["Credentials", "DirectTarget", "KeyTarget", "RemoteTarget", "open_target"]
+
+
+def _warn_bad_shares(bad_shares: Sequence[str]) -> None:
+    """Unsealed, but some offered shares were wrong: their custodians must hear of it."""
+    for bad in bad_shares:
+        err_console.print(f"[yellow]warning:[/] {escape(bad)}", highlight=False)
+    if bad_shares:
+        err_console.print(
+            "  Unsealed with the others. Ask that custodian to compare their share with the "
+            "printed copy; a share that still does not fit was damaged or forged.",
+            highlight=False,
+        )
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class KeyTarget(Protocol):
         self, key_id: str, *, now: bool, grace_days: float | None, version: int | None
     ) -> dict[str, Any]: ...
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]: ...
+    def rekey(self, key_id: str, progress: Progress | None) -> dict[str, Any]: ...
     def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes: ...
     def decrypt(self, blob: bytes, context: Context) -> bytes: ...
     def ledger_checkpoint(self) -> dict[str, Any]: ...
@@ -94,6 +111,7 @@ class RemoteTarget:
             shares = list(self._creds.shares) or self._creds.collect_shares(1)
             body = {"shares": shares}
         result: dict[str, Any] = self._client.call("POST", "/unseal", body)
+        _warn_bad_shares(result.get("bad_shares") or [])
         return result
 
     def seal(self) -> dict[str, Any]:
@@ -135,6 +153,10 @@ class RemoteTarget:
 
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
         return self._post(f"/keys/{key_id}/shred-subject", {"subject": subject})
+
+    def rekey(self, key_id: str, progress: Progress | None) -> dict[str, Any]:
+        del progress  # the admin channel answers once, when the rekey is done
+        return self._post(f"/keys/{key_id}/rekey")
 
     def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes:
         body = {
@@ -180,6 +202,7 @@ class DirectTarget:
         self._creds = credentials
         self._actor = actor
         self._quorum: list[str] = []
+        self._bad_shares: list[str] = []
 
     def _open(self) -> KeyService:
         if self._service.sealed:
@@ -195,8 +218,12 @@ class DirectTarget:
                     raise SealedError(
                         "no running Sumun: give a quorum of --share to act on SUMUN_HOME"
                     )
-                self._service.unseal(shares=shares, actor=self._actor)
-                self._quorum = shares
+                bad = self._service.unseal(shares=shares, actor=self._actor)
+                self._bad_shares = [str(b) for b in bad]
+                _warn_bad_shares(self._bad_shares)
+                # Only the shares that fit count as the quorum of a later destroy --now.
+                wrong = {b.number for b in bad}
+                self._quorum = [s for n, s in enumerate(shares, start=1) if n not in wrong]
         return self._service
 
     def status(self) -> dict[str, Any]:
@@ -204,7 +231,11 @@ class DirectTarget:
 
     def unseal(self) -> dict[str, Any]:
         self._open()
-        return {"sealed": False, "note": "verified; no running Sumun holds keys after this command"}
+        return {
+            "sealed": False,
+            "note": "verified; no running Sumun holds keys after this command",
+            "bad_shares": self._bad_shares,
+        }
 
     def seal(self) -> dict[str, Any]:
         self._service.seal(actor=self._actor)
@@ -251,6 +282,10 @@ class DirectTarget:
 
     def shred_subject(self, key_id: str, subject: str) -> dict[str, Any]:
         return self._open().shred_subject(key_id, subject, actor=self._actor).to_json()
+
+    def rekey(self, key_id: str, progress: Progress | None) -> dict[str, Any]:
+        rekeyer = self._open().rekeyer()
+        return rekeyer.rekey(key_id, actor=self._actor, progress=progress).to_json()
 
     def encrypt(self, key_id: str, data: bytes, context: Context, subject: str | None) -> bytes:
         return self._open().encrypt(key_id, data, context, subject=subject)

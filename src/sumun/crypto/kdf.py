@@ -32,6 +32,7 @@ __all__ = [
     "SALT_SIZE",
     "ScryptParams",
     "derive_key",
+    "derive_key_into",
     "new_salt",
     "normalise_passphrase",
 ]
@@ -111,6 +112,18 @@ def derive_key(passphrase: str, salt: bytes, params: ScryptParams) -> bytes:
     """A 32-byte key from `passphrase`. Same passphrase (up to normalisation), salt and params
     give the same key. Raises `UsageError` for an unusable passphrase, `ValueError` for a salt
     shorter than 16 bytes."""
+    return _scrypt(_encoded(passphrase, salt), salt, params)
+
+
+def derive_key_into(passphrase: str, salt: bytes, params: ScryptParams, out: bytearray) -> None:
+    """`derive_key`, written into `out` (32 bytes) so the caller can zero the key afterwards."""
+    secret = _encoded(passphrase, salt)
+    if len(out) != KEY_SIZE:
+        raise ValueError(f"the key buffer must be {KEY_SIZE} bytes")
+    Scrypt(salt=salt, length=KEY_SIZE, n=params.n, r=params.r, p=params.p).derive_into(secret, out)
+
+
+def _encoded(passphrase: str, salt: bytes) -> bytes:
     normalised = normalise_passphrase(passphrase)
     try:
         secret = normalised.encode("utf-8")
@@ -119,7 +132,7 @@ def derive_key(passphrase: str, salt: bytes, params: ScryptParams) -> bytes:
         raise UsageError("the passphrase contains characters that are not text") from None
     if len(salt) < SALT_SIZE:
         raise ValueError(f"the salt must be at least {SALT_SIZE} bytes")
-    return _scrypt(secret, salt, params)
+    return secret
 
 
 def _scrypt(secret: bytes, salt: bytes, params: ScryptParams) -> bytes:

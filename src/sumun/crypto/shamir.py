@@ -24,6 +24,24 @@ Share text (what a custodian keeps on paper and types back)
     own message. `set_id` is 4 random bytes naming one `sumun init`, so shares of different
     deployments (or of a re-initialised one) are never combined by mistake.
 
+Naming a bad share (`recover`)
+    A share can pass its checksum and still be wrong: damaged and re-typed consistently, or
+    forged by a custodian who recomputed the checksum. Plain Shamir cannot tell which share is
+    wrong, so `recover` is given a way to recognise the right secret (Sumun's `mk_check`, an
+    HMAC under the master key stored at init) and searches: it rebuilds the secret from
+    `threshold`-sized subsets of the offered shares, in order, until one passes the check.
+    Shares of a subset that passes are all genuine — a wrong value in any of them changes the
+    rebuilt secret, since every Lagrange weight at x = 0 is non-zero — so that subset fixes the
+    true polynomial, and every other offered share not on it is named as wrong. With exactly
+    `threshold` shares a failure can only say that one or more is wrong; one more share is
+    enough to name a single bad one. The search is bounded (`MAX_SUBSETS`: C(n, k) grows
+    quickly, C(20, 10) = 184756), after which it gives up and says so.
+
+    Chosen over a verifiable scheme (Feldman VSS, which publishes commitments to the polynomial
+    so each share can be checked alone) because it needs no new share format: every share
+    already printed keeps working, and the check value already exists. The price is that a bad
+    share is found only when more than `threshold` shares are offered, not on its own.
+
 Not constant-time: Python cannot promise that, and the table look-ups below are indexed by
 secret bytes. That is acceptable here because splitting and combining happen once, at
 `sumun init` and `sumun unseal`, on the operator's machine, where nobody can time many runs.
@@ -34,6 +52,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
+import math
 import os
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -44,17 +64,26 @@ from sumun.errors import UnsealError, UsageError
 __all__ = [
     "FORMAT_VERSION",
     "MAX_SHARES",
+    "MAX_SUBSETS",
     "SET_ID_SIZE",
+    "Recovery",
     "Share",
     "combine",
     "decode_share",
     "encode_share",
+    "recover",
     "split",
 ]
 
 FORMAT_VERSION = 1
 SET_ID_SIZE = 4
 MAX_SHARES = 255  # x-coordinates are the non-zero field elements; there are 255 of them
+# How many subsets `recover` tries before giving up. A try costs about k² field operations
+# (0.02 ms for k = 3, 0.2 ms for k = 10, 40 ms for k = 128 in CPython), so the bound is
+# MAX_SUBSETS, lowered for large k to about _WORK_BUDGET / k² — but never below the number of
+# shares offered, which is what one bad share among them needs (at most m tries).
+MAX_SUBSETS = 5_000
+_WORK_BUDGET = 250_000
 _CHECKSUM_SIZE = 4
 _HEADER_SIZE = 1 + SET_ID_SIZE + 1 + 1  # version, set_id, threshold, index
 _PREFIX = "sumun1-"
@@ -219,6 +248,13 @@ def split(
 
 def _interpolate(points: Sequence[Share], at: int) -> bytes:
     """Evaluate at `at` the polynomial through `points` (distinct indices), byte by byte."""
+    result = bytearray(len(points[0].value))
+    _interpolate_into(points, at, result)
+    return bytes(result)
+
+
+def _interpolate_into(points: Sequence[Share], at: int, result: bytearray) -> None:
+    """`_interpolate` into a zeroed buffer of the value's length, which the caller can wipe."""
     weights = []
     for i, share in enumerate(points):
         numerator, denominator = 1, 1
@@ -227,11 +263,9 @@ def _interpolate(points: Sequence[Share], at: int) -> bytes:
                 numerator = _gf_mul(numerator, at ^ other.index)
                 denominator = _gf_mul(denominator, share.index ^ other.index)
         weights.append(_gf_div(numerator, denominator))
-    result = bytearray(len(points[0].value))
     for weight, share in zip(weights, points, strict=True):
         for position, y in enumerate(share.value):
             result[position] ^= _gf_mul(weight, y)
-    return bytes(result)
 
 
 def combine(shares: Sequence[Share]) -> bytes:
@@ -240,8 +274,23 @@ def combine(shares: Sequence[Share]) -> bytes:
     Raises `UnsealError` for shares of different splits, inconsistent thresholds or lengths, a
     repeated index, or too few shares. Messages number shares by their position in `shares`,
     from 1. Shares beyond the threshold are not ignored: each must lie on the same polynomial,
-    so a damaged or forged extra share is refused rather than silently outvoted.
+    so a damaged or forged extra share is refused rather than silently outvoted. Which share
+    is wrong, only `recover` can say: it needs a way to recognise the right secret.
     """
+    _check_one_split(shares)
+    first = shares[0]
+    basis = shares[: first.threshold]
+    for number, extra in enumerate(shares[first.threshold :], start=first.threshold + 1):
+        if not hmac.compare_digest(_interpolate(basis, extra.index), extra.value):
+            raise UnsealError(
+                f"share {number} does not fit with shares 1 to {first.threshold}; "
+                "at least one of them is damaged or forged"
+            )
+    return _interpolate(basis, 0)
+
+
+def _check_one_split(shares: Sequence[Share]) -> None:
+    """Shares that can be combined at all: one split, distinct indices, enough of them."""
     if not shares:
         raise UnsealError("no shares given")
     first = shares[0]
@@ -272,14 +321,77 @@ def combine(shares: Sequence[Share]) -> bytes:
             advice="ask more custodians for their shares",
         )
 
-    basis = shares[: first.threshold]
-    for number, extra in enumerate(shares[first.threshold :], start=first.threshold + 1):
-        if not hmac.compare_digest(_interpolate(basis, extra.index), extra.value):
+
+@dataclass(frozen=True, repr=False)
+class Recovery:
+    """What `recover` found. Share numbers are positions in the offered order, from 1."""
+
+    secret: bytearray  # the caller's to use and then zero
+    used: tuple[int, ...]  # the `threshold` shares that rebuilt it: all genuine
+    misfits: tuple[int, ...]  # offered shares that are not on the same polynomial: wrong
+
+    def __repr__(self) -> str:
+        return f"Recovery(used={self.used}, misfits={self.misfits}, secret=<hidden>)"
+
+
+def recover(
+    shares: Sequence[Share],
+    verify: Callable[[bytearray], bool],
+    *,
+    what: str = "the secret",
+    max_subsets: int | None = None,
+) -> Recovery:
+    """Rebuild a secret that `verify` accepts from any `threshold` of `shares`, and name the
+    offered shares that do not fit it (see "Naming a bad share" above).
+
+    Raises `UnsealError` for shares `combine` refuses as a set, and when no subset passes:
+    with exactly `threshold` shares, that one or more is wrong; with more, how many at least;
+    past `max_subsets` tries (default: see MAX_SUBSETS), that it gave up. `what` names the
+    secret in those messages.
+    """
+    _check_one_split(shares)
+    k, m = shares[0].threshold, len(shares)
+    if max_subsets is None:
+        max_subsets = max(m, min(MAX_SUBSETS, _WORK_BUDGET // k**2))
+    for tried, subset in enumerate(itertools.combinations(range(m), k)):
+        if tried == max_subsets:
             raise UnsealError(
-                f"share {number} does not fit with shares 1 to {first.threshold}; "
-                "at least one of them is damaged or forged"
+                f"gave up after {tried} of the {math.comb(m, k)} ways to choose {k} of these "
+                f"{m} shares: none rebuilds {what}",
+                advice=f"offer only the shares you are surest of: {k}, plus one to check them",
             )
-    return _interpolate(basis, 0)
+        basis = [shares[i] for i in subset]
+        secret = bytearray(len(basis[0].value))
+        _interpolate_into(basis, 0, secret)
+        if verify(secret):
+            misfits = tuple(
+                number
+                for number, share in enumerate(shares, start=1)
+                if number - 1 not in subset and not _on_polynomial(basis, share)
+            )
+            return Recovery(secret, tuple(i + 1 for i in subset), misfits)
+        secret[:] = bytes(len(secret))
+    if m == k:
+        raise UnsealError(
+            f"these {k} shares do not rebuild {what}: one or more of them is wrong "
+            "(damaged, or forged with a valid checksum)",
+            advice=f"offer one more custodian's share: with {k + 1}, Sumun can tell which one "
+            "is wrong",
+        )
+    raise UnsealError(
+        f"no {k} of these {m} shares rebuild {what}: at least {m - k + 1} of them are wrong",
+        advice="offer more custodians' shares; once enough genuine ones are in, every share "
+        "that does not fit is named",
+    )
+
+
+def _on_polynomial(basis: Sequence[Share], share: Share) -> bool:
+    expected = bytearray(len(share.value))
+    _interpolate_into(basis, share.index, expected)
+    try:
+        return len(expected) == len(share.value) and hmac.compare_digest(expected, share.value)
+    finally:
+        expected[:] = bytes(len(expected))
 
 
 # --- text format --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from sumun.errors import (
 )
 from sumun.keys import envelope
 from sumun.keys.backends.base import KekBackend
-from sumun.keys.dek_store import DekRow, DekStore
+from sumun.keys.dek_store import DekRow, DekStore, wrap_aad
 from sumun.keys.envelope import Context
 from sumun.keys.model import KeyRecord, KeyState, VersionState
 from sumun.keys.registry import Registry
@@ -88,10 +88,6 @@ class _CachedDek:
 
 class _ExhaustedError(Exception):
     pass
-
-
-def _dek_aad(dek_id: bytes, key_id: str, version: int, scope: str) -> bytes:
-    return b"sumun-dek|" + dek_id + f"|{key_id}|{version}|{scope}".encode()
 
 
 class Envelopes:
@@ -208,7 +204,8 @@ class Envelopes:
 
     def subject_scope(self, key_id: str, subject: str) -> str:
         """The DEK scope of one data subject; an HMAC, so the store never holds the id."""
-        digest = hmac.new(self._subject_key, f"{key_id}\0{subject}".encode(), sha256)
+        # The key's own buffer, never a bytes copy: it is zeroed when the MK is (on seal).
+        digest = hmac.new(self._subject_key.buffer, f"{key_id}\0{subject}".encode(), sha256)
         return "subject:" + digest.hexdigest()[:32]
 
     def _window_scope(self) -> tuple[str, float]:
@@ -232,10 +229,8 @@ class Envelopes:
             now = self._monotonic()
             if active is None or active.expires <= now:
                 active = self._new_active(key_id, scope, window_end)
-            else:
-                self._check_usable(key_id, active.version)
-                if (key_id, scope) not in self._active:
-                    continue  # dropped by the refresh we just did
+            elif not self._still_active(key_id, scope, active):
+                continue  # retired: shredded, or its version revoked or rekeyed away
             try:
                 nonce = active.next_nonce()
             except _ExhaustedError:
@@ -246,6 +241,19 @@ class Envelopes:
             header = active.header_prefix + nonce
             return header + active.cipher.encrypt(nonce, plaintext, header + aad_tail)
         raise KeyStateError(f"could not obtain a usable DEK for key {key_id!r}")
+
+    def _still_active(self, key_id: str, scope: str, active: _ActiveDek) -> bool:
+        """Whether `active` may seal one more record. One whose version is no longer usable is
+        retired, not refused: the next one comes from the primary (and `_new_active` refuses a
+        key that is itself unusable), so a rekey that destroys an old version stops no writer."""
+        if self._monotonic() >= self._next_refresh:
+            self.refresh()
+        with self._lock:
+            if active.version not in self._usable.get(key_id, frozenset()):
+                if self._active.get((key_id, scope)) is active:
+                    del self._active[(key_id, scope)]
+                return False
+            return self._active.get((key_id, scope)) is active
 
     def _new_active(self, key_id: str, scope: str, window_end: float) -> _ActiveDek:
         with self._lock:
@@ -260,7 +268,7 @@ class Envelopes:
             dek = self._rng(KEY_SIZE)
             dek_id = self._rng(16)
             wrapped = self._backend.wrap(
-                key_id, version, dek, _dek_aad(dek_id, key_id, version, scope)
+                key_id, version, dek, wrap_aad(dek_id, key_id, version, scope)
             )
             self.calls.wraps += 1
             self._store.put(
@@ -295,10 +303,13 @@ class Envelopes:
     def decrypt(self, blob: bytes, context: Context) -> bytes:
         """Open an envelope bound to `context`. DecryptionError if anything does not match."""
         header, end = envelope.parse(blob)
-        self._check_usable(header.key_id, header.kek_version)
+        if self._monotonic() >= self._next_refresh:
+            self.refresh()  # drops cached DEKs of versions revoked meanwhile
         cached = self._cache.get(header.dek_id)
         if cached is None or cached.expires <= self._monotonic():
             cached = self._load(header)
+        else:
+            self._check_usable(cached.key_id, cached.version)
         if cached.suite is not header.suite or cached.key_id != header.key_id:
             raise DecryptionError()
         return cached.cipher.decrypt(header.nonce, blob[end:], blob[:end] + context.encode())
@@ -306,15 +317,21 @@ class Envelopes:
     def _load(self, header: envelope.Header) -> _CachedDek:
         row = self._store.get(header.dek_id)
         if row is None:
-            # Shredded subject, destroyed version, or a DEK id that never existed: all opaque.
+            # Shredded subject, destroyed version, or a DEK id that never existed: opaque, but
+            # a destroyed or disabled key or version says so.
+            self._check_usable(header.key_id, header.kek_version)
             raise DecryptionError()
-        if row.key_id != header.key_id or row.kek_version != header.kek_version:
+        # The header names the version the DEK was first wrapped under; a rekey epoch
+        # (sumun.keys.epoch) may since have rewrapped it under a newer one, never an older one.
+        # Revocation applies to the version that wraps it now.
+        if row.key_id != header.key_id or row.kek_version < header.kek_version:
             raise DecryptionError()
+        self._check_usable(row.key_id, row.kek_version)
         dek = self._backend.unwrap(
             row.key_id,
             row.kek_version,
             row.wrapped,
-            _dek_aad(row.dek_id, row.key_id, row.kek_version, row.scope),
+            wrap_aad(row.dek_id, row.key_id, row.kek_version, row.scope),
         )
         with self._lock:
             self.calls.unwraps += 1
@@ -329,7 +346,8 @@ class Envelopes:
         return cached
 
     def forget(self) -> None:
-        """Drop every cached DEK (on seal)."""
+        """Drop every cached DEK (on seal): their ciphers are freed, and OpenSSL cleanses each
+        context as it goes. The DEK `bytes` that keyed them cannot be zeroed (`keys.secret`)."""
         with self._lock:
             self._active.clear()
             self._cache.clear()

@@ -3,6 +3,9 @@
 `EventSink` is the seam: a running Sumun passes the ledger's sink (`sumun.ledger.events`,
 wired in `sumun.runtime`), so every key operation is a `key-event` ledger entry. The key
 layer has no default sink — an event must never be diverted around the ledger by accident.
+The sink also answers `last_event()`: the registry revision that event names is the freshness
+witness `KeyService` checks the registry against when it opens (a restored older registry is
+refused), and it tells a recovered intent whose event was already recorded from one that was not.
 `FileEventLog` (hash-chained JSON Lines: each line carries `prev`, the SHA-256 of the previous
 one, checked by `verify_event_log`) and `MemoryEventSink` serve tests and tools.
 """
@@ -30,6 +33,11 @@ class EventSink(Protocol):
         """Record durably, or raise: a key operation whose event is lost must not succeed."""
         ...
 
+    def last_event(self) -> KeyEvent | None:
+        """The last event recorded (None: none yet). MUST be read from the record itself —
+        where restoring an older key registry cannot reach — never from a cache of it."""
+        ...
+
 
 class MemoryEventSink:
     """For tests and benchmarks: keeps events in a list."""
@@ -39,6 +47,9 @@ class MemoryEventSink:
 
     def emit(self, event: KeyEvent) -> None:
         self.events.append(event)
+
+    def last_event(self) -> KeyEvent | None:
+        return self.events[-1] if self.events else None
 
 
 def _line_hash(line: bytes) -> str:
@@ -57,9 +68,9 @@ class FileEventLog:
         self._path = path
         self._lock = threading.Lock()
 
-    def _last_hash(self) -> str:
+    def _last_line(self) -> bytes | None:
         if not self._path.exists():
-            return _GENESIS
+            return None
         with self._path.open("rb") as fh:
             fh.seek(0, 2)
             size = fh.tell()
@@ -67,7 +78,21 @@ class FileEventLog:
             fh.seek(size - block)
             tail = fh.read(block)
         lines = [ln for ln in tail.split(b"\n") if ln.strip()]
-        return _line_hash(lines[-1]) if lines else _GENESIS
+        return lines[-1] if lines else None
+
+    def _last_hash(self) -> str:
+        line = self._last_line()
+        return _GENESIS if line is None else _line_hash(line)
+
+    def last_event(self) -> KeyEvent | None:
+        with self._lock:
+            line = self._last_line()
+        if line is None:
+            return None
+        try:
+            return KeyEvent.from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StateError(f"{self._path}: the last event line does not parse") from exc
 
     def emit(self, event: KeyEvent) -> None:
         with self._lock:

@@ -1,9 +1,20 @@
 """Key lifecycle: create, rotate, disable / enable, destroy (crypto-shred), shred a subject.
 
-Every operation is: validate against the registry → act on the backend → write the registry →
-record a key event. Order matters for crash safety: material is created before the registry
-names it (an orphan version is harmless), and the registry marks a key destroyed before the
-material is erased (a crash in between leaves a key no one may use, finished by `purge_due`).
+Every operation is: validate against the registry → act on the backend → write the registry
+*with the key event as a pending intent* (`Registry.journal`, one atomic write) → record the
+event in the ledger → clear the intent. Order matters for crash safety: material is created
+before the registry names it (an orphan version is harmless), and the registry marks a key
+destroyed before the material is erased (a crash in between leaves a key no one may use, whose
+erasure `reconcile` finishes).
+
+Guarantee (write-ahead): every committed key change has its key-event. A crash, or a ledger that
+refuses the append, between the registry write and the append leaves the intent; `reconcile`
+(run by `KeyService` whenever it opens) records it late — marked `recovered` — finishing what the
+change still owed the backend (mirroring a disable, erasing destroyed material), unless the
+ledger's last key-event shows it was already recorded. A change whose registry write did not
+happen left no intent: nothing to record, nothing committed. The operation whose append failed
+raises, although its change stands (the safe direction for a disable or a destruction).
+`count_wrap` (one per DEK wrap, on the data path) is bookkeeping with no event: never journaled.
 
 Destruction, like cloud KMSes: `schedule_destroy` makes the key unusable at once and erases it
 after a grace period (default 7 days; `enable` cancels); `destroy_now` erases at once and MUST
@@ -12,6 +23,7 @@ be given a fresh quorum of custodian shares (or the passphrase), even when alrea
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -37,11 +49,33 @@ from sumun.keys.model import (
     VersionState,
     validate_key_id,
 )
-from sumun.keys.registry import Records, Registry
+from sumun.keys.registry import Intent, Records, Registry
 
 __all__ = ["KeyLifecycle"]
 
 _DAY = 86400.0
+
+
+# Actions after whose registry write the backend is told (`_mirror_restrictions`).
+_RESTRICTING = frozenset(
+    {
+        KeyAction.DISABLE,
+        KeyAction.ENABLE,
+        KeyAction.CANCEL_DESTROY,
+        KeyAction.SCHEDULE_DESTROY,
+    }
+)
+
+
+def _is_recorded(intent: Intent, last: KeyEvent | None) -> bool:
+    """Is `last` (the ledger's last key-event) the event of `intent`? Then the writer died
+    after the append and before clearing the intent: recording it again would duplicate it."""
+    return (
+        last is not None
+        and last.registry_revision == intent.revision
+        and last.action is intent.event.action
+        and last.key_id == intent.event.key_id
+    )
 
 
 def _require(records: Records, key_id: str) -> KeyRecord:
@@ -75,27 +109,34 @@ class KeyLifecycle:
         self._on_change = on_change
         self._clock = clock
 
-    def _emit(
+    def _event(
         self,
         actor: str,
         action: KeyAction,
         record: KeyRecord | None,
         version: int | None = None,
         **detail: str,
-    ) -> None:
-        self._events.emit(
-            KeyEvent(
-                time=self._clock(),
-                actor=actor,
-                action=action,
-                key_id=record.key_id if record else None,
-                version=version,
-                backend=self._backend.name,
-                detail=detail,
-            )
+    ) -> KeyEvent:
+        return KeyEvent(
+            time=self._clock(),
+            actor=actor,
+            action=action,
+            key_id=record.key_id if record else None,
+            version=version,
+            backend=self._backend.name,
+            detail=detail,
         )
 
-    def _commit(self, record: KeyRecord) -> KeyRecord:
+    def _record(self, intent: Intent, **late: str) -> None:
+        """Record a committed change's event (plus `late` detail, known only after the write),
+        then clear its intent. If the append raises, the intent stays for `reconcile`."""
+        event = intent.event
+        if late:
+            event = replace(event, detail={**event.detail, **late})
+        self._events.emit(event)
+        self._registry.clear(intent.revision)
+
+    def _commit(self, record: KeyRecord, event: KeyEvent) -> Intent:
         """Insert a new key (refused if its id exists by the time the write happens)."""
 
         def change(records: Records) -> Records:
@@ -104,21 +145,17 @@ class KeyLifecycle:
             records[record.key_id] = record
             return records
 
-        self._registry.update(change)
+        _, intent = self._registry.journal(change, lambda _records: event)
         self._on_change(record)
-        return record
+        return intent
 
-    def _change(
+    def _write(
         self,
         key_id: str,
         transform: Callable[[KeyRecord], KeyRecord],
-        *,
-        allow_destroyed: bool = False,
-    ) -> KeyRecord:
-        """Apply `transform` to the key as it is *inside* the registry's write (file lock or
-        database transaction): MUST be the only way key state changes, so a concurrent writer
-        (a DEK wrap counted in another process, another node's disable) is never overwritten
-        with a stale copy — the race that used to turn a disable back into enabled."""
+        event: Callable[[KeyRecord], KeyEvent] | None,
+        allow_destroyed: bool,
+    ) -> tuple[KeyRecord, Intent | None]:
         result: list[KeyRecord] = []
 
         def change(records: Records) -> Records:
@@ -130,9 +167,43 @@ class KeyLifecycle:
             result.append(updated)
             return records
 
-        self._registry.update(change)
+        intent = None
+        if event is None:
+            self._registry.update(change)
+        else:
+            _, intent = self._registry.journal(change, lambda _records: event(result[-1]))
         self._on_change(result[-1])
-        return result[-1]
+        return result[-1], intent
+
+    def _change(
+        self,
+        key_id: str,
+        transform: Callable[[KeyRecord], KeyRecord],
+        *,
+        allow_destroyed: bool = False,
+    ) -> KeyRecord:
+        """Apply `transform` to the key as it is *inside* the registry's write (file lock or
+        database transaction): MUST be the only way key state changes, so a concurrent writer
+        (a DEK wrap counted in another process, another node's disable) is never overwritten
+        with a stale copy — the race that used to turn a disable back into enabled.
+
+        No key-event: for bookkeeping only (`count_wrap`). A change the ledger must record
+        MUST go through `_journal` and then `_record`."""
+        return self._write(key_id, transform, None, allow_destroyed)[0]
+
+    def _journal(
+        self,
+        key_id: str,
+        transform: Callable[[KeyRecord], KeyRecord],
+        event: Callable[[KeyRecord], KeyEvent],
+        *,
+        allow_destroyed: bool = False,
+    ) -> tuple[KeyRecord, Intent]:
+        """`_change`, writing `event(updated record)` as a pending intent in the same write."""
+        record, intent = self._write(key_id, transform, event, allow_destroyed)
+        if intent is None:  # pragma: no cover - the registry always returns one
+            raise KeyStateError(f"key {key_id!r}: the change was written without its intent")
+        return record, intent
 
     def _mirror_restrictions(self, record: KeyRecord) -> None:
         disabled = frozenset(
@@ -163,8 +234,10 @@ class KeyLifecycle:
             created_at=now,
             updated_at=now,
         )
-        self._commit(record)
-        self._emit(actor, KeyAction.CREATE, record, 1, suite=record.suite.value)
+        intent = self._commit(
+            record, self._event(actor, KeyAction.CREATE, record, 1, suite=record.suite.value)
+        )
+        self._record(intent)
         return record
 
     def rotate(self, key_id: str, *, actor: str, reason: str = "manual") -> KeyRecord:
@@ -187,8 +260,12 @@ class KeyLifecycle:
                 updated_at=now,
             )
 
-        record = self._change(key_id, add_version)
-        self._emit(actor, KeyAction.ROTATE, record, new, reason=reason)
+        record, intent = self._journal(
+            key_id,
+            add_version,
+            lambda record: self._event(actor, KeyAction.ROTATE, record, new, reason=reason),
+        )
+        self._record(intent)
         return record
 
     def count_wrap(self, key_id: str, version: int) -> KeyRecord:
@@ -228,9 +305,11 @@ class KeyLifecycle:
             record = record.with_version(replace(found, state=VersionState.DISABLED))
             return replace(record, updated_at=now)
 
-        record = self._change(key_id, disabled)
+        record, intent = self._journal(
+            key_id, disabled, lambda record: self._event(actor, KeyAction.DISABLE, record, version)
+        )
         self._mirror_restrictions(record)
-        self._emit(actor, KeyAction.DISABLE, record, version)
+        self._record(intent)
         return record
 
     def enable(self, key_id: str, *, actor: str, version: int | None = None) -> KeyRecord:
@@ -250,9 +329,11 @@ class KeyLifecycle:
             record = record.with_version(replace(found, state=VersionState.ENABLED))
             return replace(record, updated_at=now)
 
-        record = self._change(key_id, enabled)
+        record, intent = self._journal(
+            key_id, enabled, lambda record: self._event(actor, actions[-1], record, version)
+        )
         self._mirror_restrictions(record)
-        self._emit(actor, actions[-1], record, version)
+        self._record(intent)
         return record
 
     # -- destroy ---------------------------------------------------------------------------
@@ -264,7 +345,7 @@ class KeyLifecycle:
         if grace <= 0:
             raise UsageError("a scheduled destruction needs a grace period > 0; use --now")
         now = self._clock()
-        record = self._change(
+        record, intent = self._journal(
             key_id,
             lambda record: replace(
                 record,
@@ -272,9 +353,12 @@ class KeyLifecycle:
                 destroy_after=now + grace * _DAY,
                 updated_at=now,
             ),
+            lambda record: self._event(
+                actor, KeyAction.SCHEDULE_DESTROY, record, grace_days=f"{grace:g}"
+            ),
         )
         self._mirror_restrictions(record)
-        self._emit(actor, KeyAction.SCHEDULE_DESTROY, record, grace_days=f"{grace:g}")
+        self._record(intent)
         return record
 
     def verify_quorum(self, shares: Sequence[str] = (), passphrase: str | None = None) -> None:
@@ -316,10 +400,14 @@ class KeyLifecycle:
             record = record.with_version(replace(found, state=VersionState.DESTROYED))
             return replace(record, updated_at=now)
 
-        record = self._change(record.key_id, destroyed)
+        record, intent = self._journal(
+            record.key_id,
+            destroyed,
+            lambda record: self._event(actor, KeyAction.DESTROY, record, version, mode="immediate"),
+        )
         self._backend.destroy_versions(record.key_id, [version])
         self._deks.delete_key(record.key_id, frozenset({version}))
-        self._emit(actor, KeyAction.DESTROY, record, version, mode="immediate")
+        self._record(intent)
         return record
 
     def _destroy(
@@ -343,10 +431,14 @@ class KeyLifecycle:
                 updated_at=now,
             )
 
-        record = self._change(record.key_id, destroyed)
+        record, intent = self._journal(
+            record.key_id,
+            destroyed,
+            lambda record: self._event(actor, KeyAction.DESTROY, record, mode=mode),
+        )
         self._backend.destroy_key(record.key_id)
         erased = self._deks.delete_key(record.key_id)
-        self._emit(actor, KeyAction.DESTROY, record, mode=mode, deks_erased=str(erased))
+        self._record(intent, deks_erased=str(erased))
         return record
 
     def purge_due(self, *, actor: str = "sumun") -> list[KeyRecord]:
@@ -369,22 +461,130 @@ class KeyLifecycle:
                     continue
         return done
 
+    # -- recovery --------------------------------------------------------------------------
+
+    def reconcile(self, last: KeyEvent | None) -> list[KeyEvent]:
+        """Record the events of key changes that committed without them (see the module doc).
+
+        `last`: the last key-event the ledger holds. For each pending intent whose writer is
+        gone: finish what the change owed the backend, record its event (detail `recovered`)
+        unless `last` is that very event, and clear the intent. Intents of writers still at
+        work are left to them. Returns the events recorded here."""
+        now = self._clock()
+        recorded = []
+        for intent in self._registry.snapshot().pending:
+            if not intent.orphaned(now):
+                continue
+            if not _is_recorded(intent, last):
+                late = self._finish(intent)
+                event = intent.event
+                detail = {**event.detail, **late, "recovered": "true"}
+                event = replace(event, detail=detail)
+                self._events.emit(event)
+                recorded.append(event)
+            self._registry.clear(intent.revision)
+        return recorded
+
+    def _finish(self, intent: Intent) -> dict[str, str]:
+        """Redo (idempotently) the backend steps that follow a change's registry write."""
+        event = intent.event
+        record = self._registry.load().get(event.key_id or "")
+        if record is None:
+            return {}
+        if event.action is KeyAction.DESTROY:
+            if event.version is None and record.state is KeyState.DESTROYED:
+                with contextlib.suppress(UnknownKeyError):  # erased before the crash
+                    self._backend.destroy_key(record.key_id)
+                return {"deks_erased": str(self._deks.delete_key(record.key_id))}
+            found = record.version(event.version or 0)
+            if found is not None and found.state is VersionState.DESTROYED:
+                with contextlib.suppress(UnknownKeyError):
+                    self._backend.destroy_versions(record.key_id, [found.version])
+                self._deks.delete_key(record.key_id, frozenset({found.version}))
+        elif event.action in _RESTRICTING and record.state is not KeyState.DESTROYED:
+            self._mirror_restrictions(record)
+        return {}
+
     # -- subjects --------------------------------------------------------------------------
 
     def shred_subject(self, key_id: str, subject_scope: str, *, actor: str) -> KeyRecord:
         _require(self._registry.load(), key_id)
         erased = self._deks.delete_scope(key_id, subject_scope)
         now = self._clock()
-        record = self._change(
+        record, intent = self._journal(
             key_id,
             lambda record: replace(record, shred_epoch=record.shred_epoch + 1, updated_at=now),
+            # The event names the HMAC'd scope, never the subject identifier itself.
+            lambda record: self._event(
+                actor,
+                KeyAction.SHRED_SUBJECT,
+                record,
+                scope=subject_scope,
+                deks_erased=str(len(erased)),
+            ),
         )
-        # The event names the HMAC'd scope, never the subject identifier itself.
-        self._emit(
-            actor,
-            KeyAction.SHRED_SUBJECT,
-            record,
-            scope=subject_scope,
-            deks_erased=str(len(erased)),
-        )
+        self._record(intent)
         return record
+
+    # -- rekey epochs (sumun.keys.epoch) ------------------------------------------------------
+
+    def end_epoch(
+        self,
+        key_id: str,
+        primary: int,
+        versions: frozenset[int],
+        *,
+        actor: str,
+        rewrapped: int,
+    ) -> tuple[KeyRecord, tuple[int, ...]]:
+        """Destroy `versions`, all older than `primary`, each as `destroy_now --version` does
+        (event `destroy`, mode `rekey`), then record the rekey (event `rekey`); return the record
+        and the versions destroyed here. MUST be called only once no DEK is wrapped under them:
+        one found there now was wrapped after the rekey's last pass, and goes with its version."""
+        if any(v >= primary for v in versions):
+            raise ValueError("a rekey destroys only versions older than the primary")
+        now = self._clock()
+        destroyed: list[int] = []
+        erased = 0
+        for number in sorted(versions):
+
+            def retire(record: KeyRecord, number: int = number) -> KeyRecord:
+                found = record.version(number)
+                if found is None or found.state is VersionState.DESTROYED:
+                    raise UnknownKeyError(f"key {key_id!r} has no live version {number}")
+                record = record.with_version(replace(found, state=VersionState.DESTROYED))
+                return replace(record, updated_at=now)
+
+            def event(record: KeyRecord, number: int = number) -> KeyEvent:
+                return self._event(actor, KeyAction.DESTROY, record, number, mode="rekey")
+
+            try:
+                _, intent = self._journal(key_id, retire, event)
+            except UnknownKeyError:
+                continue  # destroyed meanwhile (another node's rekey of the same key)
+            self._backend.destroy_versions(key_id, [number])
+            erased += self._deks.delete_key(key_id, frozenset({number}))
+            self._record(intent)
+            destroyed.append(number)
+
+        def counted(record: KeyRecord) -> KeyRecord:
+            found = record.version(primary)
+            if found is not None:  # the rewraps count toward the version's AEAD limit
+                record = record.with_version(replace(found, wraps=found.wraps + rewrapped))
+            return replace(record, updated_at=now)
+
+        record, intent = self._journal(
+            key_id,
+            counted,
+            lambda record: self._event(
+                actor,
+                KeyAction.REKEY,
+                record,
+                primary,
+                rewrapped=str(rewrapped),
+                destroyed=",".join(map(str, destroyed)),
+                deks_erased=str(erased),
+            ),
+        )
+        self._record(intent)
+        return record, tuple(destroyed)

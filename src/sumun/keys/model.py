@@ -15,6 +15,7 @@ from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import UsageError
 
 __all__ = [
+    "REVISION_DETAIL",
     "KeyAction",
     "KeyEvent",
     "KeyRecord",
@@ -25,6 +26,10 @@ __all__ = [
 ]
 
 _KEY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+# The key registry's revision a key-event produced (or, for init / unseal / seal, saw): the
+# ledger's last key-event names the revision the registry MUST be at least (`sumun.keys.registry`).
+REVISION_DETAIL = "registry_revision"
 
 
 def validate_key_id(key_id: str) -> str:
@@ -62,6 +67,7 @@ class KeyAction(enum.Enum):
     CANCEL_DESTROY = "cancel-destroy"
     DESTROY = "destroy"
     SHRED_SUBJECT = "shred-subject"
+    REKEY = "rekey"  # a rekey epoch ended: DEKs rewrapped, older versions destroyed
     DEK_CREATE = "dek-create"
 
 
@@ -171,6 +177,12 @@ class KeyEvent:
     version: int | None = None
     backend: str | None = None
     detail: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def registry_revision(self) -> int | None:
+        """The registry revision this event names, if any (events from before revisions: None)."""
+        raw = self.detail.get(REVISION_DETAIL)
+        return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
 
     def to_json(self) -> dict[str, Any]:
         return {

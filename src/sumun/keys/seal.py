@@ -11,7 +11,16 @@ how this deployment is sealed and what it uses — never the master key nor any 
      "deployment": {"backend": "embedded", "suite": "aes-256-gcm"}}
 
 `mk_check` lets an unseal tell "these shares rebuild *this* master key" from "a wrong
-combination", so a mistyped share that slips past its checksum still cannot unseal.
+combination", so a mistyped share that slips past its checksum still cannot unseal. It also
+names the wrong share: offered more than `threshold` shares, an unseal searches for a subset
+that passes `mk_check` and names every offered share that does not fit it
+(`sumun.crypto.shamir.recover`). A custodian whose share is damaged or forged can no longer
+block an unseal unnoticed: with one more genuine share, the unseal goes ahead and says whose
+share is wrong.
+
+Every intermediate secret of an unseal — the passphrase-derived key, the decrypted or rebuilt
+master key — is written into a `bytearray` and zeroed as soon as the `MasterKey` holds its copy
+(`sumun.keys.secret`). The passphrase and the share texts are Python strings and cannot be.
 """
 
 from __future__ import annotations
@@ -28,20 +37,24 @@ from typing import Any, Literal
 
 from sumun._fs import private_dir
 from sumun.crypto import kdf, shamir
-from sumun.crypto.hazmat.aead import NONCE_SIZE, Suite, new_cipher
+from sumun.crypto.hazmat.aead import NONCE_SIZE, TAG_SIZE, Suite, new_cipher
 from sumun.crypto.passphrase_policy import check_passphrase
 from sumun.errors import DecryptionError, StateError, UnsealError, UsageError
-from sumun.keys.secret import MK_SIZE, MasterKey
+from sumun.keys.secret import MK_SIZE, MasterKey, check_value_of, zero
 from sumun.store.documents import Documents, as_documents
 
 __all__ = [
     "HOME_FILE",
+    "BadShare",
     "InitResult",
+    "Recovered",
     "SealInfo",
+    "ShareReceipt",
     "UnsealProgress",
     "initialise",
     "is_initialised",
     "read_seal_info",
+    "recover_with_shares",
     "unseal_with_passphrase",
     "unseal_with_shares",
 ]
@@ -186,23 +199,66 @@ def initialise(
     return InitResult(info=read_seal_info(docs), master_key=master_key, shares=shares)
 
 
-def _verified(info: SealInfo, material: bytes) -> MasterKey:
-    candidate = MasterKey(material)
-    if not hmac.compare_digest(candidate.check_value(), info.mk_check):
-        candidate.wipe()
-        raise UnsealError("these shares do not rebuild this deployment's master key")
-    return candidate
+def _is_master_key(info: SealInfo, candidate: bytearray) -> bool:
+    return hmac.compare_digest(check_value_of(candidate), info.mk_check)
+
+
+def _verified(info: SealInfo, material: bytearray) -> MasterKey:
+    """The master key, if `material` is it. `material` is zeroed either way."""
+    try:
+        if not _is_master_key(info, material):
+            # The passphrase opened the wrapped key, so the record itself is inconsistent.
+            raise StateError("home.json: the master key fails its check value; restore a backup")
+        return MasterKey(material)
+    finally:
+        zero(material)
+
+
+@dataclass(frozen=True, slots=True)
+class BadShare:
+    """An offered share that does not fit the master key the others rebuilt: it is wrong."""
+
+    number: int  # its place among the shares offered, from 1 (as the prompts count them)
+    index: int  # the custodian share number it carries (its x-coordinate)
+
+    def __str__(self) -> str:
+        return (
+            f"share {self.number} (custodian share #{self.index}) does not fit the master key "
+            "the others rebuild: it is damaged or forged"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """An unsealed master key, and the offered shares found to be wrong on the way."""
+
+    master_key: MasterKey
+    bad_shares: tuple[BadShare, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShareReceipt:
+    """Where a share-by-share unseal stands after one more share."""
+
+    collected: int
+    threshold: int
+    bad_shares: tuple[BadShare, ...] = ()  # found when the quorum unsealed; tell the custodians
 
 
 class UnsealProgress:
-    """Collects custodian shares one by one (as custodians arrive) until the quorum is met."""
+    """Collects custodian shares one by one (as custodians arrive) until the quorum is met.
+
+    With `threshold` shares that do not rebuild the master key, `add` raises and keeps them:
+    the next share offered lets it find a genuine quorum and name the wrong share(s).
+    """
 
     def __init__(self, info: SealInfo) -> None:
         if info.method != "shamir":
             raise UsageError("this deployment is sealed with a passphrase, not shares")
         self._info = info
-        self._shares: dict[int, shamir.Share] = {}
+        self._shares: dict[int, tuple[int, shamir.Share]] = {}  # index -> (number given, share)
         self._given = 0
+        self.bad_shares: tuple[BadShare, ...] = ()  # set when `add` returns the master key
 
     def __repr__(self) -> str:
         return f"<UnsealProgress {len(self._shares)}/{self._info.threshold}>"
@@ -216,53 +272,101 @@ class UnsealProgress:
         return self._info.threshold
 
     def add(self, text: str) -> MasterKey | None:
-        """Add one share; return the master key once `threshold` distinct shares are in."""
+        """Add one share; return the master key once `threshold` distinct shares that rebuild
+        it are in (then `bad_shares` names any offered share that does not fit)."""
         share = shamir.decode_share(text, number=self._given + 1, value_size=MK_SIZE)
         self._given += 1
         if share.index in self._shares:
-            raise UnsealError(f"share {self._given} repeats a share already given")
+            raise UnsealError(
+                f"share {self._given} repeats a share already given",
+                advice="offer another custodian's share (on a running Sumun, `sumun seal` "
+                "discards the shares given so far)",
+            )
         if share.set_id != self._info.set_id:
             raise UnsealError("this share belongs to another Sumun deployment (set id differs)")
         if share.threshold != self._info.threshold:
             raise UnsealError("this share's threshold does not match this deployment")
-        self._shares[share.index] = share
+        self._shares[share.index] = (self._given, share)
         if len(self._shares) < self._info.threshold:
             return None
+        offered = list(self._shares.values())
+        # On failure the shares are kept: one more lets `recover` find the wrong one.
+        found = shamir.recover(
+            [s for _, s in offered],
+            lambda candidate: _is_master_key(self._info, candidate),
+            what="this deployment's master key",
+        )
         try:
-            material = shamir.combine(list(self._shares.values()))
+            master_key = MasterKey(found.secret)
         finally:
-            self._shares.clear()
-        return _verified(self._info, material)
+            zero(found.secret)
+        self._shares.clear()
+        self.bad_shares = tuple(
+            BadShare(offered[i - 1][0], offered[i - 1][1].index) for i in found.misfits
+        )
+        return master_key
+
+
+def recover_with_shares(info: SealInfo, texts: Iterable[str]) -> Recovered:
+    """Unseal with custodian shares, naming any offered share that is wrong."""
+    progress = UnsealProgress(info)
+    texts = list(texts)
+    result: MasterKey | None = None
+    failure: UnsealError | None = None
+    for text in texts:
+        before = progress.collected
+        try:
+            result = progress.add(text)
+        except UnsealError as exc:
+            if progress.collected == before:
+                raise  # a share refused on its own (mistyped, foreign, repeated)
+            failure = exc  # kept, but the quorum does not rebuild the MK: the next may help
+            continue
+        if result is not None:
+            return Recovered(result, progress.bad_shares)
+    if failure is not None:
+        raise failure
+    raise UnsealError(
+        f"{info.threshold} custodian shares are needed, {progress.collected} distinct given"
+        if texts
+        else f"no shares given; {info.threshold} of {info.custodians} custodian shares needed"
+    )
 
 
 def unseal_with_shares(info: SealInfo, texts: Iterable[str]) -> MasterKey:
-    progress = UnsealProgress(info)
-    result: MasterKey | None = None
-    given = 0
-    for text in texts:
-        given += 1
-        result = progress.add(text)
-        if result is not None:
-            return result
-    raise UnsealError(
-        f"{info.threshold} custodian shares are needed, {progress.collected} distinct given"
-        if given
-        else f"no shares given; {info.threshold} of {info.custodians} custodian shares needed"
-    )
+    """Unseal with custodian shares, refusing (by name) any offered share that is wrong: for
+    callers that cannot pass a warning on, such as the quorum an immediate destruction needs."""
+    recovered = recover_with_shares(info, texts)
+    if recovered.bad_shares:
+        recovered.master_key.wipe()
+        raise UnsealError(
+            "; ".join(str(bad) for bad in recovered.bad_shares),
+            advice="offer the quorum without it, and ask that custodian to check their share",
+        )
+    return recovered.master_key
 
 
 def unseal_with_passphrase(info: SealInfo, passphrase: str) -> MasterKey:
     if info.method != "passphrase" or info.passphrase is None:
         raise UsageError("this deployment is sealed with custodian shares, not a passphrase")
+    key = bytearray(kdf.KEY_SIZE)
+    material = bytearray(MK_SIZE)
     try:
         part = info.passphrase
         params = kdf.ScryptParams.from_dict(part["kdf"])
-        key = kdf.derive_key(passphrase, base64.b64decode(part["salt"]), params)
-        material = new_cipher(info.suite, key).decrypt(
-            base64.b64decode(part["nonce"]), base64.b64decode(part["wrapped"]), _PASSPHRASE_AAD
+        wrapped = base64.b64decode(part["wrapped"])
+        if len(wrapped) != MK_SIZE + TAG_SIZE:
+            raise ValueError("the wrapped master key has the wrong length")
+        kdf.derive_key_into(passphrase, base64.b64decode(part["salt"]), params, key)
+        new_cipher(info.suite, key).decrypt_into(
+            base64.b64decode(part["nonce"]), wrapped, _PASSPHRASE_AAD, material
         )
     except DecryptionError as exc:
+        zero(material)
         raise UnsealError("wrong passphrase") from exc
     except (KeyError, TypeError, ValueError) as exc:
+        zero(material)
         raise StateError("home.json: the passphrase seal is damaged; restore a backup") from exc
+    finally:
+        zero(key)  # the cipher built from it is already freed, its context cleansed
     return _verified(info, material)

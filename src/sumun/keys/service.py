@@ -5,6 +5,12 @@ Sealed is a first-class state: every data or lifecycle call on a sealed service 
 rebuilds the master key from shares or a passphrase, then opens the backend, the registry,
 the DEK store and the data path. Sealing wipes the master key and drops every cached DEK.
 
+Opening checks the registry against the ledger before anything else: a registry older than the
+revision named by the ledger's last key-event was restored from an older copy and is refused
+(`KeystoreRollbackError`); then key changes that committed without their key-event (a crash
+in between) get it now (`KeyLifecycle.reconcile`). Init, unseal and seal events name the
+registry revision too, so the ledger's last key-event always carries the freshest one known.
+
     documents (sumun.store.documents: files in SUMUN_HOME, or the shared control store)
       home.json              how the MK is sealed; deployment backend and suite
       keystore/keys.json     key registry (MAC'd with an MK subkey)
@@ -35,9 +41,10 @@ from sumun.keys.backends.base import KekBackend, check_backend
 from sumun.keys.dataplane import Envelopes
 from sumun.keys.dek_store import DekStore
 from sumun.keys.envelope import Context
+from sumun.keys.epoch import Rekeyer
 from sumun.keys.events import EventSink
 from sumun.keys.lifecycle import KeyLifecycle
-from sumun.keys.model import KeyAction, KeyEvent, KeyRecord
+from sumun.keys.model import REVISION_DETAIL, KeyAction, KeyEvent, KeyRecord
 from sumun.keys.registry import Registry
 from sumun.keys.secret import MasterKey
 from sumun.store.control import Control, open_control
@@ -150,6 +157,7 @@ class KeyService:
         self._lock = threading.RLock()
         self._open: _Open | None = None
         self._progress: seal.UnsealProgress | None = None
+        self._on_seal: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"<KeyService {self.home} {'sealed' if self.sealed else 'unsealed'}>"
@@ -232,17 +240,17 @@ class KeyService:
             clock=self._clock,
             **kwargs,
         )
-        self._emit(actor, KeyAction.INIT, method=result.info.method)
+        self._emit(actor, KeyAction.INIT, 0, method=result.info.method)
         return result
 
-    def _emit(self, actor: str | None, action: KeyAction, **detail: str) -> None:
+    def _emit(self, actor: str | None, action: KeyAction, revision: int, **detail: str) -> None:
         self._events.emit(
             KeyEvent(
                 time=self._clock(),
                 actor=actor or _default_actor(),
                 action=action,
                 backend=self.settings.keys.backend,
-                detail=detail,
+                detail={**detail, REVISION_DETAIL: str(revision)},
             )
         )
 
@@ -259,7 +267,9 @@ class KeyService:
                 master_key.wipe()
                 raise
             try:
-                registry = Registry(self.documents, master_key)
+                registry = Registry(self.documents, master_key, clock=self._clock)
+                last = self._events.last_event()
+                registry.require_at_least(None if last is None else last.registry_revision)
                 store = DekStore(self._control.dek_database())
                 envelopes: Envelopes | None = None
 
@@ -288,6 +298,7 @@ class KeyService:
                     monotonic=self._monotonic,
                     rng=self._rng,
                 )
+                lifecycle.reconcile(last)
                 lifecycle.purge_due()
             except BaseException:
                 backend.close()
@@ -295,35 +306,48 @@ class KeyService:
                 raise
             self._open = _Open(master_key, backend, registry, store, lifecycle, envelopes)
             self._progress = None
-        self._emit(actor, KeyAction.UNSEAL)
+        self._emit(actor, KeyAction.UNSEAL, registry.revision)
 
     def unseal(
         self, *, shares: Sequence[str] = (), passphrase: str | None = None, actor: str | None = None
-    ) -> None:
+    ) -> tuple[seal.BadShare, ...]:
+        """Unseal. Returns the offered shares found wrong while a quorum of the others unsealed
+        (`seal.recover_with_shares`): the caller MUST tell the operator, who asks those
+        custodians to check their shares."""
         info = self.seal_info()
         if info.method == "passphrase":
             if passphrase is None:
                 raise SealedError("this deployment is sealed with a passphrase; give it to unseal")
             self.unseal_with(seal.unseal_with_passphrase(info, passphrase), actor=actor)
-        else:
-            self.unseal_with(seal.unseal_with_shares(info, shares), actor=actor)
+            return ()
+        recovered = seal.recover_with_shares(info, shares)
+        self.unseal_with(recovered.master_key, actor=actor)
+        return recovered.bad_shares
 
     def submit_share(self, share: str, *, actor: str | None = None) -> tuple[int, int]:
         """Vault-style: custodians submit shares one at a time. Returns (collected, threshold)."""
+        receipt = self.offer_share(share, actor=actor)
+        return receipt.collected, receipt.threshold
+
+    def offer_share(self, share: str, *, actor: str | None = None) -> seal.ShareReceipt:
+        """`submit_share`, also naming the shares found wrong when the quorum unsealed."""
         with self._lock:
             if self._open is not None:
                 info = self.seal_info()
-                return info.threshold, info.threshold
+                return seal.ShareReceipt(info.threshold, info.threshold)
             if self._progress is None:
                 self._progress = seal.UnsealProgress(self.seal_info())
             progress = self._progress
             master_key = progress.add(share)
             if master_key is None:
-                return progress.collected, progress.threshold
+                return seal.ShareReceipt(progress.collected, progress.threshold)
             self.unseal_with(master_key, actor=actor)
-            return progress.threshold, progress.threshold
+            return seal.ShareReceipt(progress.threshold, progress.threshold, progress.bad_shares)
 
     def seal(self, *, actor: str | None = None) -> None:
+        """Forget every key: the DEK caches and the backend's ciphers are dropped (OpenSSL
+        cleanses their contexts as they are freed), then the master key is zeroed with every
+        subkey derived from it (`sumun.keys.secret` says what cannot be)."""
         with self._lock:
             opened, self._open = self._open, None
             self._progress = None
@@ -333,7 +357,14 @@ class KeyService:
             opened.backend.close()
             opened.store.close()
             opened.master_key.wipe()
-        self._emit(actor, KeyAction.SEAL)
+            for forget in self._on_seal:  # what others hold that was opened with these keys
+                forget()
+        self._emit(actor, KeyAction.SEAL, opened.registry.revision)
+
+    def on_seal(self, forget: Callable[[], None]) -> None:
+        """Call `forget` at every seal, under the same lock: for a holder of secrets opened with
+        the keys (the ledger's signing keys), so sealing clears those too."""
+        self._on_seal.append(forget)
 
     close = seal
 
@@ -374,6 +405,22 @@ class KeyService:
         opened = self._require_open()
         scope = opened.envelopes.subject_scope(key_id, subject)
         return opened.lifecycle.shred_subject(key_id, scope, actor=actor)
+
+    def rekeyer(
+        self, *, sleep: Callable[[float], None] = time.sleep, batch_size: int = 500
+    ) -> Rekeyer:
+        """Rekey epochs for this deployment's keys (`sumun.keys.epoch`); SealedError if sealed."""
+        opened = self._require_open()
+        return Rekeyer(
+            lifecycle=opened.lifecycle,
+            registry=opened.registry,
+            backend=opened.backend,
+            dek_store=opened.store,
+            config=self.settings.keys,
+            clock=self._clock,
+            sleep=sleep,
+            batch_size=batch_size,
+        )
 
     # -- data ------------------------------------------------------------------------------
 

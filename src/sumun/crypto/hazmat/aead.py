@@ -3,6 +3,12 @@
 Both take a 32-byte key, a 12-byte nonce and return ciphertext || 16-byte tag. A failed
 tag check raises the opaque `DecryptionError`. Callers MUST NOT reuse a nonce under one key:
 `sumun.keys` guarantees that with per-DEK counters.
+
+Keys and secret plaintexts may be `bytearray`s the caller zeroes later (`sumun.keys.secret`):
+a cipher reads the key without keeping a `bytes` copy of it, `encrypt` reads a `bytearray`
+in place, and `decrypt_into` writes a secret (a KEK, the master key) into the caller's buffer
+instead of a new `bytes`. The key copies inside OpenSSL's contexts are cleansed by OpenSSL when
+the cipher object is freed, so whoever must forget a key drops the cipher too.
 """
 
 from __future__ import annotations
@@ -57,24 +63,29 @@ class AeadCipher(Protocol):
 
     suite: Suite
 
-    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes: ...
+    def encrypt(self, nonce: bytes, data: bytes | bytearray, aad: bytes) -> bytes: ...
 
     def decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes: ...
+
+    def decrypt_into(self, nonce: bytes, data: bytes, aad: bytes, out: bytearray) -> None:
+        """Like `decrypt`, into `out` (exactly len(data) - 16 bytes). On failure `out` is
+        zeroed and the opaque DecryptionError raised."""
+        ...
 
 
 class _AesGcm:
     __slots__ = ("_aead",)
     suite = Suite.AES_256_GCM
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes | bytearray) -> None:
         if len(key) != KEY_SIZE:
             raise ValueError("AES-256-GCM needs a 32-byte key")
-        self._aead = AESGCM(key)
+        self._aead = AESGCM(key)  # keyed OpenSSL contexts; no reference to `key` is kept
 
     def __repr__(self) -> str:
         return "<AES-256-GCM cipher>"
 
-    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    def encrypt(self, nonce: bytes, data: bytes | bytearray, aad: bytes) -> bytes:
         return self._aead.encrypt(nonce, data, aad)
 
     def decrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
@@ -83,8 +94,17 @@ class _AesGcm:
         except (InvalidTag, ValueError) as exc:
             raise DecryptionError() from exc
 
+    def decrypt_into(self, nonce: bytes, data: bytes, aad: bytes, out: bytearray) -> None:
+        if len(out) != len(data) - TAG_SIZE:
+            raise DecryptionError()
+        try:
+            self._aead.decrypt_into(nonce, data, aad, out)
+        except (InvalidTag, ValueError) as exc:
+            out[:] = bytes(len(out))  # never leave unauthenticated plaintext behind
+            raise DecryptionError() from exc
 
-def new_cipher(suite: Suite, key: bytes) -> AeadCipher:
+
+def new_cipher(suite: Suite, key: bytes | bytearray) -> AeadCipher:
     """Return a keyed cipher for `suite`. Raises ValueError on a bad key size."""
     if suite is Suite.AES_256_GCM:
         return _AesGcm(key)

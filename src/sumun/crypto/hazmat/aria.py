@@ -146,19 +146,25 @@ def _bytes_data_offset() -> int:
 _DATA_OFFSET = _bytes_data_offset()
 
 
+def _address(buffer: bytearray) -> int:
+    """Where a bytearray's data is, for a c_void_p argument: no copy of a secret is made.
+    Valid while the bytearray lives and is not resized (true for the duration of a call)."""
+    return ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+
+
 class _Ctx:
     """One thread's EVP_CIPHER_CTX, keyed once; freed (and cleansed by OpenSSL) with it."""
 
     __slots__ = ("_free", "ptr")
 
-    def __init__(self, lib: _Lib, key: bytes) -> None:
+    def __init__(self, lib: _Lib, key: bytearray) -> None:
         self._free = lib.ctx_free  # kept so __del__ works during interpreter shutdown
         self.ptr: int = lib.ctx_new()
         if not self.ptr:
             raise MemoryError("EVP_CIPHER_CTX_new failed")
         # Keyed in the encrypt direction; GCM's key schedule and GHASH key are the same both
         # ways, and each call re-initialises the direction and IV without re-keying.
-        if lib.enc_init(self.ptr, lib.gcm, key, None, None) != 1:
+        if lib.enc_init(self.ptr, lib.gcm, _address(key), None, None) != 1:
             lib.clear_errors()
             raise RuntimeError("EVP_EncryptInit_ex2 rejected the ARIA-256-GCM key")
 
@@ -177,13 +183,19 @@ class AriaGcm:
     __slots__ = ("_key", "_lib", "_local")
     suite = Suite.ARIA_256_GCM
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes | bytearray) -> None:
         if len(key) != KEY_SIZE:
             raise ValueError("ARIA-256-GCM needs a 32-byte key")
         self._lib = _load()
-        # Kept so that new threads can build their context (as pyca's AESGCM keeps its key).
-        self._key = bytes(key)
+        # Kept so that new threads can build their context; in a buffer of our own, zeroed when
+        # this cipher is freed (the contexts are cleansed by OpenSSL as they are freed).
+        self._key = bytearray(key)
         self._local = threading.local()
+
+    def __del__(self) -> None:
+        key = getattr(self, "_key", None)
+        if key is not None:
+            key[:] = bytes(len(key))
 
     def __repr__(self) -> str:
         return "<ARIA-256-GCM cipher>"
@@ -195,18 +207,24 @@ class AriaGcm:
             self._local.ctx = ctx
         return ctx.ptr
 
-    def encrypt(self, nonce: bytes, data: bytes, aad: bytes) -> bytes:
+    def encrypt(self, nonce: bytes, data: bytes | bytearray, aad: bytes) -> bytes:
         """Return ciphertext || 16-byte tag. Raises ValueError on a bad nonce or size."""
         if len(nonce) != NONCE_SIZE:
             raise ValueError("ARIA-256-GCM needs a 12-byte nonce")
         n = len(data)
         if n > _MAX_DATA or len(aad) > _MAX_DATA:
             raise ValueError("record too large for one ARIA-256-GCM call")
-        # c_void_p passes `bytes` without copying but refuses other buffers; copy those.
+        # c_void_p passes `bytes` without copying but refuses other buffers: a bytearray (maybe
+        # a secret its owner zeroes later) goes by address, anything else is copied.
         if type(nonce) is not bytes:
             nonce = bytes(nonce)
-        if type(data) is not bytes:
-            data = bytes(data)
+        source: bytes | int
+        if type(data) is bytes:
+            source = data
+        elif type(data) is bytearray and n:
+            source = _address(data)
+        else:
+            source = bytes(data)
         if type(aad) is not bytes:
             aad = bytes(aad)
         lib = self._lib
@@ -220,7 +238,10 @@ class AriaGcm:
             # `out` starts uninitialised, so a short write must fail rather than leak memory.
             and (
                 not n
-                or (lib.enc_update(ctx, base, ctypes.byref(outl), data, n) == 1 and outl.value == n)
+                or (
+                    lib.enc_update(ctx, base, ctypes.byref(outl), source, n) == 1
+                    and outl.value == n
+                )
             )
             # GCM writes no bytes at final; `base + n` is the tag's slot, so nothing spills.
             and lib.enc_final(ctx, base + n, ctypes.byref(outl)) == 1
@@ -237,6 +258,28 @@ class AriaGcm:
         if len(nonce) != NONCE_SIZE or n < 0 or n > _MAX_DATA or len(aad) > _MAX_DATA:
             # Same as the AES suite: a malformed input is just another undecryptable record.
             raise DecryptionError()
+        out: bytes = _new_bytes(None, n)
+        # n == 0 leaves `out` as the shared empty bytes, which must not be written to.
+        if self._open(nonce, data, aad, id(out) + _DATA_OFFSET if n else 0):
+            return out
+        # `out` holds unauthenticated plaintext; it is dropped here and never returned.
+        raise DecryptionError()
+
+    def decrypt_into(self, nonce: bytes, data: bytes, aad: bytes, out: bytearray) -> None:
+        """Like `decrypt`, into `out` (exactly len(data) - 16 bytes), so a secret plaintext
+        lands in a buffer its owner can zero. On failure `out` is zeroed."""
+        n = len(data) - TAG_SIZE
+        if len(nonce) != NONCE_SIZE or n < 0 or n > _MAX_DATA or len(aad) > _MAX_DATA:
+            raise DecryptionError()
+        if len(out) != n:
+            raise DecryptionError()
+        if not self._open(nonce, data, aad, _address(out) if n else 0):
+            out[:] = bytes(n)  # never leave unauthenticated plaintext behind
+            raise DecryptionError()
+
+    def _open(self, nonce: bytes, data: bytes, aad: bytes, dst: int) -> bool:
+        """Decrypt len(data) - 16 bytes to address `dst` and check the tag."""
+        n = len(data) - TAG_SIZE
         if type(nonce) is not bytes:
             nonce = bytes(nonce)
         if type(data) is not bytes:
@@ -245,15 +288,12 @@ class AriaGcm:
             aad = bytes(aad)
         lib = self._lib
         ctx = self._ctx()
-        out: bytes = _new_bytes(None, n)
-        dst = id(out) + _DATA_OFFSET
         outl = _int()
         # Every return code is checked: above all SET_TAG, because a reused context still
         # holds the previous call's tag and must never be compared against it.
         if (
             lib.dec_init(ctx, None, None, nonce, None) == 1
             and (not aad or lib.dec_update(ctx, None, ctypes.byref(outl), aad, len(aad)) == 1)
-            # n == 0 leaves `out` as the shared empty bytes, which must not be written to.
             and (
                 not n
                 or (lib.dec_update(ctx, dst, ctypes.byref(outl), data, n) == 1 and outl.value == n)
@@ -262,10 +302,9 @@ class AriaGcm:
             # GCM's final only checks the tag and writes no bytes, so it needs no buffer.
             and lib.dec_final(ctx, None, ctypes.byref(outl)) == 1
         ):
-            return out
-        # `out` holds unauthenticated plaintext; it is dropped here and never returned.
+            return True
         lib.clear_errors()
-        raise DecryptionError()
+        return False
 
 
 def aria_ecb_encrypt_block(key: bytes, block: bytes) -> bytes:

@@ -11,6 +11,11 @@ one transaction. Layout:
 Each KEK is 32 random bytes encrypted under HKDF(MK, "sumun/embedded-keystore/v1") with the
 deployment's suite and AAD `sumun-kek|<key_id>|<version>`, so an entry copied to another key id
 or version does not decrypt. Wrapped DEKs: `0x01 | nonce(12) | AEAD(KEK, dek, aad)`.
+
+In memory (`sumun.keys.secret`): the wrapping subkey is a `SecretKey` wiped with the master key;
+a KEK is created and unwrapped into a `bytearray` that is zeroed as soon as its cipher is
+keyed, so the only live copy is inside that cipher's OpenSSL context. `close()` (on seal) drops
+every cipher, and OpenSSL cleanses each context as it is freed.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sumun.errors import (
     StoreError,
     UnknownKeyError,
 )
-from sumun.keys.secret import MasterKey
+from sumun.keys.secret import MasterKey, random_into, zero
 from sumun.store.documents import Documents, locate
 
 __all__ = ["EmbeddedBackend"]
@@ -68,9 +73,9 @@ class EmbeddedBackend:
         self._master_key = master_key
         # One wrapping cipher per suite: entries written before a suite change stay readable.
         self._wrappers: dict[Suite, AeadCipher] = {}
-        self._wrapping = self._wrapper(suite)
         self._ciphers: dict[tuple[str, int], AeadCipher] = {}
         self._mutex = threading.Lock()
+        self._wrapper(suite)  # fail at construction on a wiped master key
         self._read()  # fail at construction on a corrupt keystore, not at first use
 
     def __repr__(self) -> str:
@@ -132,12 +137,20 @@ class EmbeddedBackend:
             suite = Suite(entry["suite"])
             nonce = base64.b64decode(entry["nonce"], validate=True)
             wrapped = base64.b64decode(entry["wrapped"], validate=True)
-            material = self._unwrap_material(suite, nonce, wrapped, key_id, version)
-        except (KeyError, ValueError, DecryptionError) as exc:
+        except (KeyError, ValueError) as exc:
             raise KeystoreCorruptError(
                 f"embedded keystore entry for {key_id!r} v{version} fails its integrity check"
             ) from exc
-        cipher = new_cipher(suite, material)
+        material = bytearray(32)
+        try:
+            self._wrapper(suite).decrypt_into(nonce, wrapped, _kek_aad(key_id, version), material)
+            cipher = new_cipher(suite, material)
+        except DecryptionError as exc:
+            raise KeystoreCorruptError(
+                f"embedded keystore entry for {key_id!r} v{version} fails its integrity check"
+            ) from exc
+        finally:
+            zero(material)  # the cipher holds the KEK now
         with self._mutex:
             self._ciphers[(key_id, version)] = cipher
         return cipher
@@ -146,13 +159,13 @@ class EmbeddedBackend:
         cipher = self._wrappers.get(suite)
         if cipher is None:
             key = self._master_key.derive("sumun/embedded-keystore/v1")
-            cipher = self._wrappers[suite] = new_cipher(suite, key)
+            try:
+                cipher = new_cipher(suite, key.buffer)
+            finally:
+                key.wipe()  # the cipher holds it; one live copy is enough
+            with self._mutex:
+                self._wrappers[suite] = cipher
         return cipher
-
-    def _unwrap_material(
-        self, suite: Suite, nonce: bytes, wrapped: bytes, key_id: str, version: int
-    ) -> bytes:
-        return self._wrapper(suite).decrypt(nonce, wrapped, _kek_aad(key_id, version))
 
     # -- KekBackend ---------------------------------------------------------------------------
 
@@ -162,8 +175,14 @@ class EmbeddedBackend:
             if str(version) in versions:
                 raise KeyStateError(f"key {key_id!r} version {version} already exists")
             nonce = os.urandom(NONCE_SIZE)
-            material = os.urandom(32)
-            wrapped = self._wrapping.encrypt(nonce, material, _kek_aad(key_id, version))
+            material = bytearray(32)
+            try:
+                random_into(material)
+                wrapped = self._wrapper(self._suite).encrypt(
+                    nonce, material, _kek_aad(key_id, version)
+                )
+            finally:
+                zero(material)
             versions[str(version)] = {
                 "suite": self._suite.value,
                 "nonce": base64.b64encode(nonce).decode(),
@@ -209,7 +228,9 @@ class EmbeddedBackend:
                 del self._ciphers[cached]
 
     def close(self) -> None:
+        """Forget every key (on seal): OpenSSL cleanses each cipher context as it is freed."""
         with self._mutex:
             self._ciphers.clear()
+            self._wrappers.clear()
         if self._closer is not None:
             self._closer()
