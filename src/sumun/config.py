@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sumun.policy.rules import Policy
 
 __all__ = [
+    "AdminApiConfig",
     "ControlConfig",
     "KeysConfig",
     "LedgerConfig",
@@ -34,6 +35,7 @@ __all__ = [
     "Pkcs11Config",
     "ServerConfig",
     "Settings",
+    "admin_tls_files",
     "load",
     "load_policy",
     "policy_path",
@@ -73,6 +75,10 @@ class KeysConfig(_Strict):
     # Upper bound on how long a disabled/destroyed key keeps working in any process.
     revocation_ttl_seconds: float = Field(default=5.0, gt=0, le=60)
     destroy_grace_days: float = Field(default=7.0, ge=0)
+    # Rekey epochs (sumun.keys.epoch, docs/keys.md): every KEK version is destroyed at most this
+    # many days after it was created, its DEKs rewrapped under a new primary first, so a copy
+    # of the DEK store older than this is unreadable. 0 turns the schedule off.
+    rekey_days: float = Field(default=30.0, ge=0)
     # Rotate a KEK version after this many wraps; DEKs are replaced after this many records.
     # At most 2^32: the limit for random 96-bit GCM nonces under one key (SP 800-38D §8.3).
     kek_max_wraps: int = Field(default=2**31, ge=1, le=2**32)
@@ -94,6 +100,13 @@ class LedgerConfig(_Strict):
     # The checkpoint origin line (C2SP tlog-checkpoint); default derived from the deployment.
     origin: str | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
+    # Queued entries (request-completed) a failing store cannot take are kept in a local spool
+    # (SUMUN_HOME/spool, sumun.ledger.spool) and appended when it can; past `spool_max_bytes`
+    # they are lost (counted; /readyz 503). /readyz is 503 while more than
+    # `spool_ready_entries` wait. An outage's recovery is tried every `retry_seconds`.
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=64 * 1024)
+    spool_ready_entries: int = Field(default=10_000, ge=0)
+    retry_seconds: float = Field(default=1.0, gt=0, le=60)
 
 
 class ControlConfig(_Strict):
@@ -217,12 +230,39 @@ class ServerConfig(_Strict):
     keepalive_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
+class AdminApiConfig(_Strict):
+    """The admin HTTP API (`sumun.admin.http`, docs/admin-api.md) on its own listener.
+
+    TLS when both files are given (PEM); plain HTTP otherwise — keep it on loopback or an
+    operators' network then. Keys of `operator_tenant` act on the whole deployment (every
+    tenant, the kill switch, the metrics); admin and auditor keys of any other tenant see and
+    change only their own tenant.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8481, ge=0, le=65535)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    operator_tenant: str = Field(default="sumun", pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    # The web console (`/console/`, docs/console.md): a session ends after this many minutes
+    # without a request from it.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _tls_needs_both_files(self) -> AdminApiConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: give both or neither")
+        return self
+
+
 class Settings(_Strict):
     home: Path
     keys: KeysConfig = KeysConfig()
     control: ControlConfig = ControlConfig()
     ledger: LedgerConfig = LedgerConfig()
     server: ServerConfig = ServerConfig()
+    admin_api: AdminApiConfig = AdminApiConfig()
     gateway: GatewayConfig = GatewayConfig()
     providers: tuple[ProviderConfig, ...] = _DEMO_PROVIDERS
     routes: tuple[RouteConfig, ...] = _DEMO_ROUTES
@@ -264,6 +304,23 @@ def policy_path(settings: Settings) -> Path | None:
         return path
     default = settings.home / "policy.yaml"
     return default if default.is_file() else None
+
+
+def admin_tls_files(settings: Settings) -> tuple[Path, Path] | None:
+    """The admin listener's certificate and key files (relative to the config file's folder),
+    or None for plain HTTP. ConfigError names a file that is missing."""
+    conf = settings.admin_api
+    if conf.tls_cert_file is None or conf.tls_key_file is None:
+        return None
+    found = []
+    for given in (conf.tls_cert_file, conf.tls_key_file):
+        path = given
+        if not path.is_absolute() and settings.config_file is not None:
+            path = settings.config_file.parent / path
+        if not path.is_file():
+            raise ConfigError(f"admin_api TLS file not found: {path}")
+        found.append(path)
+    return found[0], found[1]
 
 
 def load_policy(settings: Settings) -> Policy:

@@ -1,14 +1,16 @@
-"""Run Sumun: the public HTTP app on host:port and the admin channel on a Unix socket.
+"""Run Sumun: the public HTTP app on host:port, the admin HTTP API on its own listener
+(`admin_api`, default 127.0.0.1:8481, TLS when configured) and the admin channel on a Unix socket.
 
-One process, one event loop, two uvicorn servers. Signals are handled here once (uvicorn's
-per-server capture would let only one of them see Ctrl-C). A housekeeping task re-reads the key
-registry (revocations from other processes), checks the key backend (the gateway refuses
-traffic while it is unreachable), carries out due scheduled destructions and signs a ledger
-checkpoint every 10 s when the log has grown.
+One process, one event loop, three uvicorn servers (two when `admin_api.enabled` is false).
+Signals are handled here once (uvicorn's per-server capture would let only one of them see
+Ctrl-C). A housekeeping task re-reads the key registry (revocations from other processes),
+checks the key backend (the gateway refuses traffic while it is unreachable), carries out due
+scheduled destructions and signs a ledger checkpoint every 10 s when the log has grown. Beside
+it, a task runs the scheduled rekey epochs (`keys.rekey_days`, `sumun.keys.epoch`).
 
 Graceful shutdown, on SIGTERM or SIGINT (a second signal stops waiting):
 
-    1. drain     `/readyz` answers 503; both servers stop accepting (uvicorn closes the
+    1. drain     `/readyz` answers 503; every server stops accepting (uvicorn closes the
                  listening sockets and idle keep-alive connections) and requests in flight,
                  streams included, finish — for at most `server.drain_seconds`, after which
                  uvicorn cancels them (`timeout_graceful_shutdown`; each still gets its
@@ -28,6 +30,8 @@ import os
 import resource
 import signal
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -36,18 +40,33 @@ from pathlib import Path
 import uvicorn
 from starlette.concurrency import run_in_threadpool
 
+from sumun.admin.http import AdminContext, admin_http_app
 from sumun.admin.server import admin_app, prepare_run_dir, socket_path
-from sumun.config import ServerConfig
-from sumun.errors import SumunError
+from sumun.config import ServerConfig, Settings, admin_tls_files
+from sumun.errors import ConfigError, KeyStateError, SumunError
 from sumun.gateway.app import public_app
-from sumun.gateway.assemble import build_gateway
+from sumun.gateway.assemble import GatewayParts, build_gateway
 from sumun.gateway.guard import ConnectionLimits, guarded_protocol
 from sumun.gateway.pipeline import Gateway
 from sumun.runtime import Runtime
 
-__all__ = ["serve"]
+__all__ = ["Listening", "serve"]
 
 log = logging.getLogger("sumun.serve")
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """Where a started node answers: the public API's origin and the admin API's (or None)."""
+
+    base_url: str
+    admin_url: str | None
+
+
+def _origin(scheme: str, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    display = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{display}:{port}"
 
 
 class _Server(uvicorn.Server):
@@ -76,12 +95,89 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _listen(what: str, host: str, port: int) -> socket.socket:
+    try:
+        return _bind_tcp(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}",
+            advice="choose another address or port (sumun.yaml, --port, --admin-port)",
+        ) from exc
+
+
 CHECKPOINT_EVERY_S = 10.0
+REKEY_CHECK_EVERY_S = 60.0
+
+
+class _HaltedError(Exception):
+    """The node is stopping: a rekey under way stops at its next safe point."""
+
+
+def _rekey_due_keys(runtime: Runtime, halt: threading.Event, refused: set[str]) -> None:
+    """One round of the schedule: rekey every key that is due, one after another."""
+    service = runtime.keys
+    if service.sealed:
+        return
+
+    def pause(seconds: float) -> None:
+        halt.wait(seconds)
+
+    def progress(_done: int, _total: int) -> None:
+        if halt.is_set():
+            raise _HaltedError
+
+    rekeyer = service.rekeyer(sleep=pause)
+    for key_id in rekeyer.due():
+        try:
+            report = rekeyer.scheduled(key_id, progress=progress)
+        except KeyStateError as exc:  # e.g. a disabled version: said once, not every round
+            if key_id not in refused:
+                refused.add(key_id)
+                log.warning("scheduled rekey of key %r refused: %s", key_id, exc)
+            continue
+        except SumunError as exc:
+            log.warning("scheduled rekey of key %r failed, will retry: %s", key_id, exc)
+            continue
+        refused.discard(key_id)
+        if report is not None:
+            log.info(
+                "rekeyed %r: primary v%d, %d DEKs rewrapped, versions %s destroyed, %.1f s",
+                key_id,
+                report.primary,
+                report.rewrapped,
+                list(report.destroyed),
+                report.seconds,
+            )
+
+
+async def _rekey_epochs(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Beside housekeeping, not in it: a rekey takes seconds to minutes (it waits out the
+    revocation bound, then rewraps every DEK of a key) and must not hold up revocation checks
+    or checkpoints. On stop, a rekey under way halts at its next batch; it is crash-safe."""
+    if runtime.settings.keys.rekey_days <= 0:
+        return
+    halt = threading.Event()
+    refused: set[str] = set()
+    relay = asyncio.create_task(stop.wait())
+    relay.add_done_callback(lambda _task: halt.set())
+    try:
+        while not stop.is_set():
+            try:
+                await run_in_threadpool(_rekey_due_keys, runtime, halt, refused)
+            except _HaltedError:
+                break
+            except Exception:  # pragma: no cover - the schedule must never kill the server
+                log.exception("scheduled rekey failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=REKEY_CHECK_EVERY_S)
+    finally:
+        relay.cancel()
 
 
 async def _housekeeping(runtime: Runtime, gateway: Gateway, stop: asyncio.Event) -> None:
     service = runtime.keys
     last_checkpoint = 0.0
+    rekeying = asyncio.create_task(_rekey_epochs(runtime, stop))
 
     def tick() -> None:
         nonlocal last_checkpoint
@@ -111,6 +207,7 @@ async def _housekeeping(runtime: Runtime, gateway: Gateway, stop: asyncio.Event)
             log.exception("key housekeeping failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
+    await rekeying
 
 
 @dataclass
@@ -189,29 +286,90 @@ def _seal_and_checkpoint(runtime: Runtime) -> None:
     log.info("final ledger checkpoint at tree size %d", signed.size)
 
 
+def _admin_api_config(
+    runtime: Runtime, parts: GatewayParts, tls: tuple[Path, Path] | None, log_level: str
+) -> uvicorn.Config:
+    """The admin HTTP API's server: the node's own parts, TLS from the configured files."""
+    settings = runtime.settings
+    context = AdminContext(
+        settings=settings,
+        directory=parts.gateway.directory,
+        killswitch=parts.killswitch,
+        ledger=runtime.ledger,
+        keys=runtime.keys,
+        metrics=parts.gateway.metrics,
+        policy=lambda: parts.gateway.admission.policy,
+    )
+    conf = uvicorn.Config(
+        admin_http_app(context),
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        http=guarded_protocol(_limits(settings.server)),
+        loop="none",
+        timeout_graceful_shutdown=settings.server.drain_seconds,
+        ssl_certfile=None if tls is None else str(tls[0]),
+        ssl_keyfile=None if tls is None else str(tls[1]),
+    )
+    return conf
+
+
+def _listeners(
+    settings: Settings, host: str, port: int, admin_port: int | None
+) -> tuple[socket.socket, socket.socket | None, tuple[Path, Path] | None]:
+    """The public and admin API sockets, bound, and the admin API's TLS files — before
+    anything is started, so a busy port or a bad certificate is one clear ConfigError."""
+    conf = settings.admin_api
+    tls = admin_tls_files(settings) if conf.enabled else None
+    _check_tls(tls)
+    public_sock = _listen("the gateway", host, port)
+    if not conf.enabled:
+        return public_sock, None, None
+    try:
+        api_sock = _listen(
+            "the admin API", conf.host, conf.port if admin_port is None else admin_port
+        )
+    except ConfigError:
+        public_sock.close()
+        raise
+    return public_sock, api_sock, tls
+
+
+def _check_tls(tls: tuple[Path, Path] | None) -> None:
+    """A certificate and key that do not load fail here, before anything is started."""
+    if tls is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*tls)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"admin_api TLS certificate or key does not load: {exc}") from exc
+
+
 async def serve(
     runtime: Runtime,
     *,
     host: str,
     port: int,
-    on_ready: Callable[[str], None] | None = None,
+    admin_port: int | None = None,
+    on_ready: Callable[[Listening], None] | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Serve until SIGINT/SIGTERM, then drain (module docstring). `on_ready(base_url)` runs
-    once both sockets listen."""
+    """Serve until SIGINT/SIGTERM, then drain (module docstring). `on_ready(listening)` runs
+    once every socket listens. `admin_port` overrides `admin_api.port` (0: any free port)."""
     home = runtime.keys.home
-    drain_seconds = runtime.settings.server.drain_seconds
-    _raise_descriptor_limit(runtime.settings.server.max_connections)
+    settings = runtime.settings
+    drain_seconds = settings.server.drain_seconds
+    _raise_descriptor_limit(settings.server.max_connections)
+    public_sock, api_sock, tls = _listeners(settings, host, port, admin_port)
     parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
-    public_sock = _bind_tcp(host, port)
-    bound_port = public_sock.getsockname()[1]
+    sockets = [admin_sock, public_sock]
     drain = _Drain(parts.gateway)
     servers = [
         _Server(
             uvicorn.Config(
-                admin_app(runtime, token, parts.killswitch),
+                admin_app(runtime, token, parts.killswitch, parts.gateway.inflight),
                 log_level=log_level,
                 lifespan="off",
                 timeout_graceful_shutdown=drain_seconds,
@@ -230,14 +388,19 @@ async def serve(
             )
         ),
     ]
+    admin_url = None
+    if api_sock is not None:
+        admin_url = _origin("http" if tls is None else "https", api_sock)
+        servers.append(_Server(_admin_api_config(runtime, parts, tls, log_level)))
+        sockets.append(api_sock)
     drain.servers = servers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, drain.request_exit)
     tasks = [
-        asyncio.create_task(servers[0].serve(sockets=[admin_sock])),
-        asyncio.create_task(servers[1].serve(sockets=[public_sock])),
+        asyncio.create_task(server.serve(sockets=[sock]))
+        for server, sock in zip(servers, sockets, strict=True)
     ]
     housekeeping = asyncio.create_task(_housekeeping(runtime, parts.gateway, stop))
     try:
@@ -246,12 +409,11 @@ async def serve(
                 break
             await asyncio.sleep(0.02)
         if on_ready is not None and all(s.started for s in servers):
-            display = f"[{host}]" if ":" in host else host
-            on_ready(f"http://{display}:{bound_port}")
-        await asyncio.gather(*tasks)  # returns once both servers have drained (bounded)
+            on_ready(Listening(_origin("http", public_sock), admin_url))
+        await asyncio.gather(*tasks)  # returns once every server has drained (bounded)
     finally:
         if not parts.gateway.draining:
-            drain.request_exit()  # a server failed: the other one stops too
+            drain.request_exit()  # a server failed: the others stop too
             await asyncio.gather(*tasks, return_exceptions=True)
         for server in servers:
             await _settle(server, timeout=5.0)

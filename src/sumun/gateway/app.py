@@ -7,9 +7,11 @@
     GET  /metrics  Prometheus, for an auditor or admin API key (it names tenants)
 
 `/readyz` is the signal load balancers act on: 503 while sealed, while the key backend or the
-ledger store is unreachable, so no traffic goes to a node that could not protect and record
-it, and while the node drains for shutdown (`draining()`, see sumun.server). Without a gateway
-(the key layer alone) only health and readiness are served.
+ledger store is unreachable or cannot append (a full disk reads fine), while the ledger spool
+cannot be written or holds more than `ledger.spool_ready_entries` (sumun.ledger.outage), so no
+traffic goes to a node that could not protect and record it, and while the node drains for
+shutdown (`draining()`, see sumun.server). A spool within its bound is `"degraded"` (still 200).
+Without a gateway (the key layer alone) only health and readiness are served.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sumun.errors import AuthError, ForbiddenError, SumunError
+from sumun.gateway.failures import classify_failure
 from sumun.gateway.pipeline import Gateway
 from sumun.gateway.upstream.base import Endpoint, Wire
 from sumun.gateway.wire import error_response
@@ -42,6 +45,9 @@ def public_app(
     service = runtime.keys
 
     def ledger_problem() -> str | None:
+        problem = runtime.ledger.append_problem()  # appends failing: reads may still work
+        if problem is not None:
+            return problem
         try:
             runtime.ledger.store.size()
         except SumunError as exc:
@@ -70,7 +76,9 @@ def public_app(
             return JSONResponse(
                 {"ready": False, "reason": f"ledger unavailable: {ledger}"}, status_code=503
             )
-        return JSONResponse({"ready": True})
+        waiting = runtime.ledger.spool_stats().depth  # within its bound: ready, but say so
+        degraded = {"degraded": f"{waiting} ledger entries spooled"} if waiting else {}
+        return JSONResponse({"ready": True, **degraded})
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -78,7 +86,7 @@ def public_app(
     ]
     if gateway is not None:
         routes += _model_routes(gateway)
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={404: _not_routed, 405: _not_routed})
 
 
 def _model_routes(gateway: Gateway) -> list[Route]:
@@ -92,9 +100,7 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         try:
             principal = gateway.directory.authenticate(_token(request))
         except SumunError as exc:
-            if isinstance(exc, AuthError):
-                gateway.metrics.count_auth_failure(exc)
-            return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+            return _auth_failure(gateway, exc)
         try:
             principal.require_permission(Permission.LIST_MODELS)
         except ForbiddenError as exc:
@@ -111,9 +117,7 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         try:
             principal = gateway.directory.authenticate(_token(request))
         except SumunError as exc:
-            if isinstance(exc, AuthError):
-                gateway.metrics.count_auth_failure(exc)
-            return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+            return _auth_failure(gateway, exc)
         try:
             principal.require_permission(Permission.READ_METRICS)
         except ForbiddenError as exc:
@@ -128,6 +132,26 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         Route("/v1/models", models, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
+
+
+def _auth_failure(gateway: Gateway, exc: SumunError) -> Response:
+    """A key that is wrong is 401; a control store that cannot say whether it is right is 503
+    (a store error must not read as "your key is invalid")."""
+    if isinstance(exc, AuthError):
+        gateway.metrics.count_auth_failure(exc)
+        return error_response(Wire.OPENAI, 401, str(exc), code="invalid_api_key")
+    status, message, code = classify_failure(exc)
+    return error_response(Wire.OPENAI, status, message, code=code, headers={"retry-after": "5"})
+
+
+async def _not_routed(request: Request, exc: Exception) -> Response:
+    """An unknown path or a wrong method: a JSON error in the dialect the path belongs to
+    (Anthropic under /v1/messages, OpenAI elsewhere), like every other refusal."""
+    status = getattr(exc, "status_code", 404)
+    wire = Wire.ANTHROPIC if request.url.path.startswith("/v1/messages") else Wire.OPENAI
+    if status == 405:
+        return error_response(wire, 405, f"{request.method} is not allowed on this path")
+    return error_response(wire, 404, "no such endpoint", code="not_found")
 
 
 def _token(request: Request) -> str:

@@ -50,6 +50,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
     settings = runtime.settings
     control = runtime.control
     metrics = Metrics()
+    metrics.follow_ledger(runtime.ledger.spool_stats)
     # One watcher per node: every control change (a revocation, a cut, a key disabled on any
     # node) reaches the directory, the kill switch and the key layer within `poll_seconds`.
     watcher = control.watcher(control.database())

@@ -63,8 +63,12 @@ def classify_failure(exc: Exception) -> tuple[int, str, str | None]:
     return 500, "internal error in the gateway (the request was not forwarded)", "internal_error"
 
 
-def stream_error(wire: Wire, exc: UpstreamError) -> bytes:
-    message = f"provider {exc.provider}: the stream was interrupted ({exc.kind})"
+def stream_error(wire: Wire, exc: UpstreamError | SealedError) -> bytes:
+    """The event that ends a stream cut short: by its provider, or by `sumun seal`."""
+    if isinstance(exc, UpstreamError):
+        message = f"provider {exc.provider}: the stream was interrupted ({exc.kind})"
+    else:
+        message = str(exc)
     if wire is Wire.ANTHROPIC:
         data = {"type": "error", "error": {"type": "api_error", "message": message}}
         return b"event: error\ndata: " + orjson.dumps(data) + b"\n\n"

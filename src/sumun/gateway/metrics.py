@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from sumun.errors import AuthError
+from sumun.ledger.outage import SpoolStats
 
 __all__ = ["Metrics"]
 
@@ -60,9 +65,34 @@ class Metrics:
             registry=self.registry,
         )
 
+    def follow_ledger(self, stats: Callable[[], SpoolStats]) -> None:
+        """Report the ledger's spool (sumun.ledger.outage): read at every scrape."""
+        self.registry.register(_SpoolCollector(stats))
+
     def count_auth_failure(self, exc: AuthError) -> None:
         """One 401: `missing`, `revoked` or `invalid` (malformed, unknown and wrong keys)."""
         self.auth_failures.labels(exc.reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _SpoolCollector(Collector):
+    def __init__(self, stats: Callable[[], SpoolStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        now = self._stats()
+        for name, text, value in (
+            (
+                "spooled",
+                "Ledger entries the store could not take, kept in the local spool",
+                now.spooled,
+            ),
+            ("replayed", "Spooled ledger entries appended once the store took them", now.replayed),
+            ("lost", "Ledger entries neither recorded nor spooled", now.lost),
+        ):
+            yield CounterMetricFamily(f"sumun_ledger_{name}_entries", text, value=value)
+        yield GaugeMetricFamily(
+            "sumun_ledger_spool_depth", "Ledger entries waiting in the spool", value=now.depth
+        )

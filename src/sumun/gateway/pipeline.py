@@ -12,19 +12,21 @@
     8. label       X-Sumun-* headers, "sumun" metadata, the tenant's visible AI notice
     9. ledger      `request-completed` (tokens, latency, outcome, response payload sealed)
 
-Every exit after step 6 writes step 9, including upstream failures and a client that goes
-away mid-stream (the upstream call is cancelled and the entry says so). A known caller refused
-between steps 3 and 6 (limits, a revoked tenant key, a fail-closed outage) gets a
-`request-refused` entry instead (gateway/refusals.py); a 401 is only counted in the metrics.
+Every exit after step 6 writes step 9, including upstream failures, a client that goes away
+mid-stream (the upstream call is cancelled and the entry says so) and `sumun seal`, which stops
+the request first (gateway/inflight.py). A known caller refused between steps 3 and 6 (limits,
+a revoked tenant key, a fail-closed outage) gets a `request-refused` entry instead
+(gateway/refusals.py); a 401 is only counted in the metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -48,6 +50,7 @@ from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
 from sumun.gateway.budget import reservation
 from sumun.gateway.entries import admitted_entry, cap_payload, completed_entry
 from sumun.gateway.failures import classify_failure, stream_error
+from sumun.gateway.inflight import InFlight, StoppedError, Ticket, until_stopped
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
 from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
@@ -68,6 +71,14 @@ from sumun.store.model import Principal, Tenant
 from sumun.store.pseudonyms import PseudonymVault
 
 __all__ = ["Gateway"]
+
+_log = logging.getLogger(__name__)
+
+# The event that ends a stream in each dialect (chunks are whole SSE events).
+_TERMINAL = {
+    Wire.OPENAI: (b"data: [DONE]", b"event: response.completed"),  # chat, responses
+    Wire.ANTHROPIC: (b"event: message_stop",),
+}
 
 # Above this, admission runs in a worker thread. Detection is linear, ~1 MB/s at worst on
 # digit-dense text (bench/README.md), so what runs on the event loop stays under ~4 ms.
@@ -98,6 +109,7 @@ class _Context:
     parsed: ParsedCall | None = None
     decision: Decision | None = None
     admitted_seq: int | None = None
+    ticket: Ticket | None = None  # from admission until the ending is recorded
     completed: bool = False
     reserved: int = 0  # budget tokens charged at admission, not yet settled
 
@@ -142,6 +154,7 @@ class Gateway:
         # Set by the server on SIGTERM: /readyz says 503, and a request cancelled because the
         # drain ran out of time is recorded as such, not as a client that went away.
         self.draining = False
+        self.inflight = InFlight()  # what `sumun seal` stops first (admin channel)
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -183,16 +196,19 @@ class Gateway:
             # pseudonymized (never the token table, which is sealed and stored apart).
             sent = orjson.dumps(forward) if ctx.decision.body is not None else raw
             ctx.admitted_seq = await self._record_admitted(ctx, sent)
+            ticket = ctx.ticket = self.inflight.open()
             if ctx.decision.action == "block":
                 raise ForbiddenError(ctx.decision.reason)
             if ctx.decision.pseudonyms:
                 await self._keep_pseudonyms(ctx)
             call = Call(endpoint, wire, forward, parsed.stream, ctx.request_id)
             if parsed.stream:
-                return await self._stream(ctx, call)
+                return await self._stream(ctx, call, ticket)
             return await self._complete(ctx, call)
         except asyncio.CancelledError:
             self._refund(ctx)
+            if ctx.ticket is not None and ctx.ticket.claim():  # stopped by `sumun seal`
+                return self._fail(ctx, StoppedError(ctx.ticket.reason or "sealed"))
             outcome, status = self._cancelled()
             self._completed(ctx, status=status, outcome=outcome)
             raise
@@ -348,11 +364,19 @@ class Gateway:
             payload_truncated_from=truncated_from,
         )
         try:
-            self.runtime.ledger.submit(meta, payload, key_id=ctx.principal.tenant)
-        except SumunError:
-            # Keys sealed or ledger gone after admission: the admitted entry stands; the gap
-            # (admitted without completed) is itself visible in the log.
+            try:
+                self.runtime.ledger.submit(meta, payload, key_id=ctx.principal.tenant)
+            except SealedError:  # sealed before it ended (gateway/inflight.py): no payload
+                self.runtime.ledger.submit(
+                    replace(meta, attrs={**meta.attrs, "payload_dropped": "sealed"})
+                )
+        except SumunError as exc:
+            # The ledger is closed: the admitted entry stands; the gap (admitted without
+            # completed) is itself visible in the log. (A failing store spools it instead.)
             self.metrics.upstream_errors.labels("ledger", "completed-not-recorded").inc()
+            _log.warning("request %s: its completion was not recorded: %s", ctx.request_id, exc)
+        if ctx.ticket is not None:
+            self.inflight.close(ctx.ticket)  # its ending is recorded: `sumun seal` may go on
 
     def _headers(self, ctx: _Context, attempt: Attempt | None) -> dict[str, str]:
         headers = {
@@ -454,7 +478,7 @@ class Gateway:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    async def _stream(self, ctx: _Context, call: Call) -> Response:
+    async def _stream(self, ctx: _Context, call: Call, ticket: Ticket) -> Response:
         async def send(adapter: Any, c: Call) -> StreamReply:
             reply: StreamReply = await adapter.stream(c)
             return reply
@@ -486,15 +510,23 @@ class Gateway:
 
         async def body() -> AsyncIterator[bytes]:
             outcome, status = "ok", 200
+            whole = False  # the terminal event went out: the answer reached the client whole
             try:
-                async for chunk in chunks:
+                async for chunk in until_stopped(ticket, chunks):
                     yield chunk
+                    whole = whole or any(end in chunk for end in _TERMINAL[call.wire])
             except UpstreamError as exc:
                 outcome, status = f"stream-cut-{exc.kind}", exc.status
                 self.metrics.upstream_errors.labels(attempt.provider, exc.kind).inc()
                 yield stream_error(call.wire, exc)
+            except StoppedError as exc:
+                outcome, status = exc.outcome, 503
+                yield stream_error(call.wire, exc)
             except (asyncio.CancelledError, GeneratorExit):
-                outcome, status = self._cancelled()
+                # A client that hangs up after the terminal event (the openai SDK does, at once)
+                # got everything: that is a complete answer, not a disconnect.
+                if not whole:
+                    outcome, status = self._cancelled()
                 raise
             finally:
                 await reply.chunks.aclose()
@@ -512,6 +544,7 @@ class Gateway:
                 )
                 self._observe(ctx, status, attempt.provider, stream=True)
 
+        ticket.hand_over()
         return StreamingResponse(
             body(), media_type="text/event-stream", headers=self._headers(ctx, attempt)
         )
@@ -526,6 +559,8 @@ class Gateway:
 
     def _fail(self, ctx: _Context, exc: Exception, refused_seq: int | None = None) -> Response:
         status, message, code = classify_failure(exc)
+        if status == 500:  # a defect of ours, not the caller's: say where (never the content)
+            _log.error("request %s: internal error", ctx.request_id, exc_info=exc)
         headers = {"x-sumun-request-id": ctx.request_id}
         if isinstance(exc, RateLimitedError):
             headers["retry-after"] = str(max(1, int(exc.retry_after + 0.999)))
@@ -541,6 +576,7 @@ class Gateway:
         if isinstance(exc, AuthError):
             self.metrics.count_auth_failure(exc)  # counted, never written: no caller is known
         kind = exc.kind if isinstance(exc, UpstreamError) else type(exc).__name__
-        self._completed(ctx, status=status, outcome=f"error-{kind}")
+        outcome = exc.outcome if isinstance(exc, StoppedError) else f"error-{kind}"
+        self._completed(ctx, status=status, outcome=outcome)
         self._observe(ctx, status, getattr(exc, "provider", "none"), stream=False)
         return error_response(ctx.wire, status, message, code=code, headers=headers)

@@ -23,7 +23,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ENTRY_VERSION", "EntryDraft", "EntryKind", "EntryMeta", "decode_entry"]
+__all__ = [
+    "ENTRY_VERSION",
+    "EntryDraft",
+    "EntryKind",
+    "EntryMeta",
+    "decode_entry",
+    "entry_identity",
+]
 
 ENTRY_VERSION = 1
 
@@ -37,6 +44,9 @@ class EntryKind(enum.Enum):
     KEY_EVENT = "key-event"
     ADMIN_CHANGE = "admin-change"
     OVERSIGHT_REVIEW = "oversight-review"  # AI Basic Act art. 34(4): a person reviews an entry
+    # The store took appends again after failing: what was refused, spooled, replayed and lost
+    # meanwhile (sumun.ledger.outage).
+    LEDGER_RECOVERY = "ledger-recovery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,10 @@ class EntryDraft:
     def finalize(self, seq: int) -> bytes:
         return _canonical(self.meta.to_json(seq, self.payload))
 
+    def identity(self) -> bytes:
+        """What this entry will be whatever seq it gets: see `entry_identity`."""
+        return _identity(self.meta.to_json(0, self.payload))
+
 
 def decode_entry(raw: bytes) -> dict[str, Any]:
     """Parse entry bytes; ValueError unless they are exactly the canonical encoding."""
@@ -101,3 +115,13 @@ def decode_entry(raw: bytes) -> dict[str, Any]:
     if _canonical(obj) != raw:
         raise ValueError("entry bytes are not in canonical form")
     return obj
+
+
+def _identity(obj: dict[str, Any]) -> bytes:
+    return hashlib.sha256(_canonical({k: v for k, v in obj.items() if k != "seq"})).digest()
+
+
+def entry_identity(raw: bytes) -> bytes:
+    """SHA-256 of an entry's canonical bytes without its `seq`: equal to `draft.identity()` for
+    the draft it was made from, so a replay can tell an entry already recorded (ledger.spool)."""
+    return _identity(json.loads(raw))

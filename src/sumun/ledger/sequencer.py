@@ -12,6 +12,11 @@ Durability modes:
 - `batched`: `append` returns at once; the writer waits up to `batch_delay_ms` to fill a batch.
   Loss window on a crash: entries appended in the last `batch_delay_ms` plus the batch being
   committed. `Receipt.wait()` still gives the sequence number once durable.
+
+A failed batch fails its strict appenders (they refuse what they were doing); its batched
+drafts, which nobody waits for, go to the `Fallback` (the ledger's spool and recovery,
+sumun.ledger.outage) before the failure is reported, so `flush()` returning means every draft
+was committed or kept. The writer also runs the fallback's recovery when it is due.
 """
 
 from __future__ import annotations
@@ -19,16 +24,34 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
 
 from sumun.errors import LedgerError, LedgerUnavailableError
 from sumun.ledger.entry import EntryDraft
 from sumun.ledger.store.base import AppendResult, LedgerStore
 
-__all__ = ["Receipt", "Sequencer"]
+__all__ = ["Fallback", "Receipt", "Sequencer"]
 
 Durability = Literal["strict", "batched"]
+
+
+class Fallback(Protocol):
+    """What the writer does about failed batches (see sumun.ledger.outage.Recovery)."""
+
+    def committed(self, result: AppendResult) -> None: ...
+
+    def failed(self, queued: Sequence[EntryDraft], strict: int, error: LedgerError) -> None:
+        """Keep the batched drafts of a failed batch (MUST NOT raise)."""
+        ...
+
+    def due(self) -> float | None:
+        """Seconds until `recover` should run, None when there is nothing to recover."""
+        ...
+
+    def recover(self) -> None:
+        """MUST NOT raise: a failed attempt is retried when due again."""
+        ...
 
 
 class Receipt:
@@ -73,11 +96,13 @@ class Sequencer:
         batch_max: int = 1024,
         batch_delay_ms: int = 20,
         on_batch: Callable[[AppendResult, int], None] | None = None,
+        fallback: Fallback | None = None,
     ) -> None:
         self._store = store
         self._batch_max = batch_max
         self._delay = batch_delay_ms / 1000
         self._on_batch = on_batch
+        self._fallback = fallback
         self._queue: deque[tuple[EntryDraft, Receipt, bool]] = deque()
         self._strict_queued = 0  # strict drafts in the queue: they must not wait for a batch
         self._cond = threading.Condition()
@@ -115,10 +140,12 @@ class Sequencer:
             receipt.wait(timeout)
         return receipt
 
-    def _take(self) -> list[tuple[EntryDraft, Receipt, bool]] | None:
+    def _take(self, timeout: float | None) -> list[tuple[EntryDraft, Receipt, bool]] | None:
+        """The next batch; [] when `timeout` passed first; None once closed and drained."""
         with self._cond:
             while not self._queue and not self._closed:
-                self._cond.wait()
+                if not self._cond.wait(timeout) and timeout is not None:
+                    return []
             if not self._queue:
                 return None
             # Only batched-mode drafts wait to fill a batch; a strict appender is never delayed.
@@ -153,23 +180,38 @@ class Sequencer:
                     receipt._on_done()
 
     def _run(self) -> None:
+        fallback = self._fallback
         while True:
-            batch = self._take()
+            due = None if fallback is None else fallback.due()
+            if fallback is not None and due is not None and due <= 0:
+                fallback.recover()
+                due = fallback.due()
+            batch = self._take(due)
             if batch is None:
                 return
+            if not batch:
+                continue
             try:
                 result = self._store.append_batch([draft for draft, _r, _l in batch])
             except LedgerError as exc:
-                self._finish(batch, None, exc)
+                self._failed(batch, exc)
                 continue
             except Exception as exc:  # a store bug must still fail the callers, loudly
                 error = LedgerUnavailableError(f"ledger store failed: {exc!r}")
                 error.__cause__ = exc
-                self._finish(batch, None, error)
+                self._failed(batch, error)
                 continue
+            if self._fallback is not None:
+                self._fallback.committed(result)
             self._finish(batch, result.first_seq, None)
             if self._on_batch is not None:
                 self._on_batch(result, len(batch))
+
+    def _failed(self, batch: list[tuple[EntryDraft, Receipt, bool]], error: LedgerError) -> None:
+        if self._fallback is not None:
+            queued = [draft for draft, _r, lazy in batch if lazy]
+            self._fallback.failed(queued, len(batch) - len(queued), error)
+        self._finish(batch, None, error)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything submitted so far is committed (or failed)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import threading
 import time
 import uuid
@@ -35,11 +36,15 @@ from sumun.keys.service import KeyService
 from sumun.ledger import merkle, signing
 from sumun.ledger.entry import EntryDraft, EntryMeta, decode_entry
 from sumun.ledger.note import Checkpoint, sign_note
+from sumun.ledger.outage import Recovery, SpoolStats
 from sumun.ledger.proofs import ProofReader
 from sumun.ledger.sequencer import Durability, Receipt, Sequencer
+from sumun.ledger.spool import Spool
 from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
 
 __all__ = ["InclusionBundle", "Ledger", "TailRow", "payload_context"]
+
+log = logging.getLogger("sumun.ledger")
 
 
 def payload_context(meta: EntryMeta | dict[str, Any]) -> Context:
@@ -97,8 +102,19 @@ class Ledger:
         self._signing: signing.SigningKeys | None = None
         self._checkpoint_lock = threading.Lock()
         self.proofs = ProofReader(store)
+        self._recovery = Recovery(
+            store,
+            Spool(home / "spool", max_bytes=config.spool_max_bytes),
+            batch_max=config.batch_max,
+            retry_seconds=config.retry_seconds,
+            ready_depth=config.spool_ready_entries,
+            clock=clock,
+        )
         self._sequencer = Sequencer(
-            store, batch_max=config.batch_max, batch_delay_ms=config.batch_delay_ms
+            store,
+            batch_max=config.batch_max,
+            batch_delay_ms=config.batch_delay_ms,
+            fallback=self._recovery,
         )
 
     def __repr__(self) -> str:
@@ -112,8 +128,17 @@ class Ledger:
         return self._origin
 
     def bind_keys(self, keys: KeyService) -> None:
-        """The key layer seals payloads and holds the signing keys."""
+        """The key layer seals payloads and holds the signing keys; sealing it makes the ledger
+        drop its signing keys (no checkpoint is signed while sealed)."""
         self._keys = keys
+        keys.on_seal(self._forget_signing_keys)
+
+    def _forget_signing_keys(self) -> None:
+        self._signing = None  # the private keys' OpenSSL objects are cleansed as they are freed
+
+    @property
+    def holds_signing_keys(self) -> bool:
+        return self._signing is not None
 
     def _require_keys(self) -> KeyService:
         if self._keys is None or self._keys.sealed:
@@ -181,11 +206,23 @@ class Ledger:
         *,
         key_id: str | None = None,
     ) -> Receipt:
-        """Queue an entry without waiting (durable within the batch delay). Never blocks."""
+        """Queue an entry without waiting (durable within the batch delay). Never blocks.
+
+        The payload is sealed before this returns, so the keys may be sealed right after. If the
+        store cannot take the entry it is spooled and appended when it can (sumun.ledger.outage).
+        """
         return self._sequencer.submit(self._seal(meta, payload, key_id, None), "batched")
 
     def flush(self) -> None:
+        """Wait until everything queued so far is committed, spooled or (counted) lost."""
         self._sequencer.flush()
+
+    def append_problem(self) -> str | None:
+        """Why this ledger cannot record now (store failing, spool unwritable or too deep)."""
+        return self._recovery.problem()
+
+    def spool_stats(self) -> SpoolStats:
+        return self._recovery.stats()
 
     # -- proofs ----------------------------------------------------------------------------
 
@@ -198,10 +235,15 @@ class Ledger:
     # -- checkpoints -----------------------------------------------------------------------
 
     def signing_keys(self) -> signing.SigningKeys:
-        if self._signing is None:
-            keys = self._require_keys()
-            self._signing = signing.load_or_create(keys.documents, keys, self.origin)
-        return self._signing
+        keys = self._require_keys()  # never a cached key while sealed
+        found = self._signing
+        if found is None:
+            found = signing.load_or_create(keys.documents, keys, self.origin)
+            self._signing = found
+            if keys.sealed:  # sealed while loading: the seal's forget ran before we stored
+                self._signing = None
+                raise SealedError("the ledger needs unsealed keys for payloads and signatures")
+        return found
 
     def vkeys(self) -> tuple[str, ...]:
         keys = self._keys
@@ -211,7 +253,7 @@ class Ledger:
         """Sign the current tree. Never signs a tree inconsistent with the last checkpoint."""
         keys = self.signing_keys()
         with self._checkpoint_lock:
-            size, root = self.store.size(), self.store.root()
+            size, root = self.store.head()  # one read: size and root of the same tree
             latest = self.store.latest_checkpoint()
             if latest is not None:
                 if latest.size == size and latest.root == root:
@@ -266,4 +308,7 @@ class Ledger:
 
     def close(self) -> None:
         self._sequencer.close()
+        depth = self._recovery.stats().depth
+        if depth:
+            log.warning("%d ledger entries stay in the spool until the store takes them", depth)
         self.store.close()

@@ -63,6 +63,11 @@ class LedgerStore(Protocol):
         """Root of the committed tree at `size()`."""
         ...
 
+    def head(self) -> tuple[int, bytes]:
+        """(size, root) of the committed tree, read together: an append committed between two
+        separate reads cannot pair one tree's size with another's root."""
+        ...
+
     def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
         """Hashes of complete subtrees `(level, index)`, in the order asked.
 

@@ -100,6 +100,7 @@ class _Sql:
         self.copy_nodes = q("COPY {s}.nodes (id, hash) FROM STDIN (FORMAT BINARY)")
         self.size = q("SELECT size FROM {s}.state WHERE id = 0")
         self.root = q("SELECT root FROM {s}.state WHERE id = 0")
+        self.head = q("SELECT size, root FROM {s}.state WHERE id = 0")
         self.nodes = q("SELECT id, hash FROM {s}.nodes WHERE id = ANY(%s::bigint[])")
         self.entries = q(
             "SELECT seq, entry, payload FROM {s}.entries WHERE seq >= %s AND seq < %s "
@@ -362,6 +363,12 @@ class PostgresStore:
         if not rows:
             raise LedgerCorruptError("the ledger state row is missing", advice=_CORRUPT_ADVICE)
         return _hash(rows[0][0], "the stored root")
+
+    def head(self) -> tuple[int, bytes]:
+        rows = self._query(self._sql.head)
+        if not rows or not isinstance(rows[0][0], int):
+            raise LedgerCorruptError("the ledger state row is missing", advice=_CORRUPT_ADVICE)
+        return int(rows[0][0]), _hash(rows[0][1], "the stored root")
 
     def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
         keys = [_node_id(level, index) for level, index in ids]

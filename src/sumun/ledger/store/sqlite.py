@@ -344,6 +344,12 @@ class SqliteStore:
             raise LedgerCorruptError("the ledger state row is missing", advice=_CORRUPT_ADVICE)
         return _hash(rows[0][0], "the stored root")
 
+    def head(self) -> tuple[int, bytes]:
+        rows = self._query("SELECT size, root FROM state WHERE id = 0")
+        if not rows or not isinstance(rows[0][0], int):
+            raise LedgerCorruptError("the ledger state row is missing", advice=_CORRUPT_ADVICE)
+        return int(rows[0][0]), _hash(rows[0][1], "the stored root")
+
     def get_nodes(self, ids: Sequence[tuple[int, int]]) -> list[bytes]:
         keys = [_node_id(level, index) for level, index in ids]
         found: dict[int, object] = {}
