@@ -43,8 +43,18 @@ def test_demo_initialises_unseals_serves_and_restarts(tmp_path: Path) -> None:
     home = tmp_path / "demo"
     proc, ready = _demo(home)
     try:
-        assert set(ready) >= {"base_url", "api_key", "admin_socket"}
+        assert set(ready) >= {"base_url", "api_key", "admin_socket", "console_url", "admin_key"}
         assert httpx.get(f"{ready['base_url']}/readyz").json() == {"ready": True}
+        # The admin API on its own listener; the console's URL is on that origin.
+        assert ready["console_url"] == ready["admin_url"] + "/console/"
+        assert ready["admin_url"] != ready["base_url"]
+        first_admin_key = ready["admin_key"]
+        status = httpx.get(
+            f"{ready['admin_url']}/admin/v1/status",
+            headers={"authorization": f"Bearer {first_admin_key}"},
+        ).json()
+        assert status["caller"]["role"] == "admin" and status["caller"]["tenant"] == "demo"
+        assert status["caller"]["scope"] == "deployment"  # the demo's operator tenant
     finally:
         err = _stop(proc)
     assert "demo only" in err  # the shares-on-disk warning
@@ -54,6 +64,7 @@ def test_demo_initialises_unseals_serves_and_restarts(tmp_path: Path) -> None:
     proc, ready = _demo(home)
     try:
         assert httpx.get(f"{ready['base_url']}/readyz").status_code == 200
+        assert ready["admin_key"] == first_admin_key  # kept with the demo's home
         status = subprocess.run(
             [*SUMUN, "status", "--json"],
             capture_output=True,

@@ -35,6 +35,8 @@ def test_the_table_is_the_intended_one() -> None:
     assert holders[Permission.MANAGE] == {Role.ADMIN}
     assert holders[Permission.REVIEW] == {Role.AUDITOR}
     assert holders[Permission.READ_METRICS] == {Role.ADMIN, Role.AUDITOR}
+    # The admin API's reads (tests/admin/test_admin_http.py walks them): never a user key.
+    assert holders[Permission.READ_CONTROL] == {Role.ADMIN, Role.AUDITOR}
     assert set(GRANTS) == set(Role)
 
 

@@ -7,7 +7,8 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
 
     GET  /admin/v1/status
     POST /admin/v1/unseal                {"shares": [...]} | {"passphrase": "..."}
-    POST /admin/v1/seal
+                                         → {"sealed", "collected", "threshold", "bad_shares"}
+    POST /admin/v1/seal                  requests in flight end (and are recorded) first
     GET  /admin/v1/keys
     POST /admin/v1/keys                  {"key_id", "tenant"?, "suite"?}
     POST /admin/v1/keys/{id}/rotate
@@ -16,6 +17,7 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/keys/{id}/destroy     {"now"?, "shares"?, "passphrase"?, "grace_days"?,
                                           "version"?}
     POST /admin/v1/keys/{id}/shred-subject {"subject"}
+    POST /admin/v1/keys/{id}/rekey       rewrap every DEK under a new primary, destroy the rest
     POST /admin/v1/keys/{id}/encrypt     {"plaintext_b64", "tenant"?, "record_id", "purpose",
                                           "subject"?}
     POST /admin/v1/decrypt               {"envelope_b64", "tenant"?, "record_id", "purpose"}
@@ -32,10 +34,12 @@ Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4x
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,7 @@ from sumun.errors import (
     UsageError,
 )
 from sumun.gateway.assemble import kill_switch_entry
+from sumun.gateway.inflight import SEAL_GRACE_SECONDS, InFlight
 from sumun.gateway.killswitch import KillSwitch
 from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
@@ -145,7 +150,10 @@ class _Handlers:
     They are plain functions run in the thread pool: backend calls (HSM, OpenBao) block.
     """
 
-    def __init__(self, runtime: Runtime, killswitch: KillSwitch | None) -> None:
+    def __init__(
+        self, runtime: Runtime, killswitch: KillSwitch | None, inflight: InFlight | None = None
+    ) -> None:
+        self._inflight = inflight
         self._service = runtime.keys
         self._ledger = runtime.ledger
         self._killswitch = killswitch
@@ -162,14 +170,29 @@ class _Handlers:
         if body.get("passphrase") is not None:
             self._service.unseal(passphrase=str(body["passphrase"]), actor=actor)
             return {"sealed": self._service.sealed}
-        collected, threshold = 0, 0
+        collected, threshold, bad_shares = 0, 0, []
         for share in body.get("shares") or []:
-            collected, threshold = self._service.submit_share(str(share), actor=actor)
-        return {"sealed": self._service.sealed, "collected": collected, "threshold": threshold}
+            receipt = self._service.offer_share(str(share), actor=actor)
+            collected, threshold = receipt.collected, receipt.threshold
+            bad_shares += [str(bad) for bad in receipt.bad_shares]
+        return {
+            "sealed": self._service.sealed,
+            "collected": collected,
+            "threshold": threshold,
+            "bad_shares": bad_shares,  # offered shares found wrong while the rest unsealed
+        }
 
     def seal(self, _key: str | None, _body: dict[str, Any], actor: str) -> Any:
-        self._service.seal(actor=actor)
+        # Requests in flight end first and record their completion while the keys still work
+        # (sumun.gateway.inflight); then the keys go.
+        with self._stopping():
+            self._service.seal(actor=actor)
         return {"sealed": True}
+
+    def _stopping(self) -> AbstractContextManager[object]:
+        if self._inflight is None or self._service.sealed:
+            return contextlib.nullcontext()
+        return self._inflight.stopped("sealed", within=SEAL_GRACE_SECONDS)
 
     def list_keys(self, _key: str | None, _body: dict[str, Any], _actor: str) -> Any:
         return [k.to_json() for k in self._service.list_keys()]
@@ -214,6 +237,9 @@ class _Handlers:
         if not isinstance(subject, str) or not subject:
             raise UsageError("subject must be a non-empty string")
         return self._service.shred_subject(key, subject, actor=actor).to_json()
+
+    def rekey(self, key: str, _body: dict[str, Any], actor: str) -> Any:
+        return self._service.rekeyer().rekey(key, actor=actor).to_json()
 
     def encrypt(self, key: str, body: dict[str, Any], _actor: str) -> Any:
         data = _b64(body.get("plaintext_b64"), "plaintext_b64")
@@ -277,9 +303,15 @@ class _Handlers:
 Handler = Callable[[Any, dict[str, Any], str], Any]
 
 
-def admin_app(runtime: Runtime, token: str, killswitch: KillSwitch | None = None) -> Starlette:
+def admin_app(
+    runtime: Runtime,
+    token: str,
+    killswitch: KillSwitch | None = None,
+    inflight: InFlight | None = None,
+) -> Starlette:
+    """`inflight`: the gateway's running requests, which `seal` stops first."""
     expected = f"Bearer {token}".encode()
-    h = _Handlers(runtime, killswitch)
+    h = _Handlers(runtime, killswitch, inflight)
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -312,6 +344,7 @@ def admin_app(runtime: Runtime, token: str, killswitch: KillSwitch | None = None
             post("/keys/{key_id}/enable", h.enable),
             post("/keys/{key_id}/destroy", h.destroy),
             post("/keys/{key_id}/shred-subject", h.shred),
+            post("/keys/{key_id}/rekey", h.rekey),
             post("/keys/{key_id}/encrypt", h.encrypt),
             post("/decrypt", h.decrypt),
             post("/ledger/checkpoint", h.ledger_checkpoint),

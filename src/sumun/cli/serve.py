@@ -22,8 +22,10 @@ from sumun.cli.common import (
 from sumun.cli.render import console, err_console, print_json, render_status
 from sumun.errors import StateError
 from sumun.runtime import Runtime, open_runtime
+from sumun.server import Listening
 from sumun.server import serve as run_server
 from sumun.store.directory import Directory
+from sumun.store.model import Role
 
 __all__ = ["register"]
 
@@ -31,6 +33,22 @@ DEMO_TENANT = "demo"
 DEMO_APP = "playground"
 DEMO_SHARES = "demo-shares.txt"
 DEMO_API_KEY = "demo-api-key.txt"
+DEMO_ADMIN_KEY = "demo-admin-key.txt"
+CONSOLE_PATH = "/console/"
+
+AdminPortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--admin-port", help="admin API port (default 8481; 0 with --port 0: any free port)"
+    ),
+]
+
+
+def _admin_port(port: int | None, admin_port: int | None) -> int | None:
+    """`--port 0` asks for free ports: the admin API's too, unless `--admin-port` says."""
+    if admin_port is None and port == 0:
+        return 0
+    return admin_port
 
 
 def _demo_api_key(runtime: Runtime) -> str:
@@ -45,6 +63,18 @@ def _demo_api_key(runtime: Runtime) -> str:
         if DEMO_APP not in {a.name for a in directory.list_apps(DEMO_TENANT)}:
             directory.create_app(DEMO_TENANT, DEMO_APP)
         _key, secret = directory.issue_key(DEMO_TENANT, app=DEMO_APP, user="demo-user")
+    atomic_write(path, (secret + "\n").encode())
+    return secret
+
+
+def _demo_admin_key(runtime: Runtime) -> str:
+    """An admin-role key of the demo tenant, for the admin API and the console (demo only:
+    kept on disk like the demo's user key)."""
+    path = runtime.settings.home / DEMO_ADMIN_KEY
+    if path.exists():
+        return path.read_text().strip()
+    with Directory(runtime.control.database()) as directory:
+        _key, secret = directory.issue_key(DEMO_TENANT, user="demo-admin", role=Role.ADMIN)
     atomic_write(path, (secret + "\n").encode())
     return secret
 
@@ -65,28 +95,52 @@ Every call is recorded: `sumun ledger tail`. Cut the provider off: `sumun provid
 
 
 def _run(
-    runtime: Runtime, host: str, port: int, *, json_out: bool, api_key: str | None = None
+    runtime: Runtime,
+    host: str,
+    port: int,
+    *,
+    json_out: bool,
+    admin_port: int | None = None,
+    api_key: str | None = None,
+    admin_key: str | None = None,
 ) -> None:
     service = runtime.keys
 
-    def on_ready(base_url: str) -> None:
+    def on_ready(listening: Listening) -> None:
+        base_url, admin_url = listening.base_url, listening.admin_url
+        console_url = None if admin_url is None else admin_url + CONSOLE_PATH
         if json_out:
-            print_json(
-                {
-                    "base_url": base_url,
-                    "api_key": api_key,
-                    "admin_socket": str(socket_path(service.home)),
-                }
-            )
+            ready: dict[str, Any] = {
+                "base_url": base_url,
+                "api_key": api_key,
+                "admin_url": admin_url,
+                "admin_socket": str(socket_path(service.home)),
+            }
+            if admin_key is not None:  # the demo's
+                ready["console_url"] = console_url
+                ready["admin_key"] = admin_key
+            print_json(ready)
             return
         console.print(f"\nSumun is listening on [bold]{base_url}[/] (Ctrl-C to stop)")
         console.print(f"  health: {base_url}/healthz   readiness: {base_url}/readyz")
         console.print(f"  metrics: {base_url}/metrics   admin channel: {socket_path(service.home)}")
+        if admin_url is not None:
+            console.print(
+                f"  admin API: {admin_url}/admin/v1/ (OpenAPI: {admin_url}/admin/v1/openapi.json)"
+            )
+        if admin_key:
+            console.print(
+                f"  console: {console_url}   admin key (demo only): {admin_key}",
+                highlight=False,
+                markup=False,
+            )
         if api_key:
             console.print(_snippet(base_url, api_key), highlight=False, markup=False)
 
     try:
-        _event_loop_run(run_server(runtime, host=host, port=port, on_ready=on_ready))
+        _event_loop_run(
+            run_server(runtime, host=host, port=port, admin_port=admin_port, on_ready=on_ready)
+        )
     finally:
         runtime.close()
 
@@ -107,6 +161,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str | None, typer.Option(help="bind address (default 127.0.0.1)")] = None,
         port: Annotated[int | None, typer.Option(help="port (default 8480)")] = None,
+        admin_port: AdminPortOpt = None,
         shares: ShareOpt = None,
         passphrase: PassOpt = False,
         json_out: JsonOpt = False,
@@ -128,16 +183,22 @@ def register(app: typer.Typer) -> None:
             host or conf.server.host,
             conf.server.port if port is None else port,
             json_out=json_out,
+            admin_port=_admin_port(port, admin_port),
         )
 
     @app.command()
     @handle_errors
     def demo(
         port: Annotated[int | None, typer.Option(help="port (default 8480)")] = None,
+        admin_port: AdminPortOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Initialise a demo deployment if there is none, unseal it and serve it."""
         conf = settings()
+        if "operator_tenant" not in conf.admin_api.model_fields_set:
+            # The demo's admin key (of the demo tenant) runs the demo deployment: it may cut.
+            admin_api = conf.admin_api.model_copy(update={"operator_tenant": DEMO_TENANT})
+            conf = conf.model_copy(update={"admin_api": admin_api})
         runtime = open_runtime(conf)
         service = runtime.keys
         shares_file = conf.home / DEMO_SHARES
@@ -160,6 +221,7 @@ def register(app: typer.Typer) -> None:
         if DEMO_TENANT not in {k.key_id for k in service.list_keys()}:
             service.lifecycle.create(DEMO_TENANT, actor="sumun demo")
         api_key = _demo_api_key(runtime)
+        admin_key = _demo_admin_key(runtime)
         if not json_out:
             render_status(service.status().to_json(), mode="this process")
         _run(
@@ -167,5 +229,7 @@ def register(app: typer.Typer) -> None:
             conf.server.host,
             conf.server.port if port is None else port,
             json_out=json_out,
+            admin_port=_admin_port(port, admin_port),
             api_key=api_key,
+            admin_key=admin_key,
         )

@@ -33,7 +33,9 @@ class Permission(enum.StrEnum):
     LIST_MODELS = "list-models"  # GET /v1/models
     READ_METRICS = "read-metrics"  # GET /metrics (names tenants, counts their tokens)
     REVIEW = "review"  # human oversight of high-impact calls (`sumun comply review`)
-    MANAGE = "manage"  # the admin API: cut/restore providers, tenants, keys
+    READ_CONTROL = "read-control"  # the admin API's GETs: providers, tenants, keys, ledger
+    #                                metadata, status (never a secret, never a payload)
+    MANAGE = "manage"  # the admin API's changes: cut/restore providers, tenants, keys
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -41,9 +43,23 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.USER: frozenset({Permission.CALL_MODELS, Permission.LIST_MODELS}),
     # An admin changes the deployment but does not use it: a stolen admin key cannot be spent
     # on model calls, and the ledger's model calls are all made by user keys.
-    Role.ADMIN: frozenset({Permission.LIST_MODELS, Permission.READ_METRICS, Permission.MANAGE}),
+    Role.ADMIN: frozenset(
+        {
+            Permission.LIST_MODELS,
+            Permission.READ_METRICS,
+            Permission.READ_CONTROL,
+            Permission.MANAGE,
+        }
+    ),
     # An auditor reads and reviews; it changes nothing and calls no models.
-    Role.AUDITOR: frozenset({Permission.LIST_MODELS, Permission.READ_METRICS, Permission.REVIEW}),
+    Role.AUDITOR: frozenset(
+        {
+            Permission.LIST_MODELS,
+            Permission.READ_METRICS,
+            Permission.READ_CONTROL,
+            Permission.REVIEW,
+        }
+    ),
 }
 
 

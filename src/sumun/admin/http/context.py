@@ -1,0 +1,35 @@
+"""What the admin API's handlers work with: the node's parts, handed in by the app factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sumun.config import Settings
+from sumun.gateway.killswitch import KillSwitch
+from sumun.gateway.metrics import Metrics
+from sumun.keys.service import KeyService
+from sumun.ledger.service import Ledger
+from sumun.policy.rules import Policy
+from sumun.store.directory import Directory
+
+__all__ = ["AdminContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminContext:
+    """The same objects the gateway on this node uses — one directory, one kill switch, one
+    ledger — so a change made here is seen by this node's gateway at once, and by every other
+    node through the control store (within 1 s)."""
+
+    settings: Settings
+    directory: Directory
+    killswitch: KillSwitch
+    ledger: Ledger
+    keys: KeyService
+    metrics: Metrics
+    policy: Callable[[], Policy]  # the policy in force now (it is reloaded on change)
+
+    @property
+    def operator_tenant(self) -> str:
+        return self.settings.admin_api.operator_tenant

@@ -1,0 +1,83 @@
+"""The admin API's error answers: one JSON shape, one status per error, stated here once.
+
+    {"error": {"type": "<error class>", "message": "<what went wrong and what to do>"}}
+
+A message MUST NOT echo the request's content (bodies are neither quoted nor logged); it may
+name a field, a limit, or the tenant / provider / key id the caller put in the path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.responses import JSONResponse
+
+from sumun.errors import (
+    AuthError,
+    BackendUnavailableError,
+    DecryptionError,
+    ForbiddenError,
+    LedgerError,
+    LedgerUnavailableError,
+    SealedError,
+    StoreError,
+    SumunError,
+    UsageError,
+)
+
+__all__ = ["NO_STORE", "HttpError", "error_response", "status_of"]
+
+log = logging.getLogger("sumun.admin.http")
+
+# Every answer may carry a secret (an issued key) or tenant data: never cached, never sniffed.
+NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+
+# Errors without their own `status` attribute (sumun.errors gives some of them one).
+_STATUS: tuple[tuple[type[SumunError], int], ...] = (
+    (AuthError, 401),
+    (ForbiddenError, 403),
+    (UsageError, 400),
+    (DecryptionError, 422),
+    (SealedError, 503),
+    (StoreError, 503),
+    (BackendUnavailableError, 503),
+    (LedgerUnavailableError, 503),
+    (LedgerError, 500),
+)
+
+
+class HttpError(Exception):
+    """A request the HTTP layer refuses before any handler runs (size, media type, JSON).
+    Internal to the wire adapter, like the gateway's `BadRequestError`."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+def status_of(exc: SumunError) -> int:
+    own = getattr(exc, "status", None)
+    if isinstance(own, int):
+        return own
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 409)
+
+
+def error_response(
+    status: int,
+    kind: str,
+    message: str,
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    extra = dict(NO_STORE)
+    if request_id is not None:
+        extra["x-request-id"] = request_id
+    if status == 401:
+        extra["www-authenticate"] = 'Bearer realm="sumun-admin"'
+    extra.update(headers or {})
+    return JSONResponse(
+        {"error": {"type": kind, "message": message}}, status_code=status, headers=extra
+    )
