@@ -48,6 +48,7 @@ from sumun.gateway.app import public_app
 from sumun.gateway.assemble import GatewayParts, build_gateway
 from sumun.gateway.guard import ConnectionLimits, guarded_protocol
 from sumun.gateway.pipeline import Gateway
+from sumun.ledger.signing import SigningKeys
 from sumun.runtime import Runtime
 
 __all__ = ["Listening", "serve"]
@@ -263,23 +264,22 @@ async def _settle(server: uvicorn.Server, timeout: float) -> None:
 def _seal_and_checkpoint(runtime: Runtime) -> None:
     """Seal the keys, then sign a checkpoint over every entry — the seal's own key-event too.
 
-    The signing key is loaded while the keys are still open; the ledger holds it until the
-    process ends (as it does between housekeeping checkpoints), so the last entry can be signed.
+    The signing keys are loaded while the keys are still open and held only here, for this one
+    signature, as the process ends: the seal itself drops the ledger's copy.
     """
     ledger, keys = runtime.ledger, runtime.keys
-    can_sign = False
+    held: SigningKeys | None = None
     if not keys.sealed:
         try:
-            ledger.signing_keys()
-            can_sign = True
+            held = ledger.signing_keys()
         except SumunError as exc:
             log.warning("no final ledger checkpoint: the signing key is unavailable: %s", exc)
     keys.seal(actor="sumun@shutdown")  # recorded (strict): the last entry of this run
-    if not can_sign:
+    if held is None:
         return
     try:
         ledger.flush()  # entries still queued by the last responses (batched completed entries)
-        signed = ledger.checkpoint()
+        signed = ledger.checkpoint(held)
     except SumunError as exc:
         log.warning("final ledger checkpoint failed: %s", exc)
         return

@@ -249,9 +249,12 @@ class Ledger:
         keys = self._keys
         return signing.public_vkeys(self._home if keys is None else keys.documents)
 
-    def checkpoint(self) -> StoredCheckpoint:
-        """Sign the current tree. Never signs a tree inconsistent with the last checkpoint."""
-        keys = self.signing_keys()
+    def checkpoint(self, signing_keys: signing.SigningKeys | None = None) -> StoredCheckpoint:
+        """Sign the current tree. Never signs a tree inconsistent with the last checkpoint.
+
+        `signing_keys`: keys the caller loaded while unsealed (the shutdown path signs the seal's
+        own entry with them); by default the ledger's, which a seal drops."""
+        keys = self.signing_keys() if signing_keys is None else signing_keys
         with self._checkpoint_lock:
             size, root = self.store.head()  # one read: size and root of the same tree
             latest = self.store.latest_checkpoint()
