@@ -162,3 +162,25 @@ def test_a_backend_that_goes_away_fails_closed(
             svc.lifecycle.rotate("acme", actor="t")
     finally:
         runtime.close()
+
+
+def test_a_rotation_that_crashed_before_the_registry_does_not_block_the_next(
+    initialised: tuple[Settings, tuple[str, ...]],
+) -> None:
+    """A crash between the backend's new version and the registry write leaves material no
+    record names. The next rotation used to ask for that same number and be refused forever
+    ("already exists"); it now takes the next free one — on every real backend."""
+    settings, shares = initialised
+    svc = _open(settings, shares)
+    try:
+        svc.lifecycle.create("acme", actor="t")
+        svc._require_open().backend.create_version("acme", 2)  # the crashed rotation's orphan
+        record = svc.lifecycle.rotate("acme", actor="t")
+        assert (record.primary, [v.version for v in record.versions]) == (3, [1, 3])
+        svc.envelopes.forget()
+        blob = svc.encrypt("acme", b"after the orphan", CTX)
+        assert blob[20:24] == b"\x00\x00\x00\x03"
+        assert svc.decrypt(blob, CTX) == b"after the orphan"
+        assert svc.lifecycle.rotate("acme", actor="t").primary == 4  # and on, as usual
+    finally:
+        svc.seal()

@@ -3,9 +3,9 @@
 Every operation is: validate against the registry → act on the backend → write the registry
 *with the key event as a pending intent* (`Registry.journal`, one atomic write) → record the
 event in the ledger → clear the intent. Order matters for crash safety: material is created
-before the registry names it (an orphan version is harmless), and the registry marks a key
-destroyed before the material is erased (a crash in between leaves a key no one may use, whose
-erasure `reconcile` finishes).
+before the registry names it (an orphan version is harmless: the next rotation skips it), and
+the registry marks a key destroyed before the material is erased (a crash in between leaves a
+key no one may use, whose erasure `reconcile` finishes).
 
 Guarantee (write-ahead): every committed key change has its key-event. A crash, or a ledger that
 refuses the append, between the registry write and the append leaves the intent; `reconcile`
@@ -54,6 +54,7 @@ from sumun.keys.registry import Intent, Records, Registry
 __all__ = ["KeyLifecycle"]
 
 _DAY = 86400.0
+_ORPHAN_SKIPS = 3  # versions an interrupted rotation may have left in the backend, unnamed
 
 
 # Actions after whose registry write the backend is told (`_mirror_restrictions`).
@@ -244,8 +245,7 @@ class KeyLifecycle:
         record = _require(self._registry.load(), key_id)
         if record.state is not KeyState.ENABLED:
             raise KeyStateError(f"key {key_id!r} is {record.state.value}; enable it to rotate")
-        new = record.latest + 1
-        self._backend.create_version(key_id, new)  # refuses a version that already exists
+        new = self._create_next_version(key_id, record.latest + 1)
         now = self._clock()
 
         def add_version(current: KeyRecord) -> KeyRecord:
@@ -267,6 +267,23 @@ class KeyLifecycle:
         )
         self._record(intent)
         return record
+
+    def _create_next_version(self, key_id: str, new: int) -> int:
+        """Create material for the next version and return its number. The backend refuses a
+        version that exists: either a rotation running now (it will name it) or one that crashed
+        between the backend and the registry and left an orphan no record names and nothing
+        was wrapped under. Either way the next free number is ours — without this, an orphan
+        would refuse every later rotation of the key."""
+        for skipped in range(_ORPHAN_SKIPS + 1):
+            try:
+                self._backend.create_version(key_id, new)
+                return new
+            except KeyStateError:
+                named = _require(self._registry.load(), key_id).latest
+                if skipped == _ORPHAN_SKIPS or named >= new:
+                    raise  # a rotation committed it meanwhile: the caller's copy is stale
+                new += 1
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def count_wrap(self, key_id: str, version: int) -> KeyRecord:
         """Count one DEK wrap; rotate automatically before the version reaches its limit."""
