@@ -7,6 +7,7 @@ Changes are made through the admin API (or, for what the API is not asked to do 
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import ssl
@@ -24,6 +25,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sumun.admin.http import OPERATIONS
+from sumun.ledger import merkle
+from sumun.ledger.note import Verifier, verify_checkpoint
 from sumun.store.model import GRANTS, Role
 from tests.fixtures.demo import SUMUN, demo_env, start_demo
 
@@ -341,6 +344,63 @@ def test_status_metrics_and_the_ledger_reads(demo: Demo) -> None:
         "GET", f"/ledger/entries?count=3&before={page['next_before']}", demo.admin_key
     ).json()
     assert older["entries"][-1]["seq"] == page["next_before"] - 1
+
+
+def test_an_entrys_inclusion_proof_verifies_against_the_signed_checkpoint(demo: Demo) -> None:
+    """What the console's in-browser check does, done here with sumun.ledger.note and merkle
+    alone (as a third party would): leaf hash, audit path, then the checkpoint's signature."""
+    reply = httpx.post(
+        f"{demo.base_url}/v1/chat/completions",
+        json={"model": "demo", "messages": CHAT},
+        headers={"authorization": f"Bearer {demo.api_key}"},
+        timeout=20,
+    )
+    seq = int(reply.headers["x-sumun-ledger-seq"])
+    auditor = demo.issue("demo", Role.AUDITOR)
+    proved = demo.api("GET", f"/ledger/entries/{seq}/proof", auditor)
+    assert proved.status_code == 200, proved.text
+    assert proved.headers["cache-control"] == "no-store"
+    proof = proved.json()
+    assert set(proof) == {"seq", "leaf", "leaf_hash", "tree_size", "proof", "checkpoint"}
+    vkeys = demo.api("GET", "/ledger/vkeys", auditor).json()["vkeys"]
+    assert vkeys and vkeys == demo.cli("ledger", "vkeys")["vkeys"]  # the CLI's, from outside
+
+    leaf = base64.b64decode(proof["leaf"])
+    entry = json.loads(leaf)
+    assert entry["seq"] == seq and entry["kind"] == "request-admitted"
+    assert "안녕하세요" not in leaf.decode()  # the entry names its payload by hash only
+    assert merkle.leaf_hash(leaf).hex() == proof["leaf_hash"]
+    checkpoint = verify_checkpoint(proof["checkpoint"], [Verifier.from_vkey(v) for v in vkeys])
+    assert checkpoint.size == proof["tree_size"] > seq
+    path = [bytes.fromhex(h) for h in proof["proof"]]
+    merkle.verify_inclusion(merkle.leaf_hash(leaf), seq, checkpoint.size, path, checkpoint.root)
+    # One flipped bit anywhere in the path and it no longer leads to the signed root.
+    if path:
+        bad = [bytes([path[0][0] ^ 1]) + path[0][1:], *path[1:]]
+        with pytest.raises(merkle.VerificationError):
+            merkle.verify_inclusion(
+                merkle.leaf_hash(leaf), seq, checkpoint.size, bad, checkpoint.root
+            )
+
+    # Like the entry itself: 404 past the end, 400 for a non-number, 403 for a user key.
+    assert demo.api("GET", "/ledger/entries/999999999/proof", auditor).status_code == 404
+    assert demo.api("GET", "/ledger/entries/x/proof", auditor).status_code == 400
+    assert demo.api("GET", f"/ledger/entries/{seq}/proof", demo.api_key).status_code == 403
+    assert demo.api("GET", "/ledger/vkeys", demo.api_key).status_code == 403
+
+
+def test_a_tenant_admin_gets_proofs_of_its_own_entries_only(demo: Demo) -> None:
+    tenant = f"proof-{uuid.uuid4().hex[:6]}"
+    assert demo.api("POST", "/tenants", demo.admin_key, json={"name": tenant}).status_code == 201
+    issued = demo.api("POST", f"/tenants/{tenant}/api-keys", demo.admin_key, json={"role": "admin"})
+    local = issued.json()["api_key"]
+    own = demo.api("GET", "/ledger/entries?count=5", local).json()["entries"][-1]["seq"]
+    assert demo.api("GET", f"/ledger/entries/{own}/proof", local).status_code == 200
+    others = demo.api("GET", "/ledger/search?tenant=demo&count=1", demo.admin_key).json()
+    other = others["entries"][0]["seq"]
+    hidden = demo.api("GET", f"/ledger/entries/{other}/proof", local)
+    assert hidden.status_code == 404  # as for an entry that does not exist: no oracle
+    assert demo.api("GET", "/ledger/vkeys", local).status_code == 200  # public keys
 
 
 def test_the_openapi_document_lists_every_route_and_its_schemas_are_valid(demo: Demo) -> None:

@@ -7,8 +7,8 @@
     forms.py      size-capped urlencoded forms
     i18n.py       every label in English and Korean; the language from cookie or browser
     actions.py    the admin API's operations, called in-process with the same authorization
-    views/        one module per page: login, overview, providers, tenants
-    templates/    jinja2, autoescaped        static/   CSS, the one script, the icon
+    views/        one module per page: login, overview, providers, tenants, ledger
+    templates/    jinja2, autoescaped        static/   CSS, the scripts, the icon
 
 The console changes nothing by itself: every change is an admin API operation run as the
 signed-in key, recorded in the ledger as the API records it.

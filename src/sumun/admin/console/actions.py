@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from sumun.admin.http import api_keys, providers, status, tenants
+from sumun.admin.http import api_keys, ledger, providers, status, tenants
 from sumun.admin.http.auth import Caller
 from sumun.admin.http.context import AdminContext
-from sumun.admin.http.inputs import BodyModel
+from sumun.admin.http.inputs import BodyModel, QueryModel
 from sumun.admin.http.operation import Call, Operation, authorize
 
 __all__ = ["OPERATIONS", "check", "invoke"]
@@ -29,6 +29,7 @@ OPERATIONS: Mapping[str, Operation[Any, Any]] = MappingProxyType(
             *providers.OPERATIONS,
             *tenants.OPERATIONS,
             *api_keys.OPERATIONS,
+            *ledger.OPERATIONS,
             *status.OPERATIONS,
         )
     }
@@ -49,15 +50,19 @@ def invoke(
     reply: type[R],
     *,
     path: Mapping[str, str] | None = None,
+    query: QueryModel | None = None,
     body: BodyModel | None = None,
 ) -> R:
     """Run operation `name` as `caller` (blocking: call it from a worker thread)."""
     op = OPERATIONS[name]
     authorize(op, caller, ctx.operator_tenant)
+    asked = op.query() if query is None else query
+    if not isinstance(asked, op.query):
+        raise TypeError(f"{name} takes a {op.query.__name__} query")  # a console bug
     given = op.body() if body is None else body
     if not isinstance(given, op.body):
         raise TypeError(f"{name} takes a {op.body.__name__} body")  # a console bug
-    result = op.handler(ctx, Call(caller, dict(path or {}), op.query(), given))
+    result = op.handler(ctx, Call(caller, dict(path or {}), asked, given))
     if not isinstance(result, reply):
         raise TypeError(f"{name} answers {type(result).__name__}, not {reply.__name__}")
     return result

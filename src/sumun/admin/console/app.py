@@ -1,8 +1,9 @@
 """The console's ASGI app, mounted at `/console/` on the admin listener — every route in view.
 
-Pages are server-rendered (jinja2, autoescaped); the only script is `static/console.js` (the
-copy button). Every asset ships in this package: no CDN, no external font or script, so the
-console works inside a network with no internet.
+Pages are server-rendered (jinja2, autoescaped); the scripts are `static/console.js` (the
+copy button) and `static/proof.js` (a ledger entry's proof, checked in the browser). Every
+asset ships in this package: no CDN, no external font or script, so the console works inside
+a network with no internet.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sumun.admin.console.sessions import SessionStore
-from sumun.admin.console.views import login, overview, providers, tenants
+from sumun.admin.console.views import ledger, login, overview, providers, tenants
 from sumun.admin.console.web import Console, SecurityHeaders, guarded, public
 from sumun.admin.http.context import AdminContext
 
@@ -60,6 +61,10 @@ def console_app(ctx: AdminContext) -> Starlette:
         Route("/tenants", guarded(console, tenants.tenants), methods=get),
         Route("/tenants/{tenant}/keys", guarded(console, tenants.issue), methods=post),
         Route("/keys/{key_id}/revoke", guarded(console, tenants.revoke), methods=post),
+        Route("/ledger", guarded(console, ledger.entries), methods=get),
+        Route("/ledger/vkeys.json", guarded(console, ledger.vkeys_json), methods=get),
+        Route("/ledger/{seq}", guarded(console, ledger.entry), methods=get),
+        Route("/ledger/{seq}/proof.json", guarded(console, ledger.proof_json), methods=get),
         Mount(
             "/static",
             StaticFiles(packages=[("sumun.admin.console", "static")]),

@@ -24,6 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, Korean)
     "nav.overview": ("Overview", "개요"),
     "nav.providers": ("Providers", "AI 제공자"),
     "nav.tenants": ("Tenants & keys", "테넌트와 키"),
+    "nav.ledger": ("Ledger", "원장"),
     "nav.logout": ("Sign out", "로그아웃"),
     "nav.language": ("Language", "언어"),
     "signed_in_as": ("{key_id} · {role} · tenant {tenant}", "{key_id} · {role} · 테넌트 {tenant}"),
@@ -183,6 +184,128 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, Korean)
         "키 {key_id} 폐기됨 (원장 항목 {seq}).",
     ),
     "done.revoked_already": ("Key {key_id} was revoked already.", "키 {key_id}는 이미 폐기됨."),
+    # the ledger explorer
+    "ledger.title": ("Ledger", "원장"),
+    "ledger.intro": (
+        "Every request, refusal and change, in order; metadata only. Open an entry to check, "
+        "in your own browser, that it is in the signed record.",
+        "모든 요청, 거부, 변경이 순서대로 기록됩니다(메타데이터만 표시). 항목을 열면 서명된 "
+        "기록에 포함되어 있는지 브라우저에서 직접 확인할 수 있습니다.",
+    ),
+    "ledger.size": ("{size} entries", "항목 {size}개"),
+    "ledger.search": ("Sequence number or request id", "순번 또는 요청 ID"),
+    "ledger.search_submit": ("Search", "검색"),
+    "ledger.clear": ("All entries", "전체 항목"),
+    "ledger.seq": ("Seq", "순번"),
+    "ledger.time": ("Time", "시각"),
+    "ledger.kind": ("Kind", "종류"),
+    "ledger.tenant": ("Tenant", "테넌트"),
+    "ledger.decision": ("Decision", "결정"),
+    "ledger.request_id": ("Request id", "요청 ID"),
+    "ledger.none": ("No entries.", "항목이 없습니다."),
+    "ledger.found": (
+        "Entries with request id {q} among seq {low}–{high}.",
+        "순번 {low}–{high} 중 요청 ID {q}인 항목입니다.",
+    ),
+    "ledger.newer": ("Newest", "최신"),
+    "ledger.older": ("Older", "이전"),
+    "ledger.search_older": ("Search older entries", "이전 항목 검색"),
+    "ledger.entry_title": ("Ledger entry {seq}", "원장 항목 {seq}"),
+    "ledger.back": ("Back to the ledger", "원장으로 돌아가기"),
+    "ledger.provider": ("Provider", "제공자"),
+    "ledger.data_class": ("Data class", "데이터 등급"),
+    "ledger.rules": ("Rules", "규칙"),
+    "ledger.tokens": ("Tokens in / out", "입력 / 출력 토큰"),
+    "ledger.latency": ("Latency", "지연 시간"),
+    "ledger.attrs": ("Attributes", "속성"),
+    "ledger.payload": ("Payload", "페이로드"),
+    "ledger.payload_none": ("none", "없음"),
+    "ledger.payload_encrypted": (
+        "encrypted, {len} bytes, SHA-256 {sha256} — not shown here",
+        "암호화됨, {len}바이트, SHA-256 {sha256} — 여기서는 표시하지 않음",
+    ),
+    "ledger.not_canonical": (
+        "The stored bytes of this entry do not parse: {problem}",
+        "이 항목의 저장된 바이트를 해석할 수 없습니다: {problem}",
+    ),
+    # the proof, checked in the browser (static/proof.js; "{…}" filled in by the script)
+    "proof.title": ("Verify in this browser", "이 브라우저에서 검증"),
+    "proof.intro": (
+        "Your browser fetches this entry's inclusion proof and the ledger's signed checkpoint "
+        "and checks them itself (RFC 9162, Ed25519 signature): it recomputes the entry's hash "
+        "and the path to the tree's root, and checks the checkpoint's signature.",
+        "브라우저가 이 항목의 포함 증명과 원장의 서명된 체크포인트를 받아 직접 검증합니다"
+        "(RFC 9162, Ed25519 서명). 항목의 해시와 트리 루트까지의 경로를 다시 계산하고 "
+        "체크포인트의 서명을 확인합니다.",
+    ),
+    "proof.nojs": (
+        "This check needs JavaScript: it runs in your browser, not on the server.",
+        "이 검증에는 JavaScript가 필요합니다. 검증은 서버가 아니라 브라우저에서 실행됩니다.",
+    ),
+    "proof.checking": ("Checking…", "검증 중…"),
+    "proof.ok": (
+        "Verified in your browser: entry {seq} is in the signed ledger of {size} entries.",
+        "브라우저에서 검증됨: 항목 {seq}는 항목 {size}개의 서명된 원장에 포함되어 있습니다.",
+    ),
+    "proof.failed": ("Verification failed: {reason}", "검증 실패: {reason}"),
+    "proof.key_used": ("Checkpoint signed by key", "체크포인트 서명 키"),
+    "proof.compare": (
+        "The key came from this server. Compare it with the ledger's verifier key obtained out "
+        "of band (for example `sumun ledger vkeys` on a trusted host, or your organization's "
+        "published key) — or paste that key here and check again.",
+        "이 키는 이 서버에서 받은 것입니다. 별도 경로로 받은 원장 검증 키(예: 신뢰할 수 있는 "
+        "호스트에서 `sumun ledger vkeys`, 또는 조직이 공개한 키)와 비교하거나, 그 키를 여기에 "
+        "붙여 넣고 다시 검증하세요.",
+    ),
+    "proof.paste": ("Verifier key obtained out of band", "별도 경로로 받은 검증 키"),
+    "proof.recheck": ("Check with this key", "이 키로 검증"),
+    "proof.tree": ("Tree size", "트리 크기"),
+    "proof.root": ("Signed root", "서명된 루트"),
+    "proof.leaf": ("Entry hash", "항목 해시"),
+    "proof.path": ("Proof hashes", "증명 해시 수"),
+    "proof.origin": ("Log", "로그"),
+    "reason.fetch": (
+        "the server did not give the proof or the keys ({detail})",
+        "서버가 증명이나 키를 주지 않았습니다({detail})",
+    ),
+    "reason.crypto": (
+        "this browser cannot check it: Web Crypto with Ed25519 needs a current browser and "
+        "HTTPS (or localhost)",
+        "이 브라우저에서는 검증할 수 없습니다. Ed25519를 지원하는 최신 브라우저와 "
+        "HTTPS(또는 localhost)가 필요합니다",
+    ),
+    "reason.malformed": (
+        "the proof is malformed ({detail})",
+        "증명의 형식이 잘못되었습니다({detail})",
+    ),
+    "reason.entry": (
+        "the proven bytes are not this entry",
+        "증명된 바이트가 이 항목이 아닙니다",
+    ),
+    "reason.path": (
+        "the proof does not lead to the signed root: the entry or the proof was altered",
+        "증명이 서명된 루트로 이어지지 않습니다. 항목이나 증명이 변조되었습니다",
+    ),
+    "reason.size": (
+        "the checkpoint is for another tree size",
+        "체크포인트의 트리 크기가 다릅니다",
+    ),
+    "reason.note": (
+        "the checkpoint is malformed ({detail})",
+        "체크포인트의 형식이 잘못되었습니다({detail})",
+    ),
+    "reason.key": (
+        "the verifier key is malformed ({detail})",
+        "검증 키의 형식이 잘못되었습니다({detail})",
+    ),
+    "reason.unsigned": (
+        "the checkpoint has no signature by the verifier key",
+        "체크포인트에 검증 키의 서명이 없습니다",
+    ),
+    "reason.signature": (
+        "the checkpoint's signature by {key} is not valid",
+        "{key}의 체크포인트 서명이 유효하지 않습니다",
+    ),
     # errors
     "error.title": ("Refused", "거부됨"),
     "error.csrf": (

@@ -36,7 +36,7 @@ from sumun.admin.console.sessions import COOKIE, Session, SessionStore
 from sumun.admin.http.auth import Caller
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.errors import status_of
-from sumun.admin.http.inputs import BodyModel
+from sumun.admin.http.inputs import BodyModel, QueryModel
 from sumun.errors import SumunError, UsageError
 from sumun.store.model import Permission, Principal
 
@@ -178,11 +178,12 @@ class Visit:
         reply: type[R],
         *,
         path: Mapping[str, str] | None = None,
+        query: QueryModel | None = None,
         body: BodyModel | None = None,
     ) -> R:
         """An admin API operation as this visit's caller (actions.invoke), off the loop."""
         return await run_in_threadpool(
-            invoke, self.console.ctx, self.who, name, reply, path=path, body=body
+            invoke, self.console.ctx, self.who, name, reply, path=path, query=query, body=body
         )
 
     def flash(self, kind: str, message: str) -> None:

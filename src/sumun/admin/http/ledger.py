@@ -1,9 +1,15 @@
-"""The ledger's clear metadata: `GET /ledger/entries[/{seq}]`, `GET /ledger/search`.
+"""The ledger's clear metadata: `GET /ledger/entries[/{seq}]`, `GET /ledger/search`; an
+entry's inclusion proof against a signed checkpoint, `GET /ledger/entries/{seq}/proof`; and
+the checkpoints' verifier keys, `GET /ledger/vkeys`.
 
 Metadata only — who, which class, which provider, which rule, the payload's hash and length;
 never a payload (reading one is a decryption, which needs a stated reason and is itself
 recorded: a later operation). A tenant-scoped key sees the entries about its tenant: those
 whose `tenant` is its own, and the admin changes made to it (`attrs.target_tenant`).
+
+A proof carries the entry's bytes exactly as they are hashed into the tree (its canonical
+metadata, which names the payload by hash only), so a verifier needs nothing else from the
+server: leaf hash, audit path, then the checkpoint's signature under a key it trusts.
 
 Search reads backwards from the newest entry (or `before`) through at most `scan` entries and
 says which window it read (`scanned_from`, `complete`); a caller pages on with `before`.
@@ -11,6 +17,7 @@ says which window it read (`scanned_from`, `complete`); a caller pages on with `
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -22,6 +29,7 @@ from sumun.admin.http.context import AdminContext
 from sumun.admin.http.inputs import NoBody, NoQuery, QueryModel
 from sumun.admin.http.operation import Call, Operation
 from sumun.errors import NotFoundError, UsageError
+from sumun.ledger import merkle
 from sumun.ledger.entry import decode_entry
 from sumun.ledger.store.base import StoredEntry
 from sumun.store.model import Permission
@@ -79,6 +87,26 @@ class Found(BaseModel):
     complete: bool = Field(
         description="true: every entry before `scanned_to` was read; else page on with "
         "`before` = `scanned_from`"
+    )
+
+
+class Proof(BaseModel):
+    """An inclusion proof (RFC 9162 §2.1.3) of one entry against a signed checkpoint."""
+
+    seq: int = Field(description="the entry's index in the tree")
+    leaf: str = Field(description="base64 of the entry's bytes, exactly as hashed as the leaf")
+    leaf_hash: str = Field(description="hex SHA-256(0x00 ‖ leaf) (RFC 6962 §2.1)")
+    tree_size: int = Field(description="the size of the checkpoint's tree")
+    proof: list[str] = Field(description="the audit path, hex hashes, leaf to root")
+    checkpoint: str = Field(
+        description="the signed checkpoint (c2sp.org/tlog-checkpoint signed note) at tree_size"
+    )
+
+
+class VerifierKeys(BaseModel):
+    vkeys: list[str] = Field(
+        description="signed-note verifier keys `<name>+<key id>+<base64(type ‖ key)>`: 0x01 "
+        "Ed25519, 0x02 ECDSA P-256; empty before the first checkpoint is signed"
     )
 
 
@@ -145,7 +173,8 @@ def tail(ctx: AdminContext, call: Call[TailQuery, NoBody]) -> Page:
     return Page(entries=rows, size=size, next_before=oldest if oldest > 0 else None)
 
 
-def get_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Row:
+def _visible_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> tuple[StoredEntry, Row]:
+    """The entry at the path's `seq` if the caller may see it; else 404, as for a missing one."""
     text = call.path["seq"]
     if not text.isdigit() or len(text) > 18:
         raise UsageError("seq must be a whole number")
@@ -154,8 +183,32 @@ def get_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Row:
         for stored in ctx.ledger.store.entries(seq, seq + 1):
             row, obj = _row(stored)
             if _visible(call.who, obj):
-                return row
+                return stored, row
     raise NotFoundError(f"no ledger entry {seq}")
+
+
+def get_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Row:
+    return _visible_entry(ctx, call)[1]
+
+
+def prove_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Proof:
+    """Against the latest signed checkpoint that covers the entry; when none does yet, the
+    ledger signs one of the current tree first (which needs the keys unsealed: else 503)."""
+    stored, _ = _visible_entry(ctx, call)
+    bundle = ctx.ledger.prove(stored.seq)  # checks the proof against the checkpoint's root
+    return Proof(
+        seq=bundle.seq,
+        leaf=base64.b64encode(bundle.entry).decode("ascii"),
+        leaf_hash=merkle.leaf_hash(bundle.entry).hex(),
+        tree_size=bundle.tree_size,
+        proof=[node.hex() for node in bundle.proof],
+        checkpoint=bundle.checkpoint,
+    )
+
+
+def verifier_keys(ctx: AdminContext, _call: Call[NoQuery, NoBody]) -> VerifierKeys:
+    """Public keys: readable sealed or not. An auditor should also get them out of band."""
+    return VerifierKeys(vkeys=list(ctx.ledger.vkeys()))
 
 
 def _needle(name: str, value: str | None) -> bytes | None:
@@ -227,6 +280,33 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
         NoBody,
         Row,
         get_entry,
+    ),
+    Operation(
+        "GET",
+        "/ledger/entries/{seq}/proof",
+        "proveLedgerEntry",
+        "An entry's inclusion proof against a signed checkpoint (entry bytes, no payload)",
+        "ledger",
+        Permission.READ_CONTROL,
+        NoQuery,
+        NoBody,
+        Proof,
+        prove_entry,
+        description="Verify: leaf hash SHA-256(0x00 ‖ leaf), the audit path per RFC 9162 "
+        "§2.1.3.2 to a root, then that root and `tree_size` against the checkpoint, whose "
+        "signature is checked with a key from `/ledger/vkeys` (or one obtained out of band).",
+    ),
+    Operation(
+        "GET",
+        "/ledger/vkeys",
+        "getLedgerVerifierKeys",
+        "The verifier keys of the ledger's signed checkpoints",
+        "ledger",
+        Permission.READ_CONTROL,
+        NoQuery,
+        NoBody,
+        VerifierKeys,
+        verifier_keys,
     ),
     Operation(
         "GET",

@@ -1,1 +1,1 @@
-"""One module per console page: `login`, `overview`, `providers`, `tenants`."""
+"""One module per console page: `login`, `overview`, `providers`, `tenants`, `ledger`."""
