@@ -172,15 +172,17 @@ def test_a_rotation_that_crashed_before_the_registry_does_not_block_the_next(
     ("already exists"); it now takes the next free one — on every real backend."""
     settings, shares = initialised
     svc = _open(settings, shares)
+    key = f"orphan-{secrets.token_hex(4)}"  # the SoftHSM token is shared by the session's tests
     try:
-        svc.lifecycle.create("acme", actor="t")
-        svc._require_open().backend.create_version("acme", 2)  # the crashed rotation's orphan
-        record = svc.lifecycle.rotate("acme", actor="t")
+        svc.lifecycle.create(key, actor="t")
+        svc._require_open().backend.create_version(key, 2)  # the crashed rotation's orphan
+        record = svc.lifecycle.rotate(key, actor="t")
         assert (record.primary, [v.version for v in record.versions]) == (3, [1, 3])
         svc.envelopes.forget()
-        blob = svc.encrypt("acme", b"after the orphan", CTX)
+        ctx = Context(key, "rec-1", "prompt")
+        blob = svc.encrypt(key, b"after the orphan", ctx)
         assert blob[20:24] == b"\x00\x00\x00\x03"
-        assert svc.decrypt(blob, CTX) == b"after the orphan"
-        assert svc.lifecycle.rotate("acme", actor="t").primary == 4  # and on, as usual
+        assert svc.decrypt(blob, ctx) == b"after the orphan"
+        assert svc.lifecycle.rotate(key, actor="t").primary == 4  # and on, as usual
     finally:
         svc.seal()
