@@ -34,7 +34,7 @@ from redis.backoff import NoBackoff
 from redis.client import PubSub
 from redis.retry import Retry
 
-from sumun.errors import ConfigError, StoreError
+from sumun.errors import ConfigError, StoreError, SumunError
 from sumun.store.database import Database
 from sumun.store.postgres import PostgresDatabase
 
@@ -108,6 +108,7 @@ class ControlWatcher:
         self._redis_channel = redis_channel
         self.generation = db.generation()  # read before anything is served
         self._ok_at = monotonic()
+        self._retry = False  # a subscriber failed to reload: call them all at the next poll
 
     def __repr__(self) -> str:
         return f"<ControlWatcher {self._db.where} generation={self.generation}>"
@@ -163,12 +164,18 @@ class ControlWatcher:
 
     def _observe(self, generation: int, *, force: bool) -> None:
         self._ok_at = self._monotonic()
-        if generation == self.generation and not force:
+        if generation == self.generation and not force and not self._retry:
             return
         self.generation = generation
+        self._retry = False
         for name, subscriber in self._subscribers:
             try:
                 subscriber(generation)
+            except SumunError as exc:
+                # An expected failure (the store went away between the change and the reload):
+                # one line, not a traceback; every subscriber is called again at the next poll.
+                log.warning("control watcher: subscriber %s could not reload: %s", name, exc)
+                self._retry = True
             except Exception:
                 # One failing subscriber must not stop the others from seeing changes.
                 log.exception("control watcher: subscriber %s failed", name)
