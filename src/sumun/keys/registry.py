@@ -130,17 +130,18 @@ class _Body:
     pending: list[Any]
     mac: str
 
-    def signed(self) -> bytes:
-        """What the MAC covers: format 1 signed the keys alone, format 2 everything but itself."""
-        if self.format == 1:
-            return _canonical(self.keys)
-        body = {
+    def content(self) -> dict[str, Any]:
+        """The document without its MAC (format 2)."""
+        return {
             "format": self.format,
             "revision": self.revision,
             "keys": self.keys,
             "pending": self.pending,
         }
-        return _canonical(body)
+
+    def signed(self) -> bytes:
+        """What the MAC covers: format 1 signed the keys alone, format 2 everything but itself."""
+        return _canonical(self.keys if self.format == 1 else self.content())
 
 
 def _canonical(obj: object) -> bytes:
@@ -266,13 +267,7 @@ class Registry:
     def _encode(self, revision: int, records: Records, pending: tuple[Intent, ...]) -> bytes:
         keys = {key_id: rec.to_json() for key_id, rec in sorted(records.items())}
         body = _Body(_FORMAT, revision, keys, [i.to_json() for i in pending], "")
-        out = {
-            "format": body.format,
-            "revision": body.revision,
-            "keys": body.keys,
-            "pending": body.pending,
-            "mac": self._mac(body),
-        }
+        out = {**body.content(), "mac": self._mac(body)}
         return json.dumps(out, indent=1, sort_keys=True).encode()
 
     def _write(
