@@ -132,7 +132,7 @@ def fsck(
 ) -> FsckReport:
     """Verify the whole store. Raises LedgerIntegrityError naming the first bad seq."""
     started = time.monotonic()
-    size, stored_root = store.size(), store.root()
+    size, stored_root = store.head()  # one read: a live store may append in between
     checkpoints = sorted(store.checkpoints(), key=lambda c: c.size)
     if checkpoints and not verifiers:
         raise LedgerIntegrityError("checkpoints exist but no verifier key was given")
