@@ -299,6 +299,8 @@ def _admin_api_config(
         keys=runtime.keys,
         metrics=parts.gateway.metrics,
         policy=lambda: parts.gateway.admission.policy,
+        control=runtime.control,
+        breaker=parts.breaker,
     )
     conf = uvicorn.Config(
         admin_http_app(context),

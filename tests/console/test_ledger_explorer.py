@@ -3,10 +3,8 @@ inclusion proof checked by the browser itself (static/proof.js, WebCrypto) — t
 the server serves is tampered with in flight (Playwright's `page.route`) and the browser must
 say that it fails, and why.
 
-The demo process, the browser and the screenshots are test_console.py's: its fixtures are
-imported here, and the tests' parameters of the same names are those fixtures (hence F811).
+The demo process, the browser and the screenshots are tests/console/support.py's.
 """
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -23,16 +21,7 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from sumun.ledger.note import Checkpoint, EcdsaP256Signer, Ed25519Signer, sign_note
 from sumun.store.model import Role
-from tests.console.test_console import (  # noqa: F401 - its fixtures, used by name
-    Demo,
-    browser,
-    console_session,
-    context,
-    demo,
-    shot,
-    sign_in,
-    watched,
-)
+from tests.console.support import Demo, console_session, shot, sign_in, watched
 
 pytestmark = pytest.mark.slow
 

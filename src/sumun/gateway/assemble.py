@@ -34,6 +34,7 @@ class GatewayParts:
     killswitch: KillSwitch
     adapters: dict[str, ProviderAdapter]
     watcher: ControlWatcher
+    breaker: Breaker  # each provider's circuit (the console shows its state)
 
     async def aclose(self) -> None:
         self.watcher.stop()
@@ -103,7 +104,7 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         ledger_payload_max_bytes=settings.gateway.ledger_payload_max_bytes,
     )
     watcher.start()  # every subscriber is in place
-    return GatewayParts(gateway, killswitch, adapters, watcher)
+    return GatewayParts(gateway, killswitch, adapters, watcher, breaker)
 
 
 def admin_change_entry(

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from sumun.admin.http import api_keys, ledger, providers, status, tenants
+from sumun.admin.http.app import OPERATIONS as ALL_OPERATIONS
 from sumun.admin.http.auth import Caller
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.inputs import BodyModel, QueryModel
@@ -23,16 +23,7 @@ from sumun.admin.http.operation import Call, Operation, authorize
 __all__ = ["OPERATIONS", "check", "invoke"]
 
 OPERATIONS: Mapping[str, Operation[Any, Any]] = MappingProxyType(
-    {
-        op.name: op
-        for op in (
-            *providers.OPERATIONS,
-            *tenants.OPERATIONS,
-            *api_keys.OPERATIONS,
-            *ledger.OPERATIONS,
-            *status.OPERATIONS,
-        )
-    }
+    {op.name: op for op in ALL_OPERATIONS}
 )
 
 R = TypeVar("R", bound=BaseModel)

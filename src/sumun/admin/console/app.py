@@ -14,11 +14,21 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sumun.admin.console.sessions import SessionStore
-from sumun.admin.console.views import ledger, login, overview, providers, tenants
+from sumun.admin.console.views import (
+    compliance,
+    keys,
+    ledger,
+    login,
+    overview,
+    policy,
+    providers,
+    supply_chain,
+    tenants,
+)
 from sumun.admin.console.web import Console, SecurityHeaders, guarded, public
 from sumun.admin.http.context import AdminContext
 
@@ -49,7 +59,7 @@ def console_app(ctx: AdminContext) -> Starlette:
     )
 
     get, post = ["GET"], ["POST"]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/login", public(console, login.show), methods=get),
         Route("/login", public(console, login.sign_in), methods=post),
         Route("/logout", public(console, login.sign_out), methods=post),
@@ -65,6 +75,10 @@ def console_app(ctx: AdminContext) -> Starlette:
         Route("/ledger/vkeys.json", guarded(console, ledger.vkeys_json), methods=get),
         Route("/ledger/{seq}", guarded(console, ledger.entry), methods=get),
         Route("/ledger/{seq}/proof.json", guarded(console, ledger.proof_json), methods=get),
+        *policy.routes(console),
+        *keys.routes(console),
+        *compliance.routes(console),
+        *supply_chain.routes(console),
         Mount(
             "/static",
             StaticFiles(packages=[("sumun.admin.console", "static")]),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sumun.admin.console.messages import PAGES
+
 __all__ = ["COOKIE", "DEFAULT", "LANGUAGES", "MESSAGES", "Translate", "negotiate", "translator"]
 
 COOKIE = "sumun_lang"
@@ -19,12 +21,16 @@ DEFAULT = "en"
 
 Translate = Callable[..., str]
 
-MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, Korean)
+_COMMON: dict[str, tuple[str, str]] = {  # key: (English, Korean)
     "app.title": ("Sumun console", "수문 콘솔"),
     "nav.overview": ("Overview", "개요"),
     "nav.providers": ("Providers", "AI 제공자"),
     "nav.tenants": ("Tenants & keys", "테넌트와 키"),
     "nav.ledger": ("Ledger", "원장"),
+    "nav.policy": ("Policy", "정책"),
+    "nav.keys": ("Keys", "암호 키"),
+    "nav.compliance": ("Compliance", "규제 준수"),
+    "nav.supply_chain": ("Supply chain", "공급망"),
     "nav.logout": ("Sign out", "로그아웃"),
     "nav.language": ("Language", "언어"),
     "signed_in_as": ("{key_id} · {role} · tenant {tenant}", "{key_id} · {role} · 테넌트 {tenant}"),
@@ -317,6 +323,19 @@ MESSAGES: dict[str, tuple[str, str]] = {  # key: (English, Korean)
     "error.not_found": ("There is no such page.", "없는 페이지입니다."),
     "error.back": ("Back", "돌아가기"),
 }
+
+
+def _merged() -> dict[str, tuple[str, str]]:
+    merged = dict(_COMMON)
+    for page in PAGES:
+        twice = merged.keys() & page.MESSAGES.keys()
+        if twice:
+            raise RuntimeError(f"console labels defined twice: {sorted(twice)}")
+        merged.update(page.MESSAGES)
+    return merged
+
+
+MESSAGES: dict[str, tuple[str, str]] = _merged()
 
 
 def negotiate(cookie: str | None, accept_language: str | None) -> str:

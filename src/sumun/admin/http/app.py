@@ -15,7 +15,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from sumun.admin.http import api_keys, ledger, providers, status, tenants
+from sumun.admin.http import (
+    api_keys,
+    compliance,
+    kek,
+    ledger,
+    ledger_more,
+    policy,
+    providers,
+    scans,
+    status,
+    tenants,
+)
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.errors import error_response
 from sumun.admin.http.openapi import document_operation
@@ -28,7 +39,12 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *tenants.OPERATIONS,
     *api_keys.OPERATIONS,
     *ledger.OPERATIONS,
+    *ledger_more.OPERATIONS,
     *status.OPERATIONS,
+    *policy.OPERATIONS,
+    *kek.OPERATIONS,
+    *compliance.OPERATIONS,
+    *scans.OPERATIONS,
 )
 
 

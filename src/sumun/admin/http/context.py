@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sumun.config import Settings
+from sumun.gateway.breaker import Breaker
 from sumun.gateway.killswitch import KillSwitch
 from sumun.gateway.metrics import Metrics
 from sumun.keys.service import KeyService
 from sumun.ledger.service import Ledger
 from sumun.policy.rules import Policy
+from sumun.store.control import Control
 from sumun.store.directory import Directory
 
 __all__ = ["AdminContext"]
@@ -29,6 +31,8 @@ class AdminContext:
     keys: KeyService
     metrics: Metrics
     policy: Callable[[], Policy]  # the policy in force now (it is reloaded on change)
+    control: Control  # the control store: documents (the policy), `announce` to every node
+    breaker: Breaker  # each provider's circuit breaker on this node
 
     @property
     def operator_tenant(self) -> str:

@@ -1,1 +1,2 @@
-"""One module per console page: `login`, `overview`, `providers`, `tenants`, `ledger`."""
+"""One module per console page: `login`, `overview`, `providers`, `tenants`, `ledger`, `policy`,
+`keys`, `compliance`, `supply_chain`."""

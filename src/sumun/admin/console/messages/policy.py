@@ -1,0 +1,3 @@
+"""Labels for the policy page and its explain playground: key → (English, Korean)."""
+
+MESSAGES: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,15 @@
+"""Policy: the active file, its validation, and the explain playground."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from sumun.admin.console.web import Console
+
+__all__ = ["routes"]
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    """This page's routes, below /console."""
+    del console
+    return []
