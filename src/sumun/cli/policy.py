@@ -20,10 +20,9 @@ from sumun import config
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings
 from sumun.cli.render import console, print_json
 from sumun.errors import UsageError
-from sumun.gateway.admission import Admission, request_texts
-from sumun.policy.classes import DataClass
+from sumun.gateway.explain import explain as explain_request
+from sumun.gateway.explain import parse_class, route_for
 from sumun.policy.rules import Policy
-from sumun.store.model import Principal, Role, Tenant
 
 __all__ = ["app"]
 
@@ -146,50 +145,15 @@ def explain(
     """Dry-run a request (--text, --file or stdin) through classification and the policy."""
     base = settings()
     policy = _load(policy_file, base)
-    routes = {r.model: r for r in base.routes}
-    route = routes.get(model) if model else base.routes[0]
-    if route is None:
-        raise UsageError(f"no route for model {model!r}; known: {', '.join(sorted(routes))}")
+    route = route_for(base, model)
     body = _request(text, file)
-    for given in (data_class, tenant_default):
-        if given is not None:
-            try:
-                DataClass.parse(given)  # one clear line, not a traceback
-            except ValueError as exc:
-                raise UsageError(f"{given!r}: a data class is C, S or O") from exc
-    admission = Admission(base, policy)
-    tenant = Tenant("explain", False, None, tenant_default, None, None, None, 0.0)
-    principal = Principal("explain", "explain", None, None, Role.USER)
-    assessed = admission.assess(tenant, route, data_class, body)
-    decision = admission.conclude(principal, assessed, body)
-    texts, findings, verdict = assessed.texts, assessed.findings, assessed.verdict
-    leaving = list(request_texts(decision.body)) if decision.body is not None else texts
-    result = {
-        "policy": policy.source,
-        "model": route.model,
-        "data_class": decision.data_class,
-        "classification": {
-            "rules": list(verdict.classification.rules) if verdict.classification else [],
-            "reasons": list(verdict.classification.reasons) if verdict.classification else [],
-        },
-        "findings": [
-            {**f.to_json(), "text_index": i} for i, group in enumerate(findings) for f in group
-        ],
-        "decision": decision.action,
-        "rules": list(decision.rules),
-        "reason": decision.reason,
-        "providers": list(decision.providers),
-        "pii_actions": decision.pii_actions,
-        "output_rules": {
-            provider: {t: a for t, (a, _r, _s) in admission.output_rules(provider).items()}
-            for provider in decision.providers[:1]
-        },
-        "text_out": leaving,
-    }
+    declared, default = parse_class(data_class), parse_class(tenant_default)
+    result = explain_request(base, policy, route, body, declared=declared, tenant_default=default)
+    result_json = result.to_json()
     if json_out:
-        print_json(result)
+        print_json(result_json)
         return
-    _render(result)
+    _render(result_json)
 
 
 @app.command()

@@ -15,14 +15,16 @@ keeps the policy it has and logs why (never falls back to no policy).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sumun.config import Settings, policy_path, read_policy
 from sumun.errors import ConfigError
 from sumun.policy.rules import DEFAULT_POLICY, Policy, PolicyError, parse_policy
 from sumun.store.documents import Documents
 
-__all__ = ["POLICY_DOCUMENT", "PolicySource"]
+__all__ = ["POLICY_DOCUMENT", "PolicySource", "Problem", "problems"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,44 @@ def parse_document(body: bytes, source: str) -> Policy:
         return parse_policy(text, source=source)
     except PolicyError as exc:
         raise ConfigError(str(exc), advice="fix the policy and apply it again") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a policy document is refused, at its 1-based line and column when known."""
+
+    line: int | None
+    column: int | None
+    message: str
+
+
+_AT = re.compile(r"^(\d+):(\d+): ")
+
+
+def problems(body: bytes, source: str = POLICY_DOCUMENT) -> tuple[Problem, ...]:
+    """Why `body` is not a valid policy (empty: it is), one problem per error, each at the
+    line and column `parse_policy` names (its YAML node's mark)."""
+    try:
+        parse_document(body, source)
+    except ConfigError as exc:
+        text = exc.args[0] if exc.args else str(exc)
+    else:
+        return ()
+    out: list[Problem] = []
+    for raw in str(text).splitlines():
+        rest = raw.removeprefix(f"{source}:")
+        if rest == raw and out:  # a message continued on the next line
+            last = out.pop()
+            out.append(Problem(last.line, last.column, f"{last.message} {raw.strip()}"))
+            continue
+        at = _AT.match(rest)
+        if at is None:
+            out.append(Problem(None, None, rest.strip()))
+            continue
+        line, column = int(at.group(1)), int(at.group(2))
+        message = rest[at.end() :].strip()
+        out.append(Problem(line or None, column or None, message))
+    return tuple(out) or (Problem(None, None, "the policy is not valid"),)
 
 
 class PolicySource:

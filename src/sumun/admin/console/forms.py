@@ -1,7 +1,10 @@
 """Read a console form: `application/x-www-form-urlencoded`, size-capped, each field once.
 
-The console's forms are small (a key, a reason, a role); anything else is refused before a
-field is looked at. Values are never echoed back in an error.
+Most console forms are small (a key, a reason, a role); the largest are a pasted policy and an
+explain prompt, which the admin API takes up to 64 KiB of JSON. Percent-encoding makes a
+Korean character 9 bytes (3 UTF-8 bytes, each `%XX`), so the cap on the encoded form is four
+times the API's: the same text fits both. Anything bigger is refused before a field is looked
+at. Values are never echoed back in an error.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sumun.errors import UsageError
 
 __all__ = ["MAX_FORM_BYTES", "read_form"]
 
-MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_BYTES = 256 * 1024
 _MAX_FIELDS = 20
 
 
