@@ -64,6 +64,7 @@ from sumun.errors import (
 from sumun.gateway.assemble import kill_switch_entry
 from sumun.gateway.inflight import SEAL_GRACE_SECONDS, InFlight
 from sumun.gateway.killswitch import KillSwitch
+from sumun.keys import operations
 from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
 from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
@@ -167,30 +168,30 @@ class _Handlers:
         return self._service.status().to_json()
 
     def unseal(self, _key: str | None, body: dict[str, Any], actor: str) -> Any:
-        if body.get("passphrase") is not None:
-            self._service.unseal(passphrase=str(body["passphrase"]), actor=actor)
-            return {"sealed": self._service.sealed}
-        collected, threshold, bad_shares = 0, 0, []
-        for share in body.get("shares") or []:
-            receipt = self._service.offer_share(str(share), actor=actor)
-            collected, threshold = receipt.collected, receipt.threshold
-            bad_shares += [str(bad) for bad in receipt.bad_shares]
+        passphrase = body.get("passphrase")
+        done = operations.unseal(
+            self._service,
+            shares=[str(share) for share in body.get("shares") or []],
+            passphrase=None if passphrase is None else str(passphrase),
+            actor=actor,
+        )
+        if passphrase is not None:
+            return {"sealed": done.sealed}
         return {
-            "sealed": self._service.sealed,
-            "collected": collected,
-            "threshold": threshold,
-            "bad_shares": bad_shares,  # offered shares found wrong while the rest unsealed
+            "sealed": done.sealed,
+            "collected": done.collected,
+            "threshold": done.threshold,
+            "bad_shares": list(done.bad_shares),  # offered shares found wrong meanwhile
         }
 
     def seal(self, _key: str | None, _body: dict[str, Any], actor: str) -> Any:
         # Requests in flight end first and record their completion while the keys still work
         # (sumun.gateway.inflight); then the keys go.
-        with self._stopping():
-            self._service.seal(actor=actor)
+        operations.seal(self._service, actor=actor, stopping=self._stopping)
         return {"sealed": True}
 
     def _stopping(self) -> AbstractContextManager[object]:
-        if self._inflight is None or self._service.sealed:
+        if self._inflight is None:
             return contextlib.nullcontext()
         return self._inflight.stopped("sealed", within=SEAL_GRACE_SECONDS)
 
@@ -217,19 +218,16 @@ class _Handlers:
         return self._lc.enable(key, actor=actor, version=_version(body)).to_json()
 
     def destroy(self, key: str, body: dict[str, Any], actor: str) -> Any:
-        if body.get("now"):
-            return self._lc.destroy_now(
-                key,
-                actor=actor,
-                shares=[str(s) for s in body.get("shares") or []],
-                passphrase=body.get("passphrase"),
-                version=_version(body),
-            ).to_json()
-        if body.get("version") is not None:
-            raise UsageError("destroying a single version is immediate: add --now and a quorum")
         grace = body.get("grace_days")
-        return self._lc.schedule_destroy(
-            key, actor=actor, grace_days=None if grace is None else float(grace)
+        return operations.destroy(
+            self._service,
+            key,
+            actor=actor,
+            now=bool(body.get("now")),
+            shares=[str(s) for s in body.get("shares") or []],
+            passphrase=body.get("passphrase"),
+            grace_days=None if grace is None else float(grace),
+            version=_version(body),
         ).to_json()
 
     def shred(self, key: str, body: dict[str, Any], actor: str) -> Any:

@@ -344,6 +344,12 @@ class KeyService:
             self.unseal_with(master_key, actor=actor)
             return seal.ShareReceipt(progress.threshold, progress.threshold, progress.bad_shares)
 
+    def unseal_progress(self) -> int | None:
+        """Shares collected so far towards the quorum while sealed (None: no unseal under way)."""
+        with self._lock:
+            progress = self._progress
+            return None if progress is None or self._open is not None else progress.collected
+
     def seal(self, *, actor: str | None = None) -> None:
         """Forget every key: the DEK caches and the backend's ciphers are dropped (OpenSSL
         cleanses their contexts as they are freed), then the master key is zeroed with every

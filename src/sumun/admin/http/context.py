@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sumun.config import Settings
 from sumun.gateway.breaker import Breaker
+from sumun.gateway.inflight import InFlight
 from sumun.gateway.killswitch import KillSwitch
 from sumun.gateway.metrics import Metrics
 from sumun.keys.service import KeyService
@@ -33,6 +34,7 @@ class AdminContext:
     policy: Callable[[], Policy]  # the policy in force now (it is reloaded on change)
     control: Control  # the control store: documents (the policy), `announce` to every node
     breaker: Breaker  # each provider's circuit breaker on this node
+    inflight: InFlight | None = None  # the gateway's running requests (a seal ends them first)
 
     @property
     def operator_tenant(self) -> str:
