@@ -301,6 +301,7 @@ def _admin_api_config(
         policy=lambda: parts.gateway.admission.policy,
         control=runtime.control,
         breaker=parts.breaker,
+        limiter=parts.gateway.limiter,
         inflight=parts.gateway.inflight,
     )
     conf = uvicorn.Config(

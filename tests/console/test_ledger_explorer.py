@@ -160,6 +160,28 @@ def test_the_list_pages_back_and_searches_by_seq_and_request_id(
     assert problems == [] or all("404" in p or "400" in p for p in problems)
 
 
+def test_the_list_filters_by_tenant_and_kind(demo: Demo, context: BrowserContext) -> None:
+    _requests(demo, 2)
+    page, problems = watched(context)
+    sign_in(page, demo, demo.admin_key)
+    page.goto(f"{demo.console_url}ledger")
+    page.get_by_label("Kind").select_option("request-completed")
+    page.get_by_label("Tenant").fill("demo")
+    page.get_by_test_id("search").click()
+    expect(page.get_by_test_id("searched")).to_contain_text("Kind: request-completed")
+    rows = page.locator("table.ledger tbody tr")
+    expect(rows.first).to_be_visible()
+    kinds = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
+    tenants = {rows.nth(i).locator("td").nth(3).inner_text() for i in range(rows.count())}
+    assert kinds == {"request-completed"} and tenants == {"demo"}
+
+    page.goto(f"{demo.console_url}ledger?tenant=nobody-here")
+    expect(page.locator("table.ledger")).to_have_count(0)  # no match: no table
+    page.goto(f"{demo.console_url}ledger?kind=made-up")
+    expect(page.get_by_role("alert")).to_contain_text("not one of the ledger's entry kinds")
+    assert problems == [] or all("400" in p for p in problems)
+
+
 def test_the_browser_check_holds_for_every_entry_of_the_tree(
     demo: Demo, context: BrowserContext
 ) -> None:

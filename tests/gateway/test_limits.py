@@ -416,3 +416,14 @@ def test_concurrent_requests_cannot_spend_a_budget_twice(
     assert sum(admitted) == 100 and len(admitted) == 10
     for extra in limiters[1:]:
         extra.close()
+
+
+def test_used_reads_what_each_budget_was_charged(limiter: Limiter) -> None:
+    assert limiter.used("key", [ALICE.key_id, BOB.key_id]) == {ALICE.key_id: 0, BOB.key_id: 0}
+    reserved = limiter.check(ALICE, NONE, Limits(token_budget=1000), reserve=300)
+    assert limiter.used("key", [ALICE.key_id]) == {ALICE.key_id: 300}  # in flight: reserved
+    limiter.settle(ALICE, reserved, 120)
+    limiter.record_tokens(BOB, 7)
+    assert limiter.used("key", [ALICE.key_id, BOB.key_id]) == {ALICE.key_id: 120, BOB.key_id: 7}
+    assert limiter.used("tenant", ["acme", "beta"]) == {"acme": 127, "beta": 0}
+    assert limiter.used("tenant", []) == {}

@@ -37,6 +37,8 @@ def test_the_table_is_the_intended_one() -> None:
     assert holders[Permission.READ_METRICS] == {Role.ADMIN, Role.AUDITOR}
     # The admin API's reads (tests/admin/test_admin_http.py walks them): never a user key.
     assert holders[Permission.READ_CONTROL] == {Role.ADMIN, Role.AUDITOR}
+    # A ledger payload is decrypted for an auditor only, after a recorded reason.
+    assert holders[Permission.READ_PAYLOAD] == {Role.AUDITOR}
     assert set(GRANTS) == set(Role)
 
 

@@ -37,9 +37,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import redis
@@ -89,6 +89,12 @@ class Limiter(Protocol):
 
     def record_tokens(self, principal: Principal, tokens: int) -> None:
         """`settle` with nothing reserved."""
+        ...
+
+    def used(self, scope: Literal["key", "tenant"], names: Sequence[str]) -> dict[str, int]:
+        """Tokens charged against the budget of each key id (`scope` "key") or tenant named:
+        settled tokens plus reservations in flight; 0 for a name never charged. Raises
+        LimiterUnavailableError when they cannot be read (the admin API shows no usage then)."""
         ...
 
     def close(self) -> None: ...
@@ -236,6 +242,10 @@ class MemoryLimiter:
 
     def record_tokens(self, principal: Principal, tokens: int) -> None:
         self.settle(principal, 0, tokens)
+
+    def used(self, scope: Literal["key", "tenant"], names: Sequence[str]) -> dict[str, int]:
+        with self._lock:
+            return {name: self._used.get((scope, name), 0) for name in names}
 
     def close(self) -> None:
         pass
@@ -438,6 +448,19 @@ class RedisLimiter:
 
     def record_tokens(self, principal: Principal, tokens: int) -> None:
         self.settle(principal, 0, tokens)
+
+    def used(self, scope: Literal["key", "tenant"], names: Sequence[str]) -> dict[str, int]:
+        if not names:
+            return {}
+        short = "k" if scope == "key" else "t"  # as `_keys` names them
+        keys = [f"{self._prefix}:{short}:{name}:used" for name in names]
+        try:
+            values = self._redis.mget(keys)
+        except redis.RedisError as exc:
+            raise LimiterUnavailableError(
+                f"the rate-limit store at {self._where} cannot be reached ({type(exc).__name__})"
+            ) from exc
+        return {name: int(v or 0) for name, v in zip(names, values, strict=True)}
 
     def close(self) -> None:
         self._redis.close()

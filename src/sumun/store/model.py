@@ -36,6 +36,8 @@ class Permission(enum.StrEnum):
     READ_CONTROL = "read-control"  # the admin API's GETs: providers, tenants, keys, ledger
     #                                metadata, status (never a secret, never a payload)
     MANAGE = "manage"  # the admin API's changes: cut/restore providers, tenants, keys
+    READ_PAYLOAD = "read-payload"  # decrypt one ledger payload, after a stated reason that is
+    #                                recorded first (`POST /admin/v1/ledger/entries/{seq}/payload`)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -51,13 +53,16 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE,
         }
     ),
-    # An auditor reads and reviews; it changes nothing and calls no models.
+    # An auditor reads and reviews; it changes nothing and calls no models. It alone may read
+    # a ledger payload (each read recorded with its reason): the admin who runs the deployment
+    # does not read what its users sent.
     Role.AUDITOR: frozenset(
         {
             Permission.LIST_MODELS,
             Permission.READ_METRICS,
             Permission.READ_CONTROL,
             Permission.REVIEW,
+            Permission.READ_PAYLOAD,
         }
     ),
 }

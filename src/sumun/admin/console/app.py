@@ -75,6 +75,8 @@ def console_app(ctx: AdminContext) -> Starlette:
         Route("/ledger/vkeys.json", guarded(console, ledger.vkeys_json), methods=get),
         Route("/ledger/{seq}", guarded(console, ledger.entry), methods=get),
         Route("/ledger/{seq}/proof.json", guarded(console, ledger.proof_json), methods=get),
+        *tenants.routes(console),
+        *ledger.routes(console),
         *policy.routes(console),
         *keys.routes(console),
         *compliance.routes(console),

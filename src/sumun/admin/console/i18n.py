@@ -42,12 +42,12 @@ _COMMON: dict[str, tuple[str, str]] = {  # key: (English, Korean)
         "감사자로 로그인했습니다. 모든 내용을 볼 수 있지만 변경할 수는 없습니다.",
     ),
     "tenant_note": (
-        "This key belongs to tenant {tenant}: you see that tenant only.",
-        "이 키는 테넌트 {tenant}의 키입니다. 해당 테넌트만 볼 수 있습니다.",
+        "You act for tenant {tenant}: you see that tenant only.",
+        "테넌트 {tenant} 소속으로 로그인했습니다. 해당 테넌트만 볼 수 있습니다.",
     ),
     "footer": (
-        "Every change made here is recorded in the ledger under your key id.",
-        "여기서 한 모든 변경은 키 ID와 함께 원장에 기록됩니다.",
+        "Every change made here is recorded in the ledger under your key id or account.",
+        "여기서 한 모든 변경은 키 ID 또는 계정과 함께 원장에 기록됩니다.",
     ),
     # login
     "login.title": ("Sign in", "로그인"),
@@ -201,6 +201,10 @@ _COMMON: dict[str, tuple[str, str]] = {  # key: (English, Korean)
     "ledger.size": ("{size} entries", "항목 {size}개"),
     "ledger.search": ("Sequence number or request id", "순번 또는 요청 ID"),
     "ledger.search_submit": ("Search", "검색"),
+    "ledger.filter_tenant": ("Tenant", "테넌트"),
+    "ledger.filter_kind": ("Kind", "종류"),
+    "ledger.filter_any": ("any", "전체"),
+    "ledger.filter_request": ("Request id", "요청 ID"),
     "ledger.clear": ("All entries", "전체 항목"),
     "ledger.seq": ("Seq", "순번"),
     "ledger.time": ("Time", "시각"),
@@ -210,8 +214,8 @@ _COMMON: dict[str, tuple[str, str]] = {  # key: (English, Korean)
     "ledger.request_id": ("Request id", "요청 ID"),
     "ledger.none": ("No entries.", "항목이 없습니다."),
     "ledger.found": (
-        "Entries with request id {q} among seq {low}–{high}.",
-        "순번 {low}–{high} 중 요청 ID {q}인 항목입니다.",
+        "Entries that match, among seq {low}–{high}.",
+        "순번 {low}–{high} 중 검색 조건에 맞는 항목입니다.",
     ),
     "ledger.newer": ("Newest", "최신"),
     "ledger.older": ("Older", "이전"),

@@ -1,4 +1,10 @@
-"""Virtual API keys: `GET|POST /tenants/{tenant}/api-keys`, `POST /api-keys/{key_id}/revoke`.
+"""Virtual API keys: `GET|POST /tenants/{tenant}/api-keys`, `POST /api-keys/{key_id}/revoke`,
+`POST /api-keys/{key_id}/limits`.
+
+The list is paged, oldest key first: `count` a page (default 100, at most 1000), `after` the
+last key id of the previous page (`next_after` of its answer), `q` a key id prefix or part of
+the user name; `total` counts the keys that match. Each key carries its budget's `used`
+(see `tenants`).
 
 `POST` issues a key and answers with its secret form this once: Sumun keeps only its SHA-256
 digest (`store.directory`). Lists never carry a secret. A revocation reaches every node within
@@ -17,10 +23,11 @@ from pydantic import BaseModel, Field
 
 from sumun.admin.http.audit import change_entry, record, writable
 from sumun.admin.http.context import AdminContext
-from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery
+from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery, QueryModel
 from sumun.admin.http.operation import Call, Operation
-from sumun.admin.http.tenants import existing_tenant
-from sumun.errors import NotFoundError, SumunError, UsageError
+from sumun.admin.http.tenants import NewLimits, budget_used, existing_tenant, limit_attrs
+from sumun.errors import ConflictError, NotFoundError, SumunError, UsageError
+from sumun.store.directory import MAX_PAGE
 from sumun.store.model import Permission, Role, VirtualKey
 
 __all__ = ["OPERATIONS"]
@@ -40,10 +47,25 @@ class ApiKey(BaseModel):
     rpm: int | None
     tpm: int | None
     token_budget: int | None
+    used: int | None = Field(
+        default=None, description="tokens charged against its budget (see `listTenants`)"
+    )
 
 
 class ApiKeys(BaseModel):
-    keys: list[ApiKey]
+    keys: list[ApiKey] = Field(description="one page, oldest first")
+    total: int = Field(description="the tenant's keys matching `q` (all of them without)")
+    next_after: str | None = Field(description="`after` for the next page; null on the last")
+
+
+class KeysQuery(QueryModel):
+    count: int = Field(default=100, ge=1, le=MAX_PAGE, description="keys on this page")
+    after: str | None = Field(
+        default=None, pattern=r"^[a-z2-7]{10}$", description="the previous page's `next_after`"
+    )
+    q: str | None = Field(
+        default=None, min_length=1, max_length=256, description="key id prefix or part of user"
+    )
 
 
 class NewKey(BodyModel):
@@ -65,6 +87,10 @@ class Revoked(ApiKey):
     ledger_seq: int | None = Field(description="null when the key was revoked already")
 
 
+class KeyLimits(ApiKey):
+    ledger_seq: int
+
+
 def _view(key: VirtualKey) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
@@ -81,9 +107,27 @@ def _view(key: VirtualKey) -> dict[str, Any]:
     }
 
 
-def list_keys(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> ApiKeys:
-    tenant = existing_tenant(ctx, call)
-    return ApiKeys(keys=[ApiKey(**_view(k)) for k in ctx.directory.list_keys(tenant.name)])
+def list_keys(ctx: AdminContext, call: Call[KeysQuery, NoBody]) -> ApiKeys:
+    tenant, q = existing_tenant(ctx, call), call.query
+    page = ctx.directory.page_keys(tenant.name, count=q.count, after=q.after, search=q.q)
+    used = budget_used(ctx, "key", [k.key_id for k in page.keys])
+    return ApiKeys(
+        keys=[ApiKey(**_view(k), used=used.get(k.key_id)) for k in page.keys],
+        total=page.total,
+        next_after=page.next_after,
+    )
+
+
+def _visible_key(ctx: AdminContext, call: Call[Any, Any]) -> VirtualKey:
+    """The path's key if the caller may see it; else 404, as for a missing one."""
+    key_id = call.path["key_id"]
+    try:
+        found: VirtualKey | None = ctx.directory.get_key(key_id)
+    except UsageError:
+        found = None
+    if found is None or not call.who.sees(found.tenant):  # another tenant's: as if missing
+        raise NotFoundError(f"no API key with id {key_id!r}")
+    return found
 
 
 def issue(ctx: AdminContext, call: Call[NoQuery, NewKey]) -> IssuedKey:
@@ -115,13 +159,8 @@ def issue(ctx: AdminContext, call: Call[NoQuery, NewKey]) -> IssuedKey:
 
 
 def revoke(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Revoked:
-    key_id, caller = call.path["key_id"], call.who
-    try:
-        found: VirtualKey | None = ctx.directory.get_key(key_id)
-    except UsageError:
-        found = None
-    if found is None or not caller.sees(found.tenant):  # another tenant's: as if missing
-        raise NotFoundError(f"no API key with id {key_id!r}")
+    found, caller = _visible_key(ctx, call), call.who
+    key_id = found.key_id
     if found.revoked:
         return Revoked(**_view(found), ledger_seq=None)
     writable(ctx)
@@ -134,15 +173,41 @@ def revoke(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Revoked:
     return Revoked(**_view(key), ledger_seq=seq)
 
 
+def set_limits(ctx: AdminContext, call: Call[NoQuery, NewLimits]) -> KeyLimits:
+    found, caller = _visible_key(ctx, call), call.who
+    attrs = limit_attrs(call.body)
+    if not attrs:
+        raise UsageError("body: give at least one of rpm, tpm, token_budget (null lifts one)")
+    if found.revoked:
+        raise ConflictError(f"API key {found.key_id!r} is revoked: its limits no longer matter")
+    new = call.body.changes()
+    writable(ctx)
+    key = ctx.directory.update_key_limits(
+        found.key_id, rpm=new["rpm"], tpm=new["tpm"], token_budget=new["token_budget"]
+    )
+    entry = change_entry(
+        caller, "key-limits", tenant=key.tenant, attrs={"key_id": key.key_id, **attrs}
+    )
+    try:
+        seq = record(ctx, caller, entry)
+    except SumunError:  # an unrecorded change must not stay
+        ctx.directory.update_key_limits(
+            found.key_id, rpm=found.rpm, tpm=found.tpm, token_budget=found.token_budget
+        )
+        raise
+    used = budget_used(ctx, "key", [key.key_id])
+    return KeyLimits(**_view(key), used=used.get(key.key_id), ledger_seq=seq)
+
+
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
     Operation(
         "GET",
         "/tenants/{tenant}/api-keys",
         "listApiKeys",
-        "A tenant's virtual API keys (never their secrets)",
+        "A tenant's virtual API keys, a page at a time (never their secrets)",
         "api-keys",
         Permission.READ_CONTROL,
-        NoQuery,
+        KeysQuery,
         NoBody,
         ApiKeys,
         list_keys,
@@ -174,5 +239,19 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
         revoke,
         description="Idempotent: revoking a revoked key changes and records nothing. "
         "Recorded (`key-revoke`).",
+    ),
+    Operation(
+        "POST",
+        "/api-keys/{key_id}/limits",
+        "setApiKeyLimits",
+        "Change a key's rpm, tpm and token budget (a field left out stays; null lifts it)",
+        "api-keys",
+        Permission.MANAGE,
+        NoQuery,
+        NewLimits,
+        KeyLimits,
+        set_limits,
+        description="The tenant's own limits still apply on top. Every node uses the new "
+        "limits within 1 s. 409 for a revoked key. Recorded (`key-limits`).",
     ),
 )

@@ -9,6 +9,7 @@ from sumun.config import Settings
 from sumun.gateway.breaker import Breaker
 from sumun.gateway.inflight import InFlight
 from sumun.gateway.killswitch import KillSwitch
+from sumun.gateway.limits import Limiter
 from sumun.gateway.metrics import Metrics
 from sumun.keys.service import KeyService
 from sumun.ledger.service import Ledger
@@ -34,6 +35,7 @@ class AdminContext:
     policy: Callable[[], Policy]  # the policy in force now (it is reloaded on change)
     control: Control  # the control store: documents (the policy), `announce` to every node
     breaker: Breaker  # each provider's circuit breaker on this node
+    limiter: Limiter  # the gateway's limits: the admin API reads budget usage from it
     inflight: InFlight | None = None  # the gateway's running requests (a seal ends them first)
 
     @property

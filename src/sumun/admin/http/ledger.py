@@ -34,7 +34,7 @@ from sumun.ledger.entry import decode_entry
 from sumun.ledger.store.base import StoredEntry
 from sumun.store.model import Permission
 
-__all__ = ["OPERATIONS"]
+__all__ = ["OPERATIONS", "visible_entry"]
 
 _CHUNK = 512
 
@@ -173,7 +173,7 @@ def tail(ctx: AdminContext, call: Call[TailQuery, NoBody]) -> Page:
     return Page(entries=rows, size=size, next_before=oldest if oldest > 0 else None)
 
 
-def _visible_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> tuple[StoredEntry, Row]:
+def visible_entry(ctx: AdminContext, call: Call[Any, Any]) -> tuple[StoredEntry, Row]:
     """The entry at the path's `seq` if the caller may see it; else 404, as for a missing one."""
     text = call.path["seq"]
     if not text.isdigit() or len(text) > 18:
@@ -188,13 +188,13 @@ def _visible_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> tuple[Stor
 
 
 def get_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Row:
-    return _visible_entry(ctx, call)[1]
+    return visible_entry(ctx, call)[1]
 
 
 def prove_entry(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Proof:
     """Against the latest signed checkpoint that covers the entry; when none does yet, the
     ledger signs one of the current tree first (which needs the keys unsealed: else 503)."""
-    stored, _ = _visible_entry(ctx, call)
+    stored, _ = visible_entry(ctx, call)
     bundle = ctx.ledger.prove(stored.seq)  # checks the proof against the checkpoint's root
     return Proof(
         seq=bundle.seq,

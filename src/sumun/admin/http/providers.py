@@ -1,5 +1,10 @@
 """Providers and the kill switch: `GET /providers`, `POST /providers/{name}/cut|restore`.
 
+Each provider's `health` is its circuit breaker on this node (`gateway.breaker`): `closed`
+(traffic flows), `open` (it failed repeatedly; no traffic until the cool-down ends), `half-open`
+(one trial request decides). Breakers are per process, so another node may see it otherwise;
+the kill switch (`cut`) is the deployment-wide decision.
+
 A cut is the kill switch's (`gateway.killswitch`): durable in the control store before the
 answer, seen by every node within 1 s, recorded as the CLI records it (`provider-cut` /
 `provider-restore`) with the calling key as actor. Cutting and restoring act on the whole
@@ -59,6 +64,9 @@ class Provider(BaseModel):
     reason: str | None = Field(description="why it was last cut (kept after a restore)")
     actor: str | None = Field(description="who last cut or restored it")
     changed_at: float | None = Field(description="Unix seconds of the last cut or restore")
+    health: Literal["closed", "open", "half-open"] = Field(
+        description="this node's circuit breaker for it (module docstring)"
+    )
 
 
 class Providers(BaseModel):
@@ -124,6 +132,7 @@ def _view(ctx: AdminContext, provider: ProviderConfig) -> Provider:
         reason=record.reason if record else None,
         actor=record.actor if record else None,
         changed_at=record.at if record else None,
+        health=ctx.breaker.state(provider.name).value,
     )
 
 

@@ -1,13 +1,19 @@
 """Tenants and their apps: `GET|POST /tenants`, `GET /tenants/{tenant}`,
-`GET|POST /tenants/{tenant}/apps`.
+`POST /tenants/{tenant}/limits`, `GET|POST /tenants/{tenant}/apps`.
 
-Creating a tenant acts on the whole deployment (operator tenant's keys only); a tenant admin
-creates apps in its own tenant. Each creation is an `admin-change` entry (`tenant-create`,
-`app-create`).
+Creating a tenant and changing its limits act on the whole deployment (operator tenant's keys
+only: a tenant does not raise its own budget); a tenant admin creates apps in its own tenant.
+Each change is an `admin-change` entry (`tenant-create`, `tenant-limits`, `app-create`).
+
+Usage (`used`): the tokens charged against a budget, as the gateway's limiter counts them
+(`sumun.gateway.limits`: reservations in flight included). With `gateway.redis_url` that is the
+whole deployment's count; without it, this process's since it started. Null when this node's
+admin context has no limiter to read, or it cannot be read now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -16,12 +22,25 @@ from sumun.admin.http.audit import change_entry, record, writable
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery
 from sumun.admin.http.operation import Call, Operation
-from sumun.errors import ConflictError, NotFoundError, UsageError
+from sumun.errors import (
+    ConflictError,
+    LimiterUnavailableError,
+    NotFoundError,
+    SumunError,
+    UsageError,
+)
+from sumun.store.directory import UNCHANGED, Unchanged
 from sumun.store.model import App as AppRecord
 from sumun.store.model import Permission
 from sumun.store.model import Tenant as TenantRecord
 
-__all__ = ["OPERATIONS", "existing_tenant"]
+__all__ = [
+    "OPERATIONS",
+    "NewLimits",
+    "budget_used",
+    "existing_tenant",
+    "limit_attrs",
+]
 
 _NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
@@ -35,6 +54,10 @@ class Tenant(BaseModel):
     tpm: int | None
     token_budget: int | None
     created_at: float
+    used: int | None = Field(
+        default=None, description="tokens charged against the budget (module docstring)"
+    )
+    keys: int | None = Field(default=None, description="its API keys, revoked ones included")
 
 
 class Tenants(BaseModel):
@@ -59,6 +82,26 @@ class TenantCreated(Tenant, Created):
     pass
 
 
+class NewLimits(BodyModel):
+    """New limits: a field left out stays as it is; null lifts that limit."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    token_budget: int | None = Field(default=None, ge=1)
+
+    def changes(self) -> dict[str, int | Unchanged | None]:
+        """Each limit's new value, or UNCHANGED (as the directory's updates take them)."""
+        given = self.model_fields_set
+        return {
+            name: getattr(self, name) if name in given else UNCHANGED
+            for name in ("rpm", "tpm", "token_budget")
+        }
+
+
+class TenantLimits(Tenant, Created):
+    pass
+
+
 class App(BaseModel):
     tenant: str
     name: str
@@ -75,6 +118,28 @@ class NewApp(BodyModel):
 
 class AppCreated(App, Created):
     pass
+
+
+def budget_used(
+    ctx: AdminContext, scope: Literal["key", "tenant"], names: Sequence[str]
+) -> dict[str, int]:
+    """Tokens charged against each named key's or tenant's budget; empty when this node's
+    limiter cannot be read now (a page still shows the limits)."""
+    if not names:
+        return {}
+    try:
+        return ctx.limiter.used(scope, list(names))
+    except LimiterUnavailableError:
+        return {}
+
+
+def limit_attrs(body: NewLimits) -> dict[str, str]:
+    """The ledger's record of a limits change: each changed limit, "none" when lifted."""
+    return {
+        name: "none" if value is None else str(value)
+        for name, value in body.changes().items()
+        if not isinstance(value, Unchanged)
+    }
 
 
 def tenant_json(tenant: TenantRecord) -> dict[str, Any]:
@@ -106,15 +171,43 @@ def existing_tenant(ctx: AdminContext, call: Call[Any, Any]) -> TenantRecord:
 
 def list_tenants(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Tenants:
     caller = call.who
+    seen = [t for t in ctx.directory.list_tenants() if caller.sees(t.name)]
+    used = budget_used(ctx, "tenant", [t.name for t in seen])
+    keys = ctx.directory.key_counts()
     return Tenants(
         tenants=[
-            Tenant(**tenant_json(t)) for t in ctx.directory.list_tenants() if caller.sees(t.name)
+            Tenant(**tenant_json(t), used=used.get(t.name), keys=keys.get(t.name, 0)) for t in seen
         ]
     )
 
 
 def get_tenant(ctx: AdminContext, call: Call[NoQuery, NoBody]) -> Tenant:
-    return Tenant(**tenant_json(existing_tenant(ctx, call)))
+    tenant = existing_tenant(ctx, call)
+    used = budget_used(ctx, "tenant", [tenant.name])
+    keys = ctx.directory.key_counts().get(tenant.name, 0)
+    return Tenant(**tenant_json(tenant), used=used.get(tenant.name), keys=keys)
+
+
+def set_limits(ctx: AdminContext, call: Call[NoQuery, NewLimits]) -> TenantLimits:
+    tenant, caller = existing_tenant(ctx, call), call.who
+    attrs = limit_attrs(call.body)
+    if not attrs:
+        raise UsageError("body: give at least one of rpm, tpm, token_budget (null lifts one)")
+    new = call.body.changes()
+    writable(ctx)
+    changed = ctx.directory.update_tenant(
+        tenant.name, rpm=new["rpm"], tpm=new["tpm"], token_budget=new["token_budget"]
+    )
+    entry = change_entry(caller, "tenant-limits", tenant=tenant.name, attrs=attrs)
+    try:
+        seq = record(ctx, caller, entry)
+    except SumunError:  # an unrecorded change must not stay
+        ctx.directory.update_tenant(
+            tenant.name, rpm=tenant.rpm, tpm=tenant.tpm, token_budget=tenant.token_budget
+        )
+        raise
+    used = budget_used(ctx, "tenant", [tenant.name])
+    return TenantLimits(**tenant_json(changed), used=used.get(tenant.name), ledger_seq=seq)
 
 
 def create_tenant(ctx: AdminContext, call: Call[NoQuery, NewTenant]) -> TenantCreated:
@@ -193,6 +286,21 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
         NoBody,
         Tenant,
         get_tenant,
+    ),
+    Operation(
+        "POST",
+        "/tenants/{tenant}/limits",
+        "setTenantLimits",
+        "Change a tenant's rpm, tpm and token budget (a field left out stays; null lifts it)",
+        "tenants",
+        Permission.MANAGE,
+        NoQuery,
+        NewLimits,
+        TenantLimits,
+        set_limits,
+        scope="deployment",
+        description="Takes effect on every node within 1 s. Recorded (`tenant-limits`, with "
+        "each changed limit).",
     ),
     Operation(
         "GET",
