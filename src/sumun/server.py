@@ -407,6 +407,7 @@ async def serve(
         for server, sock in zip(servers, sockets, strict=True)
     ]
     housekeeping = asyncio.create_task(_housekeeping(runtime, parts.gateway, stop))
+    flushing = asyncio.create_task(parts.usage.run(stop))  # flushes once more after `stop`
     try:
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
@@ -423,6 +424,7 @@ async def serve(
             await _settle(server, timeout=5.0)
         stop.set()
         await housekeeping
+        await flushing
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         socket_path(home).unlink(missing_ok=True)

@@ -47,7 +47,6 @@ def test_an_admin_signs_in_and_sees_the_demo_provider(demo: Demo, context: Brows
     expect(page).to_have_url(demo.console_url)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_test_id("who")).to_contain_text(key_id(demo.admin_key))
-    shot(page, "overview", "en")
 
     page.get_by_role("link", name="Providers", exact=True).first.click()
     card = page.locator("[data-provider='demo']")
@@ -304,7 +303,6 @@ def test_the_console_speaks_korean_by_the_browser_or_by_choice(
         shot(page, "login", "ko")
         sign_in(page, demo, demo.admin_key, label="API 키")
         expect(page.get_by_role("heading", name="개요")).to_be_visible()
-        shot(page, "overview", "ko")
         page.get_by_role("link", name="AI 제공자").first.click()
         card = page.locator("[data-provider='demo']")
         expect(card.get_by_test_id("state")).to_have_text("연결됨: 트래픽 허용")

@@ -16,6 +16,7 @@ from sumun.gateway.policy_source import PolicySource
 from sumun.gateway.router import Router
 from sumun.gateway.upstream.base import ProviderAdapter, UpstreamError
 from sumun.gateway.upstream.factory import make_adapter
+from sumun.gateway.usage import UsageFlusher, UsageRollup
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime
 from sumun.store.directory import Directory
@@ -35,6 +36,7 @@ class GatewayParts:
     adapters: dict[str, ProviderAdapter]
     watcher: ControlWatcher
     breaker: Breaker  # each provider's circuit (the console shows its state)
+    usage: UsageFlusher  # the overview's counts, flushed by the server (`run(stop)`)
 
     async def aclose(self) -> None:
         self.watcher.stop()
@@ -102,9 +104,12 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         detection_budget_seconds=settings.gateway.detection_budget_seconds,
         default_output_reservation=settings.gateway.default_output_reservation,
         ledger_payload_max_bytes=settings.gateway.ledger_payload_max_bytes,
+        usage=UsageRollup(),
     )
+    store = control.usage  # opened here, once: the flusher and the admin API share it
+    usage = UsageFlusher(gateway.usage, lambda: store)
     watcher.start()  # every subscriber is in place
-    return GatewayParts(gateway, killswitch, adapters, watcher, breaker)
+    return GatewayParts(gateway, killswitch, adapters, watcher, breaker, usage)
 
 
 def admin_change_entry(

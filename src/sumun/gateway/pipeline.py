@@ -57,6 +57,7 @@ from sumun.gateway.metrics import Metrics
 from sumun.gateway.refusals import RefusalLog, classify_refusal, refusal_entry
 from sumun.gateway.router import Attempt, Router
 from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
+from sumun.gateway.usage import UsageRollup
 from sumun.gateway.wire import (
     BadRequestError,
     ParsedCall,
@@ -131,8 +132,10 @@ class Gateway:
         detection_budget_seconds: float = 5.0,
         default_output_reservation: int = 1024,
         ledger_payload_max_bytes: int = 4 * 1024 * 1024,
+        usage: UsageRollup | None = None,
     ) -> None:
         self.runtime = runtime
+        self.usage = usage or UsageRollup()  # the overview's counts (gateway/usage.py)
         self.ledger_payload_max_bytes = ledger_payload_max_bytes
         self.default_output_reservation = default_output_reservation
         self.detection_budget_seconds = detection_budget_seconds
@@ -363,6 +366,7 @@ class Gateway:
             answer=answer,
             payload_truncated_from=truncated_from,
         )
+        self.usage.record(meta, ctx.decision, status)
         try:
             try:
                 self.runtime.ledger.submit(meta, payload, key_id=ctx.principal.tenant)

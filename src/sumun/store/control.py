@@ -22,6 +22,7 @@ from sumun.errors import ConfigError
 from sumun.store.database import Database, check_database
 from sumun.store.documents import Documents, HomeDocuments, StoreDocuments
 from sumun.store.schema import DEK_TABLES, VAULT_TABLES
+from sumun.store.usage import USAGE_TABLES, UsageStore
 from sumun.store.watch import REDIS_CHANNEL, ControlWatcher, redis_publisher
 
 __all__ = ["Control", "documents_for", "open_control"]
@@ -35,6 +36,7 @@ class Control:
     _documents: Documents | None = field(default=None, repr=False)
     _owned: list[Database] = field(default_factory=list, repr=False)
     _publish: Callable[[int], None] | None = field(default=None, repr=False)
+    _usage: UsageStore | None = field(default=None, repr=False)
 
     @property
     def shared(self) -> bool:
@@ -132,6 +134,23 @@ class Control:
             self.home / "pseudonyms.db", VAULT_TABLES, synchronous="NORMAL", label="pseudonym vault"
         )
 
+    def usage_database(self) -> Database:
+        """The usage rollup's connection: a file of its own on one host (counts, not evidence:
+        its frequent writes never queue behind a revocation's durable one)."""
+        if self.shared:
+            return self._postgres()
+        return self._sqlite(
+            self.home / "usage.db", USAGE_TABLES, synchronous="NORMAL", label="usage rollup"
+        )
+
+    @property
+    def usage(self) -> UsageStore:
+        """The usage rollup (sumun.store.usage), one connection per process, opened on first
+        use: the gateway's flusher writes it, the admin API's `GET /usage` reads it."""
+        if self._usage is None:
+            self._usage = UsageStore(self.usage_database())
+        return self._usage
+
     @property
     def documents(self) -> Documents:
         if self._documents is None:
@@ -168,6 +187,9 @@ class Control:
             db.close()
         self._owned.clear()
         self._documents = None
+        if self._usage is not None:
+            self._usage.close()
+            self._usage = None
 
 
 def open_control(settings: Settings) -> Control:

@@ -26,6 +26,7 @@ from sumun.admin.http import (
     scans,
     status,
     tenants,
+    usage,
 )
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.errors import error_response
@@ -45,6 +46,7 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *kek.OPERATIONS,
     *compliance.OPERATIONS,
     *scans.OPERATIONS,
+    *usage.OPERATIONS,
 )
 
 
