@@ -18,9 +18,9 @@ from sumun.cli._comply_common import AppOpt, ledger_append, require_initialised,
 from sumun.cli.common import JsonOpt, handle_errors, settings
 from sumun.cli.render import console, print_json
 from sumun.comply.attest import Attestations, reference, store_document
+from sumun.comply.attesting import attest_attrs, attestation_subject
 from sumun.comply.catalog import load_catalog
 from sumun.comply.model import AttestationRecord, DocumentRef
-from sumun.comply.register import parse_subject
 from sumun.comply.scans import load_scan_file, record_scan
 from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
@@ -46,34 +46,14 @@ def attest(
     """Record the documents that satisfy a requirement no machine can check."""
     conf = settings()
     require_initialised(conf)
-    catalog = load_catalog()
-    req = catalog.get(requirement)
-    if req is None:
-        raise UsageError(f"no requirement {requirement!r}", advice="`sumun comply catalog`")
-    if req.attestation is None:
-        raise UsageError(f"{requirement} is checked automatically; it takes no attestation")
-    subject = None
-    if req.scope.ai == "high-impact":
-        if app_ref is None:
-            raise UsageError(f"{requirement} is per app: give --app TENANT/APP")
-        tenant, app_name = parse_subject(app_ref)
-        subject = f"{tenant}/{app_name}"
-    elif app_ref is not None:
-        raise UsageError(f"{requirement} applies to the whole deployment; drop --app")
+    subject = attestation_subject(load_catalog(), requirement, app_ref)
     if not file and not ref:
         raise UsageError("give at least one document: --file PATH or --ref URL")
     if not by.strip():
         raise UsageError("--by must name the person who attests")
     documents: list[DocumentRef] = [store_document(conf.home, p) for p in file or []]
     documents += [reference(r) for r in ref or []]
-    attrs = {
-        "action": "comply-attest",
-        "requirement": requirement,
-        "by": by,
-        "documents": ",".join(d.sha256[:16] if d.sha256 else "ref" for d in documents),
-    }
-    if subject:
-        attrs["app"] = subject
+    attrs = attest_attrs(requirement, by, documents, subject)
     seq = ledger_append(
         {"tenant": "sumun", "kind": EntryKind.ADMIN_CHANGE.value, "attrs": attrs}, None, False
     )

@@ -23,17 +23,16 @@ from sumun.comply.model import HighImpactArea
 from sumun.comply.register import (
     Determination,
     Register,
-    RegisterSector,
     Registration,
     Significance,
     determine,
     parse_subject,
 )
+from sumun.comply.registration import Proposal, build_registration, declared, require_app
 from sumun.config import Settings
 from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
-from sumun.store.control import documents_for, open_control
-from sumun.store.directory import Directory
+from sumun.store.control import documents_for
 
 __all__ = ["register"]
 
@@ -80,17 +79,7 @@ def _determination(
     if significant is not None and significant not in ("yes", "no", "unsure"):
         raise UsageError("--significant must be yes, no or unsure")
     if high_impact in ("yes", "no"):
-        known = {a.id for a in catalog.areas}
-        bad = [a for a in areas or [] if a not in known]
-        if bad:
-            raise UsageError(f"unknown high-impact area {bad[0]!r}; known: {', '.join(known)}")
-        return Determination(
-            high_impact=high_impact == "yes",
-            method="declared",
-            areas=tuple(areas or ()),
-            reason=f"declared {'high-impact' if high_impact == 'yes' else 'not high-impact'} "
-            "by the operator",
-        )
+        return declared(catalog.areas, high_impact == "yes", areas or [])
     if high_impact != "ask":
         raise UsageError("--high-impact must be yes, no or ask")
     try:
@@ -182,7 +171,7 @@ def register(
         seq = _record_change(tenant, app_name, "comply-unregister", {})
         _show_registration(gone, seq, json_out, removed=True)
         return
-    _require_app(conf, tenant, app_name)
+    require_app(conf, tenant, app_name)
     previous = next((r for r in store.load() if r.subject == f"{tenant}/{app_name}"), None)
     catalog = load_catalog()
     if high_impact is None and previous is None:
@@ -192,42 +181,18 @@ def register(
     else:
         assert previous is not None  # noqa: S101 - high_impact defaults to "ask" without one
         determination = previous.determination
-    chosen_sector = sector or (previous.sector if previous else None)
-    if chosen_sector is None:
-        chosen_sector = _infer_sector(catalog.areas, determination)
-    if chosen_sector not in ("finance", "healthcare", "public", "other"):
-        raise UsageError("--sector must be finance, healthcare, public or other")
-    text = purpose or (previous.purpose if previous else None)
-    if not text:
-        raise UsageError("say what the app is for: --purpose '…'")
-    models = tuple(model) if model else (previous.models if previous else ())
-    unknown = [m for m in models if m not in {r.model for r in conf.routes}]
-    if unknown:
-        raise UsageError(
-            f"model {unknown[0]!r} is not a configured route; configured: "
-            + ", ".join(r.model for r in conf.routes)
-        )
-    classes = tuple(c.upper() for c in data_class) if data_class else None
-    if classes and any(c not in ("C", "S", "O") for c in classes):
-        raise UsageError("--data-class must be C, S or O")
-    now = time.time()
-    sector_value: RegisterSector = chosen_sector  # type: ignore[assignment]
-    reg = Registration.model_validate(
-        {
-            "tenant": tenant,
-            "app": app_name,
-            "purpose": text,
-            "sector": sector_value,
-            "determination": determination,
-            "models": models,
-            "oversight": oversight or (previous.oversight if previous else None),
-            "data_classes": classes
-            if classes is not None
-            else (previous.data_classes if previous else ()),
-            "registered_at": now,
-            "updated_at": now,
-            "registered_by": actor(),
-        }
+    proposal = Proposal(
+        tenant=tenant,
+        app=app_name,
+        determination=determination,
+        purpose=purpose,
+        sector=sector,
+        models=tuple(model) if model else None,
+        oversight=oversight,
+        data_classes=tuple(data_class) if data_class else None,
+    )
+    reg = build_registration(
+        conf, catalog.areas, previous, proposal, actor=actor(), now=time.time()
     )
     seq = _record_change(
         tenant,
@@ -236,24 +201,6 @@ def register(
         {"high_impact": str(reg.high_impact).lower(), "sector": reg.sector},
     )
     _show_registration(store.put(reg), seq, json_out)
-
-
-def _infer_sector(areas: tuple[HighImpactArea, ...], determination: Determination) -> str:
-    sectors = {a.sector for a in areas if a.id in determination.areas and a.sector}
-    if len(sectors) == 1:
-        return str(sectors.pop())
-    raise UsageError("give the app's sector: --sector finance|healthcare|public|other")
-
-
-def _require_app(conf: Settings, tenant: str, app_name: str) -> None:
-    if conf.control.store == "sqlite" and not (conf.home / "store.db").exists():
-        raise UsageError(f"no tenants yet in {conf.home}", advice="`sumun tenants create NAME`")
-    with Directory(open_control(conf).database()) as directory:
-        if app_name not in {a.name for a in directory.list_apps(tenant)}:
-            raise UsageError(
-                f"no app {app_name!r} in tenant {tenant!r}",
-                advice=f"create it first: `sumun tenants apps create {tenant} {app_name}`",
-            )
 
 
 def _record_change(tenant: str, app_name: str, action: str, extra: dict[str, str]) -> int:

@@ -33,12 +33,11 @@ from sumun.cli._comply_review import review, reviews
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, actor, credentials, handle_errors, settings
 from sumun.cli.render import console, err_console, print_json
 from sumun.cli.target import KeyTarget, open_target
-from sumun.comply.assess import assess
 from sumun.comply.catalog import load_catalog
 from sumun.comply.collectors import COLLECTORS
-from sumun.comply.gather import gather
+from sumun.comply.live import assess_deployment, key_origin
 from sumun.comply.model import STATUSES
-from sumun.comply.report import build_report, render_html
+from sumun.comply.report import render_html
 from sumun.comply.scans import load_scan_file
 from sumun.errors import UsageError
 
@@ -59,14 +58,10 @@ def _key_status(target: KeyTarget, unseal: bool) -> tuple[dict[str, Any], str]:
         target.unseal()
     status = target.status()
     if target.mode == "running server":
-        origin = "the running Sumun (admin channel)"
+        where = "the running Sumun (admin channel)"
     else:
-        origin = "SUMUN_HOME directly"
-    if status.get("sealed"):
-        origin += ", sealed: key registry read without its integrity check"
-    elif status.get("verified"):
-        origin += ", unsealed: key registry verified"
-    return status, origin
+        where = "SUMUN_HOME directly"
+    return status, key_origin(status, where)
 
 
 def _print_summary(report_json: dict[str, Any], where: str | None) -> None:
@@ -131,14 +126,15 @@ def report(
         load_scan_file(scan)  # a bad file is a usage error, before any work
     conf = settings()
     require_initialised(conf)
-    catalog = load_catalog(catalog_dir)
+    load_catalog(catalog_dir)  # a bad catalog is refused before the keys are read
     target = open_target(conf, credentials(shares, passphrase), actor())
     try:
         status, origin = _key_status(target, bool(shares) or passphrase)
     finally:
         target.close()
-    facts = gather(conf, key_status=status, key_origin=origin, scan_file=scan)
-    result = build_report(catalog, facts, assess(catalog, facts))
+    result = assess_deployment(
+        conf, key_status=status, key_origin=origin, scan_file=scan, catalog_dir=catalog_dir
+    )
     document = result.to_json()
     text = (
         render_html(result)

@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from sumun.admin.http import (
     api_keys,
     compliance,
+    compliance_report,
+    compliance_reviews,
     kek,
     ledger,
     ledger_more,
@@ -44,7 +46,9 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *status.OPERATIONS,
     *policy.OPERATIONS,
     *kek.OPERATIONS,
+    *compliance_report.OPERATIONS,
     *compliance.OPERATIONS,
+    *compliance_reviews.OPERATIONS,
     *scans.OPERATIONS,
     *usage.OPERATIONS,
 )

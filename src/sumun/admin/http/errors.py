@@ -26,7 +26,7 @@ from sumun.errors import (
     UsageError,
 )
 
-__all__ = ["NO_STORE", "HttpError", "error_response", "status_of"]
+__all__ = ["NO_STORE", "HttpError", "error_response", "headers_of", "status_of"]
 
 log = logging.getLogger("sumun.admin.http")
 
@@ -62,6 +62,12 @@ def status_of(exc: SumunError) -> int:
     if isinstance(own, int):
         return own
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 409)
+
+
+def headers_of(exc: SumunError) -> Mapping[str, str]:
+    """Headers an error asks its answer to carry (e.g. `Retry-After`), from its own `headers`."""
+    own = getattr(exc, "headers", None)
+    return own if isinstance(own, Mapping) else {}
 
 
 def error_response(

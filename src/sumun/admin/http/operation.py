@@ -29,7 +29,13 @@ from starlette.responses import JSONResponse, Response
 
 from sumun.admin.http.auth import Caller, authenticate
 from sumun.admin.http.context import AdminContext
-from sumun.admin.http.errors import NO_STORE, HttpError, error_response, status_of
+from sumun.admin.http.errors import (
+    NO_STORE,
+    HttpError,
+    error_response,
+    headers_of,
+    status_of,
+)
 from sumun.admin.http.inputs import BodyModel, QueryModel, read_body, read_query
 from sumun.errors import AuthError, SumunError
 from sumun.store.model import Permission
@@ -144,7 +150,11 @@ def endpoint(op: Operation[Q, B], ctx: AdminContext) -> Callable[[Request], Awai
             return error_response(exc.status, exc.kind, str(exc), request_id=request_id)
         except SumunError as exc:
             return error_response(
-                status_of(exc), type(exc).__name__, str(exc), request_id=request_id
+                status_of(exc),
+                type(exc).__name__,
+                str(exc),
+                request_id=request_id,
+                headers=headers_of(exc),
             )
         except Exception:
             log.exception("admin API %s %s failed (request %s)", op.method, op.route, request_id)
