@@ -8,7 +8,7 @@ RUN_STAMP  := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck unit bench fuzz soak system-deps services lock clean
+.PHONY: run test lint typecheck unit bench fuzz soak system-deps services oidc-provider lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,13 +26,16 @@ run: $(RUN_STAMP)
 	$(BIN)/sumun demo
 
 ## make test: lint, type-check, and the whole suite against real SoftHSM2 and OpenBao
-test: $(TEST_STAMP) system-deps services lint typecheck unit
+test: $(TEST_STAMP) system-deps services oidc-provider lint typecheck unit
 
 system-deps:
 	@scripts/ensure-system-deps
 
 services:
 	@scripts/ensure-services
+
+oidc-provider:
+	@scripts/ensure-oidc-provider
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench

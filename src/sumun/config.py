@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,6 +32,7 @@ __all__ = [
     "ControlConfig",
     "KeysConfig",
     "LedgerConfig",
+    "OidcConfig",
     "OpenBaoConfig",
     "Pkcs11Config",
     "ServerConfig",
@@ -230,6 +232,81 @@ class ServerConfig(_Strict):
     keepalive_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
+_TENANT_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _base_url(value: str, what: str, *, path_ok: bool) -> str:
+    """`value` if it is an https URL (http only on loopback) without query or fragment."""
+    parsed = urlsplit(value)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("https", "http") or not host:
+        raise ValueError(f"{what} must be an https:// URL")
+    if parsed.scheme == "http" and not _is_loopback(host):
+        raise ValueError(f"{what} may use http:// only on loopback (127.0.0.1, ::1, localhost)")
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ValueError(f"{what} must have no query, fragment or credentials")
+    if not path_ok and parsed.path not in ("", "/"):
+        raise ValueError(f"{what} must have no path")
+    return value.rstrip("/")
+
+
+class OidcConfig(_Strict):
+    """Sign-in to the web console with OpenID Connect (authorization code + PKCE S256;
+    `sumun.admin.console.oidc`, docs/console.md).
+
+    A person's role comes from the ID token's (or userinfo's) `role_claim`: each value is
+    looked up in `roles`; a value not listed grants nothing, and a person with no listed
+    value is refused. Only `admin` and `auditor` can be granted — never `user`. The tenant is
+    the `tenant_claim`'s value, or the fixed `tenant`, or else the operator tenant.
+    The client secret, if any, comes from the environment variable `client_secret_env` or
+    the file `client_secret_file` — never from this file. Neither: a public client (PKCE).
+    """
+
+    issuer: str
+    client_id: str = Field(min_length=1, max_length=255)
+    client_secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    client_secret_file: Path | None = None
+    # The console's address as browsers reach it (behind a proxy); the redirect URI is
+    # `<public_base_url>/console/oidc/callback`. None: the admin listener's own address.
+    public_base_url: str | None = None
+    scopes: tuple[str, ...] = ("openid", "profile")
+    role_claim: str = Field(min_length=1, max_length=255)
+    roles: dict[str, Literal["admin", "auditor"]]
+    tenant_claim: str | None = Field(default=None, min_length=1, max_length=255)
+    tenant: str | None = Field(default=None, pattern=_TENANT_PATTERN)
+    name_claim: str = Field(default="name", min_length=1, max_length=255)
+    # Where the role, tenant and name claims are read: the ID token, or the userinfo endpoint.
+    claims_source: Literal["id_token", "userinfo"] = "id_token"
+    display_name: str = Field(default="OpenID Connect", min_length=1, max_length=60)
+    # A person's session ends after admin_api.console_idle_minutes idle, or after this long.
+    max_session_minutes: int = Field(default=8 * 60, ge=5, le=7 * 24 * 60)
+    # A CA bundle (PEM) for the provider's TLS certificate; None: the system's.
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> OidcConfig:
+        _base_url(self.issuer, "admin_api.oidc.issuer", path_ok=True)
+        if self.public_base_url is not None:
+            _base_url(self.public_base_url, "admin_api.oidc.public_base_url", path_ok=False)
+        if self.client_secret_env is not None and self.client_secret_file is not None:
+            raise ValueError("give client_secret_env or client_secret_file, not both")
+        if "openid" not in self.scopes:
+            raise ValueError("admin_api.oidc.scopes must include openid")
+        if any(not s or any(c.isspace() for c in s) for s in self.scopes):
+            raise ValueError("admin_api.oidc.scopes: each scope is one non-empty word")
+        if not self.roles or any(not value for value in self.roles):
+            raise ValueError("admin_api.oidc.roles must map at least one claim value to a role")
+        if self.tenant_claim is not None and self.tenant is not None:
+            raise ValueError("give tenant_claim or tenant, not both")
+        return self
+
+
 class AdminApiConfig(_Strict):
     """The admin HTTP API (`sumun.admin.http`, docs/admin-api.md) on its own listener.
 
@@ -248,6 +325,8 @@ class AdminApiConfig(_Strict):
     # The web console (`/console/`, docs/console.md): a session ends after this many minutes
     # without a request from it.
     console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # People signing in to the console with OpenID Connect; None: API keys only.
+    oidc: OidcConfig | None = None
 
     @model_validator(mode="after")
     def _tls_needs_both_files(self) -> AdminApiConfig:

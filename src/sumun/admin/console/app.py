@@ -64,6 +64,7 @@ def console_app(ctx: AdminContext) -> Starlette:
         Route("/login", public(console, login.sign_in), methods=post),
         Route("/logout", public(console, login.sign_out), methods=post),
         Route("/lang/{code}", login.language, methods=get),
+        *login.routes(console),
         Route("/", guarded(console, overview.overview), methods=get),
         Route("/providers", guarded(console, providers.providers), methods=get),
         Route("/providers/{name}/cut", guarded(console, providers.cut), methods=post),

@@ -3,7 +3,8 @@ page's rendering and its security headers.
 
     1. session    the cookie's id → a live session (server-side), or none
     2. caller     the session's key re-read from the directory: revoked, gone or no longer
-                  admin/auditor → the session ends
+                  admin/auditor → the session ends; or the session's person (OpenID Connect),
+                  whose role and tenant were mapped at sign-in
     3. gate       no caller: a page → 303 to the login page; anything else → 401
     4. csrf       a POST → the form's `csrf` field must equal the session's token, else 403
     5. view       the page's own code; a SumunError becomes a page with its status
@@ -32,7 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sumun.admin.console import csrf, i18n
 from sumun.admin.console.actions import invoke
 from sumun.admin.console.forms import read_form
-from sumun.admin.console.sessions import COOKIE, Session, SessionStore
+from sumun.admin.console.oidc import OidcClient
+from sumun.admin.console.sessions import COOKIE, Session, SessionStore, Throttle
 from sumun.admin.http.auth import Caller
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.errors import status_of
@@ -122,14 +124,38 @@ def _when(seconds: float | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Console:
-    """The console's state for one admin listener, built by `console_app`."""
+    """The console's state for one admin listener, built by `console_app`. The sign-in
+    throttle and the OpenID Connect client (when `admin_api.oidc` is set) are built here from
+    the settings; a client secret that cannot be read fails the start (ConfigError)."""
 
     ctx: AdminContext
     sessions: SessionStore
     templates: jinja2.Environment
+    throttle: Throttle = field(default_factory=Throttle)
+    oidc: OidcClient | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.ctx.settings
+        conf = settings.admin_api.oidc
+        config_dir = None if settings.config_file is None else settings.config_file.parent
+        client = (
+            None
+            if conf is None
+            else OidcClient(conf, self.ctx.operator_tenant, config_dir=config_dir)
+        )
+        object.__setattr__(self, "oidc", client)  # frozen: set once, here
 
     def caller(self, session: Session) -> Caller | None:
-        """Step 2 (blocking): the session's key as it is now, or None (the session ends)."""
+        """Step 2 (blocking): the session's key as it is now, or its person; None: the
+        session ends."""
+        if session.person is not None:
+            person = session.person
+            principal = person.principal()
+            if not principal.may(Permission.READ_CONTROL):  # pragma: no cover - never mapped
+                self.sessions.end(session)
+                return None
+            operator = person.tenant == self.ctx.operator_tenant
+            return Caller(principal, operator=operator, person=person)
         if session.key_id is None:
             return None
         try:

@@ -10,19 +10,25 @@ permission. This module adds only the admin API's one extra rule, scope:
   tenant's name answers exactly as a tenant that does not exist (404): no oracle.
 
 Only `Authorization: Bearer <key>` is accepted here (no `x-api-key`: no SDK calls this API).
+
+The console also has callers that are people, signed in with OpenID Connect (`Person`): such
+a caller's principal is built from the person's mapped role and tenant (never role `user`),
+and the ledger names them `oidc:<subject>@<issuer host>` — the provider's stable subject
+identifier, never the display name (a ledger entry cannot be erased; a name is personal data).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
 from sumun.errors import AuthError, ForbiddenError, NotFoundError
 from sumun.store.directory import Directory
-from sumun.store.model import Permission, Principal
+from sumun.store.model import Permission, Principal, Role
 
-__all__ = ["Caller", "authenticate", "bearer_token"]
+__all__ = ["Caller", "Person", "authenticate", "bearer_token"]
 
 _MISSING = "missing API key: send `Authorization: Bearer <admin or auditor key>`"
 
@@ -37,14 +43,43 @@ def bearer_token(request: Request) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
-    principal: Principal
-    operator: bool  # a key of the operator tenant: acts on the whole deployment
+class Person:
+    """Someone signed in to the console with OpenID Connect, as their provider vouched."""
+
+    issuer: str
+    subject: str  # `sub`: stable and unique within the issuer (OIDC Core §2)
+    name: str  # for display only; may change at the provider
+    role: Role  # admin or auditor (the configured mapping never grants user)
+    tenant: str
 
     @property
     def actor(self) -> str:
-        """How the ledger names this caller: the key id (public), never the key."""
+        """How the ledger names this person: `oidc:<sub>@<issuer host[:port]>`."""
+        return f"oidc:{self.subject}@{urlsplit(self.issuer).netloc}"
+
+    def principal(self) -> Principal:
+        """The principal the role table judges: the actor stands where a key id would."""
+        return Principal(self.actor, self.tenant, None, self.subject, self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    operator: bool  # a key (or person) of the operator tenant: acts on the whole deployment
+    person: Person | None = None  # a person signed in with OpenID Connect, not a key
+
+    @property
+    def actor(self) -> str:
+        """How the ledger names this caller: the key id (public), never the key; or the
+        person's `oidc:<sub>@<issuer host>`."""
+        if self.person is not None:
+            return self.person.actor
         return f"{self.principal.key_id}@admin-api"
+
+    @property
+    def display(self) -> str:
+        """Who to show in the console's header: the person's name, or the key id."""
+        return self.person.name if self.person is not None else self.principal.key_id
 
     @property
     def scope(self) -> str | None:
@@ -58,8 +93,8 @@ class Caller:
         if not self.operator:
             raise ForbiddenError(
                 f"{what} acts on the whole deployment: only keys of the operator tenant "
-                f"{operator_tenant!r} may do it; this key belongs to tenant "
-                f"{self.principal.tenant!r}"
+                f"{operator_tenant!r} may do it; this {'person' if self.person else 'key'} "
+                f"belongs to tenant {self.principal.tenant!r}"
             )
 
     def require_tenant(self, tenant: str) -> None:
