@@ -58,5 +58,7 @@ def make_cluster(
 
 @pytest.fixture
 def cluster(make_cluster: Callable[..., Cluster]) -> Cluster:
-    """Three nodes with the PostgreSQL control store (issue 11's contract); not started."""
-    return make_cluster()
+    """Three nodes with the PostgreSQL control store (issue 11's contract); not started. Each
+    node's admin listener binds every interface of the node's own namespace, so the root
+    namespace reaches it as the console's browser would."""
+    return make_cluster(config_extra={"admin_api": {"host": "0.0.0.0"}})  # noqa: S104

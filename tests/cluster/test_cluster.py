@@ -184,6 +184,15 @@ def test_three_nodes_hold_every_change_and_survive_a_killed_node(cluster: Cluste
             done = cluster.cli("policy", "apply", str(path))
             assert done.returncode == 0, done.stdout + done.stderr
             timings[f"policy-{path.stem}"] = [_everywhere(cluster, api_key, want, text=mail)]
+        # The admin HTTP API of one node (what the console runs) cuts; every node follows.
+        assert cluster.cli("tenants", "create", "sumun").returncode == 0  # the operator tenant
+        admin = cluster.cli_json("tenants", "keys", "issue", "--tenant", "sumun", "--role", "admin")
+        auth = {"authorization": f"Bearer {admin['api_key']}"}
+        for index, action, want in ((1, "cut", _status(503)), (3, "restore", _status(200))):
+            url = f"http://{cluster[index].address}:8481/admin/v1/providers/{UPSTREAM_PROVIDER}"
+            done = cluster.client.post(f"{url}/{action}", headers=auth, timeout=10.0)
+            assert done.status_code == 200, done.text
+            timings[f"admin-api-{action}"] = [_everywhere(cluster, api_key, want)]
         print({k: [round(x, 3) for x in v] for k, v in timings.items()})
         for kind, seconds in timings.items():
             assert max(seconds) < BOUND, (kind, timings)
