@@ -45,7 +45,7 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src
 
 unit: $(TEST_STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25  # the slowest, so the suite is kept well under CI's 15 minutes
 
 bench: $(TEST_STAMP)
 	$(PIP) -c constraints.txt -e '.[dev,bench]'

@@ -74,7 +74,12 @@ class Proxy(TcpProxy):
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        src.settimeout(None)
+        try:
+            src.settimeout(None)
+        except OSError:  # the proxy cut this connection before its pipe thread started
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_RDWR)
+            return
         TcpProxy._pipe(src, dst)
 
 

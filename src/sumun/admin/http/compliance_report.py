@@ -3,10 +3,10 @@
 The report is `sumun comply report --json`, built by the same code (`comply.live.
 assess_deployment`). Building it verifies the whole ledger, which takes tens of seconds at a
 million entries, so the API does not build it per request: each admin process keeps the last
-report it computed (`compliance_cache.ReportCache`), warms it in the background when the app
-is built, refreshes it in the background once it is older than five minutes or when asked
-(`POST /compliance/report/refresh`, or `?refresh=true`), and says in the answer's `cache`
-object when it was computed and over how many ledger entries.
+report it computed (`compliance_cache.ReportCache`), warms it in the background 30 s after the
+app is built (or at the first request for it), refreshes it in the background once it is older
+than five minutes or when asked (`POST /compliance/report/refresh`, or `?refresh=true`), and
+says in the answer's `cache` object when it was computed and over how many ledger entries.
 
 Before the first report of the process exists, the API answers 503 `ReportPreparing` (a
 client asks again shortly; `?wait=` seconds lets it wait for the computation instead). The
@@ -48,6 +48,10 @@ __all__ = [
 ]
 
 RETRY_AFTER_S = 5  # the page reloads itself at the same pace
+# The first report starts this long after the admin app is built: a node that starts (or
+# restarts in a rolling restart) serves traffic first, and its ledger verification — tens of
+# seconds of CPU at a million entries — does not compete with its start-up.
+WARM_DELAY_S = 30.0
 MAX_AGE_S = 300.0  # a report older than this is served as stale and refreshed in the background
 _KEYS_WHERE = "this Sumun node (admin API)"
 
@@ -168,9 +172,15 @@ def report_cache(ctx: AdminContext) -> ReportCache[Report]:
         return held[1]
 
 
-def warm(ctx: AdminContext) -> None:
-    """Start the first computation in the background, so the first view usually finds it."""
-    report_cache(ctx).snapshot()
+def warm(ctx: AdminContext, *, delay: float = WARM_DELAY_S) -> None:
+    """Start the first computation in the background after `delay` seconds (sooner if someone
+    asks for the report first), so that the first view usually finds it ready."""
+    if delay <= 0:
+        report_cache(ctx).snapshot()
+        return
+    timer = threading.Timer(delay, lambda: report_cache(ctx).snapshot())
+    timer.daemon = True  # a node that stops before then does not wait for it
+    timer.start()
 
 
 # -- the operations ------------------------------------------------------------------------------

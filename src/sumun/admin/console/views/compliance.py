@@ -179,7 +179,7 @@ async def attest(visit: Visit) -> Response:
 
 def routes(console: Console) -> list[BaseRoute]:
     """This page's routes, below /console. Building them warms the report cache: the first
-    report is computed in the background from the admin app's start."""
+    report is computed in the background soon after the admin app starts (`warm`)."""
     warm(console.ctx)
     get, post = ["GET"], ["POST"]
     return [
