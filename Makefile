@@ -44,12 +44,12 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy src
 
-## the browser and admin API tests mostly wait on a browser and a server process: two modules
-## at a time (one demo each), the rest one at a time; the slowest are listed to keep the suite
-## well under CI's 15 minutes
+## two test modules at a time (pytest-xdist; most tests wait on a server process, a browser or a
+## database, and CI has two cores), except chaos and cluster, whose 1-second bounds under cuts
+## and kills are measured alone; the slowest are listed to keep the suite well under 15 minutes
 unit: $(TEST_STAMP)
-	$(BIN)/pytest --durations=25 --ignore=tests/console --ignore=tests/admin
-	$(BIN)/pytest --durations=10 -n 2 --dist loadfile tests/console tests/admin
+	$(BIN)/pytest --durations=25 -n 2 --dist loadfile --ignore=tests/chaos --ignore=tests/cluster
+	$(BIN)/pytest --durations=10 tests/chaos tests/cluster
 
 bench: $(TEST_STAMP)
 	$(PIP) -c constraints.txt -e '.[dev,bench]'
