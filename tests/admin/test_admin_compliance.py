@@ -83,18 +83,8 @@ def scan_document(demo: Demo, target: Path, fmt: str) -> str:
     return done.stdout
 
 
-def api(demo: Demo, method: str, path: str, key: str, **kw: Any) -> httpx.Response:
-    return httpx.request(
-        method,
-        f"{demo.admin_url}/admin/v1{path}",
-        headers={"authorization": f"Bearer {key}"},
-        timeout=30,
-        **kw,
-    )
-
-
 def entry(demo: Demo, seq: int) -> dict[str, Any]:
-    got = api(demo, "GET", f"/ledger/entries/{seq}", demo.admin_key)
+    got = demo.api("GET", f"/ledger/entries/{seq}", demo.admin_key)
     assert got.status_code == 200, got.text
     found: dict[str, Any] = got.json()["entry"]
     return found
@@ -130,8 +120,8 @@ def _comparable(report: dict[str, Any]) -> Any:
 def test_the_report_is_the_clis_and_the_operators_only(demo: Demo, other_admin: str) -> None:
     # A signed checkpoint first (a proof signs one if none covers the entry), so that both
     # computations see one: the node's own first may land between them otherwise.
-    assert api(demo, "GET", "/ledger/entries/0/proof", demo.admin_key).status_code == 200
-    got = api(demo, "GET", "/compliance/report?refresh=true&wait=60", demo.admin_key)
+    assert demo.api("GET", "/ledger/entries/0/proof", demo.admin_key).status_code == 200
+    got = demo.api("GET", "/compliance/report?refresh=true&wait=60", demo.admin_key)
     assert got.status_code == 200, got.text
     report = got.json()
     cli = demo.cli("comply", "report")
@@ -147,13 +137,13 @@ def test_the_report_is_the_clis_and_the_operators_only(demo: Demo, other_admin: 
     assert {"ai_basic_act.yaml", "pipa.yaml", "n2sf.yaml"} <= files
     assert report["deployment"]["keys"]["origin"].startswith("this Sumun node (admin API)")
 
-    html = api(demo, "GET", "/compliance/report.html", demo.admin_key)
+    html = demo.api("GET", "/compliance/report.html", demo.admin_key)
     assert html.status_code == 200
     assert html.headers["content-type"].startswith("text/html")
     assert "AIBA-31.1" in html.text and "<script" not in html.text
 
     for path in ("/compliance/report", "/compliance/report.html"):
-        refused = api(demo, "GET", path, other_admin)
+        refused = demo.api("GET", path, other_admin)
         assert refused.status_code == 403, refused.text
         assert "operator tenant" in refused.json()["error"]["message"]
 
@@ -161,32 +151,32 @@ def test_the_report_is_the_clis_and_the_operators_only(demo: Demo, other_admin: 
 def test_the_report_is_served_from_the_cache_and_refreshed_on_request(
     demo: Demo, other_admin: str
 ) -> None:
-    first = api(demo, "GET", "/compliance/report?wait=60", demo.admin_key).json()
+    first = demo.api("GET", "/compliance/report?wait=60", demo.admin_key).json()
     demo.cli("tenants", "create", "cachecheck")
     assert demo.chat(demo.api_key) == 200  # the ledger grows by the call's entries
-    cached = api(demo, "GET", "/compliance/report", demo.admin_key).json()
+    cached = demo.api("GET", "/compliance/report", demo.admin_key).json()
     assert cached["generated_at"] == first["generated_at"]  # not computed again
     assert cached["cache"]["ledger_size"] == first["cache"]["ledger_size"]
     assert cached["cache"]["ledger_size_now"] > cached["cache"]["ledger_size"]
     assert "cachecheck" not in cached["deployment"]["tenants"]
 
-    started = api(demo, "POST", "/compliance/report/refresh", demo.admin_key)
+    started = demo.api("POST", "/compliance/report/refresh", demo.admin_key)
     assert started.status_code == 202, started.text
     assert started.json()["refreshing"] is True
-    again = api(demo, "POST", "/compliance/report/refresh", demo.admin_key)  # joins the first
+    again = demo.api("POST", "/compliance/report/refresh", demo.admin_key)  # joins the first
     assert again.status_code == 202 and again.json()["started_at"] == started.json()["started_at"]
-    fresh = api(demo, "GET", "/compliance/report?wait=60", demo.admin_key).json()
+    fresh = demo.api("GET", "/compliance/report?wait=60", demo.admin_key).json()
     assert "cachecheck" in fresh["deployment"]["tenants"]
     assert fresh["cache"]["ledger_size"] == fresh["cache"]["ledger_size_now"]
     assert fresh["cache"]["refreshing"] is False
 
     auditor = demo.issue(Role.AUDITOR)  # read-control: an operator auditor may ask
-    assert api(demo, "POST", "/compliance/report/refresh", auditor).status_code == 202
-    refused = api(demo, "POST", "/compliance/report/refresh", other_admin)
+    assert demo.api("POST", "/compliance/report/refresh", auditor).status_code == 202
+    refused = demo.api("POST", "/compliance/report/refresh", other_admin)
     assert refused.status_code == 403
     for bad, named in (("wait=-1", "query.wait"), ("wait=121", "query.wait"),
                        ("refresh=maybe", "query.refresh"), ("x=1", "unknown field")):  # fmt: skip
-        wrong = api(demo, "GET", f"/compliance/report?{bad}", demo.admin_key)
+        wrong = demo.api("GET", f"/compliance/report?{bad}", demo.admin_key)
         assert wrong.status_code == 400, (bad, wrong.text)
         assert named in wrong.json()["error"]["message"]
 
@@ -202,7 +192,7 @@ def test_register_and_attest_are_recorded_with_the_actor(demo: Demo, other_admin
         "high_impact": "yes",
         "models": ["demo"],
     }
-    done = api(demo, "POST", "/compliance/register", demo.admin_key, json=body)
+    done = demo.api("POST", "/compliance/register", demo.admin_key, json=body)
     assert done.status_code == 200, done.text
     reg = done.json()
     assert reg["entry"]["high_impact"] is True and reg["entry"]["subject"] == "demo/playground"
@@ -213,14 +203,14 @@ def test_register_and_attest_are_recorded_with_the_actor(demo: Demo, other_admin
     assert recorded["attrs"]["target_tenant"] == "demo"
     listed = demo.cli("comply", "register", "--list")["apps"]
     assert [a["subject"] for a in listed] == ["demo/playground"]  # the CLI reads the same register
-    report = api(demo, "GET", "/compliance/report?wait=60", demo.admin_key).json()
+    report = demo.api("GET", "/compliance/report?wait=60", demo.admin_key).json()
     assert report["deployment"]["register"] == [  # the change started a new report
         {"app": "demo/playground", "sector": "finance", "high_impact": True}
     ]
 
     # an update keeps what it does not name
     update = {"app": "demo/playground", "oversight": "박감독 (준법감시팀)"}
-    again = api(demo, "POST", "/compliance/register", demo.admin_key, json=update).json()
+    again = demo.api("POST", "/compliance/register", demo.admin_key, json=update).json()
     assert again["entry"]["entry"]["purpose"] == "대출 심사 보조"
     assert again["entry"]["entry"]["oversight"] == "박감독 (준법감시팀)"
 
@@ -230,7 +220,7 @@ def test_register_and_attest_are_recorded_with_the_actor(demo: Demo, other_admin
         "refs": ["DOC-2026-017"],
         "app": "demo/playground",
     }
-    made = api(demo, "POST", "/compliance/attestations", demo.admin_key, json=attest)
+    made = demo.api("POST", "/compliance/attestations", demo.admin_key, json=attest)
     assert made.status_code == 201, made.text
     seq = made.json()["ledger_seq"]
     assert entry(demo, seq)["attrs"]["action"] == "comply-attest"
@@ -240,13 +230,13 @@ def test_register_and_attest_are_recorded_with_the_actor(demo: Demo, other_admin
     ]
 
     # another tenant's admin sees neither, and cannot write into demo
-    assert api(demo, "GET", "/compliance/register", other_admin).json()["apps"] == []
-    assert api(demo, "GET", "/compliance/attestations", other_admin).json()["attestations"] == []
-    foreign = api(demo, "POST", "/compliance/attestations", other_admin, json=attest)
+    assert demo.api("GET", "/compliance/register", other_admin).json()["apps"] == []
+    assert demo.api("GET", "/compliance/attestations", other_admin).json()["attestations"] == []
+    foreign = demo.api("POST", "/compliance/attestations", other_admin, json=attest)
     assert foreign.status_code == 404
     whole = dict(attest, requirement="AIBA-31.1")
     whole.pop("app")
-    assert api(demo, "POST", "/compliance/attestations", other_admin, json=whole).status_code == 403
+    assert demo.api("POST", "/compliance/attestations", other_admin, json=whole).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -266,37 +256,36 @@ def test_bad_changes_are_400_naming_the_field_never_the_value(
     demo: Demo, path: str, body: dict[str, Any], message: str
 ) -> None:
     key = demo.issue(Role.AUDITOR) if path.endswith("reviews") else demo.admin_key
-    size = api(demo, "GET", "/status", demo.admin_key).json()["ledger"]["size"]
-    refused = api(demo, "POST", path, key, json=body)
+    size = demo.api("GET", "/status", demo.admin_key).json()["ledger"]["size"]
+    refused = demo.api("POST", path, key, json=body)
     assert refused.status_code == 400, refused.text
     assert message in refused.json()["error"]["message"]
     assert CANARY not in refused.text
-    assert api(demo, "GET", "/status", demo.admin_key).json()["ledger"]["size"] == size
+    assert demo.api("GET", "/status", demo.admin_key).json()["ledger"]["size"] == size
 
 
 # -- oversight reviews ---------------------------------------------------------------------------
 
 
 def test_an_auditor_reviews_a_high_impact_call_and_an_admin_may_not(demo: Demo) -> None:
-    api(
-        demo,
+    demo.api(
         "POST",
         "/compliance/register",
         demo.admin_key,
         json={"app": "demo/playground", "purpose": "대출 심사 보조", "high_impact": "yes"},
     )
     assert demo.chat(demo.api_key) == 200
-    queue = api(demo, "GET", "/compliance/reviews", demo.admin_key).json()
+    queue = demo.api("GET", "/compliance/reviews", demo.admin_key).json()
     awaiting = queue["awaiting"][0]
     assert awaiting["app"] == "playground" and awaiting["tenant"] == "demo"
 
     body = {"seq": awaiting["seq"], "outcome": "override", "flag": True, "note": "사람이 재심사"}
-    refused = api(demo, "POST", "/compliance/reviews", demo.admin_key, json=body)
+    refused = demo.api("POST", "/compliance/reviews", demo.admin_key, json=body)
     assert refused.status_code == 403
     assert "may not review" in refused.json()["error"]["message"]
 
     auditor = demo.issue(Role.AUDITOR)
-    done = api(demo, "POST", "/compliance/reviews", auditor, json=body)
+    done = demo.api("POST", "/compliance/reviews", auditor, json=body)
     assert done.status_code == 201, done.text
     review = done.json()
     assert review["actor"] == f"{key_id(auditor)}@admin-api"
@@ -308,7 +297,7 @@ def test_an_auditor_reviews_a_high_impact_call_and_an_admin_may_not(demo: Demo) 
     assert recorded["attrs"]["actor_role"] == "auditor"
     assert "payload" in recorded  # the note, encrypted under the tenant's key
 
-    after = api(demo, "GET", "/compliance/reviews", auditor).json()
+    after = demo.api("GET", "/compliance/reviews", auditor).json()
     assert awaiting["seq"] not in [a["seq"] for a in after["awaiting"]]
     assert after["reviews"][0]["seq"] == review["ledger_seq"]
     cli = demo.cli("comply", "reviews")["reviews"]
@@ -319,16 +308,15 @@ def test_an_auditor_reviews_a_high_impact_call_and_an_admin_may_not(demo: Demo) 
     )
 
     of_review = {**body, "seq": review["ledger_seq"]}  # a review is not a model call
-    not_a_call = api(demo, "POST", "/compliance/reviews", auditor, json=of_review)
+    not_a_call = demo.api("POST", "/compliance/reviews", auditor, json=of_review)
     assert not_a_call.status_code == 400
     assert "oversight reviews are of model calls" in not_a_call.json()["error"]["message"]
-    foreign = api(demo, "POST", "/compliance/reviews", auditor, json={**body, "seq": 0})
+    foreign = demo.api("POST", "/compliance/reviews", auditor, json={**body, "seq": 0})
     assert foreign.status_code == 403  # entry 0 is the operator's key creation, tenant sumun
 
 
 def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
-    api(
-        demo,
+    demo.api(
         "POST",
         "/compliance/register",
         demo.admin_key,
@@ -336,7 +324,7 @@ def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
     )
     assert demo.chat(demo.api_key) == 200
     assert demo.chat(demo.api_key) == 200
-    whole = api(demo, "GET", "/compliance/reviews", demo.admin_key).json()
+    whole = demo.api("GET", "/compliance/reviews", demo.admin_key).json()
     size = whole["size"]
     assert whole["complete"] is True and whole["scanned_from"] == 0  # under 10,000 entries
     assert whole["scanned_to"] == size
@@ -344,15 +332,15 @@ def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
     assert older < newest
 
     # only the newest call's entries: the older call is not read
-    window = api(demo, "GET", f"/compliance/reviews?scan={size - newest}", demo.admin_key).json()
+    window = demo.api("GET", f"/compliance/reviews?scan={size - newest}", demo.admin_key).json()
     assert window["complete"] is False
     assert (window["scanned_from"], window["scanned_to"]) == (newest, size)
     assert [a["seq"] for a in window["awaiting"]] == [newest]
     assert window["awaiting_total"] == 1
 
     # paging on with before = scanned_from: the older call, the newest left out
-    back = api(
-        demo, "GET", f"/compliance/reviews?before={newest}&scan={size}", demo.admin_key
+    back = demo.api(
+        "GET", f"/compliance/reviews?before={newest}&scan={size}", demo.admin_key
     ).json()
     assert back["complete"] is True and back["scanned_to"] == newest
     seqs = [a["seq"] for a in back["awaiting"]]
@@ -360,23 +348,23 @@ def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
 
     # a review counts in any window that holds it
     auditor = demo.issue(Role.AUDITOR)
-    done = api(
-        demo, "POST", "/compliance/reviews", auditor, json={"seq": older, "outcome": "confirm"}
+    done = demo.api(
+        "POST", "/compliance/reviews", auditor, json={"seq": older, "outcome": "confirm"}
     )
     assert done.status_code == 201, done.text
     review_seq = done.json()["ledger_seq"]
-    after = api(demo, "GET", "/compliance/reviews", auditor).json()
+    after = demo.api("GET", "/compliance/reviews", auditor).json()
     assert older not in [a["seq"] for a in after["awaiting"]]
     assert after["reviews"][0]["seq"] == review_seq
     # ... and not in one that ends before it (the documented limit of `before`)
-    before = api(demo, "GET", f"/compliance/reviews?before={review_seq}", auditor).json()
+    before = demo.api("GET", f"/compliance/reviews?before={review_seq}", auditor).json()
     assert older in [a["seq"] for a in before["awaiting"]]
     assert review_seq not in [r["seq"] for r in before["reviews"]]
 
-    beyond = api(demo, "GET", f"/compliance/reviews?before={size * 10}", auditor).json()
+    beyond = demo.api("GET", f"/compliance/reviews?before={size * 10}", auditor).json()
     assert beyond["scanned_to"] == beyond["size"]  # `before` past the end: the newest
     for bad in ("scan=0", "scan=100001", "before=-1", "scan=x"):
-        wrong = api(demo, "GET", f"/compliance/reviews?{bad}", auditor)
+        wrong = demo.api("GET", f"/compliance/reviews?{bad}", auditor)
         assert wrong.status_code == 400, (bad, wrong.text)
         assert f"query.{bad.split('=')[0]}" in wrong.json()["error"]["message"]
 
@@ -387,27 +375,27 @@ def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
 def test_recorded_scans_findings_and_their_documents(
     demo: Demo, other_admin: str, tmp_path: Path
 ) -> None:
-    assert api(demo, "GET", "/scans", demo.admin_key).json() == {"scans": [], "unreadable": []}
+    assert demo.api("GET", "/scans", demo.admin_key).json() == {"scans": [], "unreadable": []}
     record_scan(demo, make_project(tmp_path / "project"))
-    listed = api(demo, "GET", "/scans", demo.admin_key).json()["scans"]
+    listed = demo.api("GET", "/scans", demo.admin_key).json()["scans"]
     assert len(listed) == 1
     scan = listed[0]
     assert scan["latest"] is True and scan["root"] == str(tmp_path / "project")
     assert scan["by_severity"]["critical"] == 1 and scan["by_severity"]["high"] >= 1
 
-    detail = api(demo, "GET", f"/scans/{scan['id']}", demo.admin_key).json()
+    detail = demo.api("GET", f"/scans/{scan['id']}", demo.admin_key).json()
     assert detail["findings"][0]["severity"] == "critical"
     assert detail["findings"][0]["rule"] == "pickle.dangerous-global"
     assert {c["provider"] for c in detail["components"] if c["type"] == "service"} == {"openai"}
 
-    bom = api(demo, "GET", f"/scans/{scan['id']}/cyclonedx", demo.admin_key)
+    bom = demo.api("GET", f"/scans/{scan['id']}/cyclonedx", demo.admin_key)
     assert bom.status_code == 200
     assert bom.headers["content-type"] == "application/vnd.cyclonedx+json"
     problem = JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom.text)
     assert problem is None, problem
     assert bom.json()["services"][0]["provider"]["name"] == "OpenAI"
 
-    sarif = api(demo, "GET", f"/scans/{scan['id']}/sarif", demo.admin_key)
+    sarif = demo.api("GET", f"/scans/{scan['id']}/sarif", demo.admin_key)
     assert sarif.headers["content-type"] == "application/sarif+json"
     validate_sarif(sarif.json())
     rules = {r["ruleId"] for r in sarif.json()["runs"][0]["results"]}
@@ -423,10 +411,10 @@ def test_recorded_scans_findings_and_their_documents(
 
     for bad in ("latest", "..%2F..%2Fstore.db", "%2e%2e", ".hidden", scan["id"] + "x"):
         for suffix in ("", "/cyclonedx", "/sarif"):
-            got = api(demo, "GET", f"/scans/{bad}{suffix}", demo.admin_key)
+            got = demo.api("GET", f"/scans/{bad}{suffix}", demo.admin_key)
             assert got.status_code == 404, (bad, suffix, got.text)
-    assert api(demo, "GET", "/scans", other_admin).status_code == 403
-    assert api(demo, "GET", f"/scans/{scan['id']}/cyclonedx", other_admin).status_code == 403
+    assert demo.api("GET", "/scans", other_admin).status_code == 403
+    assert demo.api("GET", f"/scans/{scan['id']}/cyclonedx", other_admin).status_code == 403
 
 
 def test_the_operations_are_in_the_openapi_document(demo: Demo) -> None:

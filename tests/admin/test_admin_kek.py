@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from sumun.store.model import Role
@@ -24,23 +23,13 @@ pytestmark = pytest.mark.slow
 CANARY = "CANARY-수문-share-7f3a"
 
 
-def api(demo: Demo, method: str, path: str, key: str, **kw: Any) -> httpx.Response:
-    return httpx.request(
-        method,
-        f"{demo.admin_url}/admin/v1{path}",
-        headers={"authorization": f"Bearer {key}"},
-        timeout=30,
-        **kw,
-    )
-
-
 def kek(demo: Demo, name: str) -> dict[str, Any]:
-    listed = api(demo, "GET", "/keys", demo.admin_key).json()["keys"]
+    listed = demo.api("GET", "/keys", demo.admin_key).json()["keys"]
     return next(k for k in listed if k["key_id"] == name)
 
 
 def entry(demo: Demo, seq: int) -> dict[str, Any]:
-    found = api(demo, "GET", f"/ledger/entries/{seq}", demo.admin_key)
+    found = demo.api("GET", f"/ledger/entries/{seq}", demo.admin_key)
     assert found.status_code == 200, found.text
     return dict(found.json()["entry"])
 
@@ -50,7 +39,7 @@ def shares(demo: Demo) -> list[str]:
 
 
 def test_status_and_the_keys_with_versions_and_ages(demo: Demo) -> None:
-    status = api(demo, "GET", "/keys/status", demo.admin_key)
+    status = demo.api("GET", "/keys/status", demo.admin_key)
     assert status.status_code == 200, status.text
     body = status.json()
     assert body["sealed"] is False and body["initialised"] is True
@@ -58,7 +47,7 @@ def test_status_and_the_keys_with_versions_and_ages(demo: Demo) -> None:
     assert body["backend"] == "embedded" and body["suite"] and body["backend_ok"] is True
     assert body["collected"] is None and body["rekey_days"] == 30.0
 
-    listed = api(demo, "GET", "/keys", demo.admin_key).json()
+    listed = demo.api("GET", "/keys", demo.admin_key).json()
     assert listed["verified"] is True
     names = {k["key_id"] for k in listed["keys"]}
     assert {"demo", "sumun-ledger"} <= names
@@ -70,21 +59,21 @@ def test_status_and_the_keys_with_versions_and_ages(demo: Demo) -> None:
 
 
 def test_a_tenant_admin_sees_only_its_tenants_keys(demo: Demo) -> None:
-    made = api(demo, "POST", "/tenants", demo.admin_key, json={"name": "retail"})
+    made = demo.api("POST", "/tenants", demo.admin_key, json={"name": "retail"})
     assert made.status_code == 201, made.text
     retail_admin = str(
         demo.cli("tenants", "keys", "issue", "--tenant", "retail", "--role", "admin")["api_key"]
     )
-    assert api(demo, "GET", "/keys", retail_admin).json()["keys"] == []
+    assert demo.api("GET", "/keys", retail_admin).json()["keys"] == []
     for action in ("rotate", "disable", "enable"):
-        refused = api(demo, "POST", f"/keys/demo/{action}", retail_admin)
+        refused = demo.api("POST", f"/keys/demo/{action}", retail_admin)
         assert refused.status_code == 404, refused.text  # another tenant's: as if missing
-    assert api(demo, "POST", "/seal", retail_admin).status_code == 403  # the deployment's
+    assert demo.api("POST", "/seal", retail_admin).status_code == 403  # the deployment's
     assert kek(demo, "demo")["primary"] == 1
 
 
 def test_rotate_makes_a_new_primary_recorded_with_the_actor(demo: Demo) -> None:
-    rotated = api(demo, "POST", "/keys/demo/rotate", demo.admin_key)
+    rotated = demo.api("POST", "/keys/demo/rotate", demo.admin_key)
     assert rotated.status_code == 200, rotated.text
     body = rotated.json()
     assert body["key"]["primary"] == 2
@@ -100,45 +89,45 @@ def test_rotate_makes_a_new_primary_recorded_with_the_actor(demo: Demo) -> None:
     # The gateway still works with the new primary (and old envelopes still open).
     assert demo.chat(demo.api_key) == 200
     # Not recorded twice: no admin-change entry repeats the key-event.
-    after = api(demo, "GET", f"/ledger/entries/{body['ledger_seq'] + 1}", demo.admin_key)
+    after = demo.api("GET", f"/ledger/entries/{body['ledger_seq'] + 1}", demo.admin_key)
     assert after.status_code == 404 or after.json()["entry"]["kind"] != "admin-change"
 
 
 def test_disable_and_enable_a_version_and_a_key(demo: Demo) -> None:
     demo.cli("keys", "create", "scratch", "--tenant", "demo")
-    api(demo, "POST", "/keys/scratch/rotate", demo.admin_key).raise_for_status()
-    off = api(demo, "POST", "/keys/scratch/disable", demo.admin_key, json={"version": 1})
+    demo.api("POST", "/keys/scratch/rotate", demo.admin_key).raise_for_status()
+    off = demo.api("POST", "/keys/scratch/disable", demo.admin_key, json={"version": 1})
     assert off.status_code == 200, off.text
     assert [v["state"] for v in off.json()["key"]["versions"]] == ["disabled", "enabled"]
     assert entry(demo, off.json()["ledger_seq"])["attrs"]["action"] == "disable"
-    primary = api(demo, "POST", "/keys/scratch/disable", demo.admin_key, json={"version": 2})
+    primary = demo.api("POST", "/keys/scratch/disable", demo.admin_key, json={"version": 2})
     assert primary.status_code == 409 and "primary" in primary.json()["error"]["message"]
-    missing = api(demo, "POST", "/keys/scratch/disable", demo.admin_key, json={"version": 9})
+    missing = demo.api("POST", "/keys/scratch/disable", demo.admin_key, json={"version": 9})
     assert missing.status_code == 404, missing.text
-    on = api(demo, "POST", "/keys/scratch/enable", demo.admin_key, json={"version": 1})
+    on = demo.api("POST", "/keys/scratch/enable", demo.admin_key, json={"version": 1})
     assert [v["state"] for v in on.json()["key"]["versions"]] == ["enabled", "enabled"]
-    whole = api(demo, "POST", "/keys/scratch/disable", demo.admin_key)
+    whole = demo.api("POST", "/keys/scratch/disable", demo.admin_key)
     assert whole.json()["key"]["state"] == "disabled"
-    assert api(demo, "POST", "/keys/scratch/enable", demo.admin_key).json()["key"]["state"] == (
+    assert demo.api("POST", "/keys/scratch/enable", demo.admin_key).json()["key"]["state"] == (
         "enabled"
     )
-    bad = api(demo, "POST", "/keys/scratch/disable", demo.admin_key, json={"version": "1"})
+    bad = demo.api("POST", "/keys/scratch/disable", demo.admin_key, json={"version": "1"})
     assert bad.status_code == 400 and "version" in bad.json()["error"]["message"]
-    assert api(demo, "POST", "/keys/nope/rotate", demo.admin_key).status_code == 404
+    assert demo.api("POST", "/keys/nope/rotate", demo.admin_key).status_code == 404
 
 
 def test_destroy_needs_the_typed_key_id_and_waits_out_the_grace(demo: Demo) -> None:
     for body in ({}, {"confirm": "scratc"}, {"confirm": "demo"}):
-        refused = api(demo, "POST", "/keys/scratch/destroy", demo.admin_key, json=body)
+        refused = demo.api("POST", "/keys/scratch/destroy", demo.admin_key, json=body)
         assert refused.status_code == 400, refused.text
         assert "confirm" in refused.json()["error"]["message"]
     assert kek(demo, "scratch")["state"] == "enabled"  # nothing changed
     single = {"confirm": "scratch", "version": 1}
-    assert api(demo, "POST", "/keys/scratch/destroy", demo.admin_key, json=single).status_code == (
+    assert demo.api("POST", "/keys/scratch/destroy", demo.admin_key, json=single).status_code == (
         400
     )
     before = time.time()
-    done = api(demo, "POST", "/keys/scratch/destroy", demo.admin_key, json={"confirm": "scratch"})
+    done = demo.api("POST", "/keys/scratch/destroy", demo.admin_key, json={"confirm": "scratch"})
     assert done.status_code == 200, done.text
     key = done.json()["key"]
     assert key["state"] == "pending-destruction"
@@ -147,7 +136,7 @@ def test_destroy_needs_the_typed_key_id_and_waits_out_the_grace(demo: Demo) -> N
     assert recorded["action"] == "schedule-destroy" and recorded["detail.grace_days"] == "7"
     assert recorded["actor"] == f"{key_id(demo.admin_key)}@admin-api"
     # Enable cancels it (recorded as cancel-destroy).
-    cancelled = api(demo, "POST", "/keys/scratch/enable", demo.admin_key)
+    cancelled = demo.api("POST", "/keys/scratch/enable", demo.admin_key)
     assert cancelled.json()["key"]["state"] == "enabled"
     assert entry(demo, cancelled.json()["ledger_seq"])["attrs"]["action"] == "cancel-destroy"
 
@@ -155,14 +144,14 @@ def test_destroy_needs_the_typed_key_id_and_waits_out_the_grace(demo: Demo) -> N
 def test_an_immediate_destruction_needs_a_fresh_quorum(demo: Demo) -> None:
     quorum = shares(demo)
     base = {"confirm": "scratch", "now": True, "version": 1}
-    wrong = api(
-        demo, "POST", "/keys/scratch/destroy", demo.admin_key, json={**base, "shares": [CANARY]}
+    wrong = demo.api(
+        "POST", "/keys/scratch/destroy", demo.admin_key, json={**base, "shares": [CANARY]}
     )
     assert wrong.status_code == 400 and wrong.json()["error"]["type"] == "UnsealRefusedError"
     assert CANARY not in wrong.text
     assert [v["state"] for v in kek(demo, "scratch")["versions"]] == ["enabled", "enabled"]
-    done = api(
-        demo, "POST", "/keys/scratch/destroy", demo.admin_key, json={**base, "shares": quorum[:3]}
+    done = demo.api(
+        "POST", "/keys/scratch/destroy", demo.admin_key, json={**base, "shares": quorum[:3]}
     )
     assert done.status_code == 200, done.text
     assert [v["state"] for v in done.json()["key"]["versions"]] == ["destroyed", "enabled"]
@@ -172,8 +161,8 @@ def test_an_immediate_destruction_needs_a_fresh_quorum(demo: Demo) -> None:
 
 def test_an_auditor_reads_and_changes_nothing(demo: Demo) -> None:
     auditor = demo.issue(Role.AUDITOR)
-    assert api(demo, "GET", "/keys", auditor).status_code == 200
-    assert api(demo, "GET", "/keys/status", auditor).status_code == 200
+    assert demo.api("GET", "/keys", auditor).status_code == 200
+    assert demo.api("GET", "/keys/status", auditor).status_code == 200
     for path, body in (
         ("/keys/demo/rotate", {}),
         ("/keys/demo/disable", {}),
@@ -182,27 +171,25 @@ def test_an_auditor_reads_and_changes_nothing(demo: Demo) -> None:
         ("/seal", {}),
         ("/unseal", {"shares": shares(demo)[:1]}),
     ):
-        refused = api(demo, "POST", path, auditor, json=body)
+        refused = demo.api("POST", path, auditor, json=body)
         assert refused.status_code == 403, (path, refused.text)
     assert kek(demo, "demo")["state"] == "enabled"
-    assert api(demo, "GET", "/keys/status", auditor).json()["sealed"] is False
+    assert demo.api("GET", "/keys/status", auditor).json()["sealed"] is False
 
 
 def test_seal_refuses_the_gateway_and_unseal_share_by_share_brings_it_back(demo: Demo) -> None:
     quorum = shares(demo)
-    assert api(
-        demo, "POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]}
-    ).status_code == (
+    assert demo.api("POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]}).status_code == (
         409  # not sealed
     )
-    sealed = api(demo, "POST", "/seal", demo.admin_key)
+    sealed = demo.api("POST", "/seal", demo.admin_key)
     assert sealed.status_code == 200, sealed.text
     seal_entry = entry(demo, sealed.json()["ledger_seq"])["attrs"]
     assert seal_entry["action"] == "seal"
     assert seal_entry["actor"] == f"{key_id(demo.admin_key)}@admin-api"
     assert demo.chat(demo.api_key) == 503
-    assert api(demo, "POST", "/keys/demo/rotate", demo.admin_key).status_code == 503
-    listed = api(demo, "GET", "/keys", demo.admin_key).json()  # readable sealed, unverified
+    assert demo.api("POST", "/keys/demo/rotate", demo.admin_key).status_code == 503
+    listed = demo.api("GET", "/keys", demo.admin_key).json()  # readable sealed, unverified
     assert listed["verified"] is False and "demo" in {k["key_id"] for k in listed["keys"]}
 
     # Bad input changes nothing and is named without being echoed.
@@ -213,13 +200,13 @@ def test_seal_refuses_the_gateway_and_unseal_share_by_share_brings_it_back(demo:
         ({"passphrase": CANARY}, "passphrase"),
         ({}, "shares"),
     ):
-        refused = api(demo, "POST", "/unseal", demo.admin_key, json=body)
+        refused = demo.api("POST", "/unseal", demo.admin_key, json=body)
         assert refused.status_code == 400, refused.text
         assert needle in refused.json()["error"]["message"] and CANARY not in refused.text
         assert mistyped not in refused.text
-    status = api(demo, "GET", "/keys/status", demo.admin_key).json()
+    status = demo.api("GET", "/keys/status", demo.admin_key).json()
     assert status["sealed"] is True and status["collected"] in (None, 0)
-    found = api(demo, "GET", "/ledger/search?kind=admin-change&count=100", demo.admin_key)
+    found = demo.api("GET", "/ledger/search?kind=admin-change&count=100", demo.admin_key)
     refused = [
         r["entry"]["attrs"]
         for r in found.json()["entries"]
@@ -228,7 +215,7 @@ def test_seal_refuses_the_gateway_and_unseal_share_by_share_brings_it_back(demo:
     assert [r["reason"][:7] for r in refused] == ["share 1", "share 1"]  # who tried, not what
     assert CANARY not in found.text and mistyped not in found.text
 
-    first = api(demo, "POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]})
+    first = demo.api("POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]})
     assert first.status_code == 200, first.text
     assert first.json() | {"ledger_seq": 0} == {
         "sealed": True,
@@ -242,18 +229,18 @@ def test_seal_refuses_the_gateway_and_unseal_share_by_share_brings_it_back(demo:
     assert offered["attrs"]["actor"] == f"{key_id(demo.admin_key)}@admin-api"
     assert quorum[0] not in str(offered)
     # Sealing again discards the shares given so far (as `sumun seal` does), recorded.
-    reset = api(demo, "POST", "/seal", demo.admin_key)
+    reset = demo.api("POST", "/seal", demo.admin_key)
     assert entry(demo, reset.json()["ledger_seq"])["attrs"]["action"] == "unseal-reset"
-    assert api(demo, "GET", "/keys/status", demo.admin_key).json()["collected"] is None
-    again = api(demo, "POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]})
+    assert demo.api("GET", "/keys/status", demo.admin_key).json()["collected"] is None
+    again = demo.api("POST", "/unseal", demo.admin_key, json={"shares": quorum[:1]})
     assert again.json()["collected"] == 1
-    api(demo, "POST", "/unseal", demo.admin_key, json={"shares": quorum[1:2]}).raise_for_status()
-    assert api(demo, "GET", "/keys/status", demo.admin_key).json()["collected"] == 2
+    demo.api("POST", "/unseal", demo.admin_key, json={"shares": quorum[1:2]}).raise_for_status()
+    assert demo.api("GET", "/keys/status", demo.admin_key).json()["collected"] == 2
     assert demo.chat(demo.api_key) == 503
-    last = api(demo, "POST", "/unseal", demo.admin_key, json={"shares": quorum[2:3]})
+    last = demo.api("POST", "/unseal", demo.admin_key, json={"shares": quorum[2:3]})
     assert last.status_code == 200 and last.json()["sealed"] is False, last.text
     unsealed = entry(demo, last.json()["ledger_seq"])["attrs"]
     assert unsealed["action"] == "unseal"
     assert unsealed["actor"] == f"{key_id(demo.admin_key)}@admin-api"
     assert demo.chat(demo.api_key) == 200
-    assert api(demo, "GET", "/keys/status", demo.admin_key).json()["collected"] is None
+    assert demo.api("GET", "/keys/status", demo.admin_key).json()["collected"] is None

@@ -43,15 +43,6 @@ pii:
 """
 
 
-def api(demo: Demo, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
-    headers = dict(kw.pop("headers", {}))
-    if key is not None:
-        headers["authorization"] = f"Bearer {key}"
-    return httpx.request(
-        method, f"{demo.admin_url}/admin/v1{path}", headers=headers, timeout=20, **kw
-    )
-
-
 def card_chat(demo: Demo) -> int:
     """The gateway's status for a chat that carries a card number."""
     client = openai.OpenAI(base_url=f"{demo.base_url}/v1", api_key=demo.api_key, max_retries=0)
@@ -67,7 +58,7 @@ def card_chat(demo: Demo) -> int:
 
 
 def entry(demo: Demo, seq: int) -> dict[str, Any]:
-    found = api(demo, "GET", f"/ledger/entries/{seq}", demo.admin_key)
+    found = demo.api("GET", f"/ledger/entries/{seq}", demo.admin_key)
     assert found.status_code == 200, found.text
     return dict(found.json()["entry"])
 
@@ -75,7 +66,7 @@ def entry(demo: Demo, seq: int) -> dict[str, Any]:
 def test_the_policy_in_force_is_shown_to_admins_and_auditors_only(demo: Demo) -> None:
     auditor = demo.issue(Role.AUDITOR)
     for key in (demo.admin_key, auditor):
-        view = api(demo, "GET", "/policy", key)
+        view = demo.api("GET", "/policy", key)
         assert view.status_code == 200, view.text
         body = view.json()
         assert body["origin"] == "built-in" and body["source"] == "built-in"
@@ -84,44 +75,43 @@ def test_the_policy_in_force_is_shown_to_admins_and_auditors_only(demo: Demo) ->
         ids = [r["id"] for r in body["summary"]["pii_rules"]]
         assert ids == ["pii.unique-id", "pii.financial", "pii.contact-abroad"]
         assert body["summary"]["admission"]["classified_hosting"] == ["on-prem"]
-    assert api(demo, "GET", "/policy", demo.api_key).status_code == 403  # a user key
-    assert api(demo, "GET", "/policy").status_code == 401
-    assert api(demo, "GET", "/policy", "sk-sumun-nosuchkey0-" + "a" * 43).status_code == 401
+    assert demo.api("GET", "/policy", demo.api_key).status_code == 403  # a user key
+    assert demo.api("GET", "/policy").status_code == 401
+    assert demo.api("GET", "/policy", "sk-sumun-nosuchkey0-" + "a" * 43).status_code == 401
 
 
 def test_validate_names_each_problem_at_its_line_and_changes_nothing(demo: Demo) -> None:
     auditor = demo.issue(Role.AUDITOR)  # read-control is enough
-    size = api(demo, "GET", "/ledger/entries?count=1", demo.admin_key).json()
-    good = api(demo, "POST", "/policy/validate", auditor, json={"document": POLICY})
+    size = demo.api("GET", "/ledger/entries?count=1", demo.admin_key).json()
+    good = demo.api("POST", "/policy/validate", auditor, json={"document": POLICY})
     assert good.status_code == 200 and good.json()["valid"] is True
     assert good.json()["errors"] == []
 
-    bad = api(demo, "POST", "/policy/validate", auditor, json={"document": BROKEN}).json()
+    bad = demo.api("POST", "/policy/validate", auditor, json={"document": BROKEN}).json()
     assert bad["valid"] is False
     at = {(e["line"], e["column"]): e["message"] for e in bad["errors"]}
     assert at[(3, 12)].startswith("pii.default: Input should be")
     assert at[(5, 12)].startswith("pii.rules[0].id: String should match pattern")
 
-    yaml_error = api(
-        demo, "POST", "/policy/validate", auditor, json={"document": "pii:\n  rules: [\n  x: : y\n"}
+    yaml_error = demo.api(
+        "POST", "/policy/validate", auditor, json={"document": "pii:\n  rules: [\n  x: : y\n"}
     ).json()
     assert yaml_error["valid"] is False and yaml_error["errors"][0]["line"] == 3
     assert "not valid YAML" in yaml_error["errors"][0]["message"]
-    listing = api(demo, "POST", "/policy/validate", auditor, json={"document": "- a\n"}).json()
+    listing = demo.api("POST", "/policy/validate", auditor, json={"document": "- a\n"}).json()
     assert listing["errors"] == [
         {"line": 1, "column": 1, "message": "the top level must be a mapping"}
     ]
 
     # Nothing changed: no ledger entry, the policy in force is still the built-in one.
-    assert api(demo, "GET", "/ledger/entries?count=1", demo.admin_key).json() == size
-    assert api(demo, "GET", "/policy", auditor).json()["origin"] == "built-in"
+    assert demo.api("GET", "/ledger/entries?count=1", demo.admin_key).json() == size
+    assert demo.api("GET", "/policy", auditor).json()["origin"] == "built-in"
 
     for wrong in ({}, {"document": ""}, {"document": 5}, {"document": POLICY, "x": 1}):
-        refused = api(demo, "POST", "/policy/validate", auditor, json=wrong)
+        refused = demo.api("POST", "/policy/validate", auditor, json=wrong)
         assert refused.status_code == 400, wrong
         assert "body" in refused.json()["error"]["message"]
-    as_text = api(
-        demo,
+    as_text = demo.api(
         "POST",
         "/policy/validate",
         auditor,
@@ -129,7 +119,7 @@ def test_validate_names_each_problem_at_its_line_and_changes_nothing(demo: Demo)
         headers={"content-type": "text/yaml"},
     )
     assert as_text.status_code == 415
-    huge = api(demo, "POST", "/policy/validate", auditor, json={"document": "#" * 70_000})
+    huge = demo.api("POST", "/policy/validate", auditor, json={"document": "#" * 70_000})
     assert huge.status_code == 413
 
 
@@ -143,16 +133,16 @@ def test_an_applied_policy_is_recorded_and_the_gateway_enforces_it_within_a_seco
     demo.cli("tenants", "create", "retail")
     tenant_admin = demo.cli("tenants", "keys", "issue", "--tenant", "retail", "--role", "admin")
     for key, status in ((auditor, 403), (tenant_admin["api_key"], 403), (demo.api_key, 403)):
-        refused = api(demo, "POST", "/policy", key, json={"document": POLICY})
+        refused = demo.api("POST", "/policy", key, json={"document": POLICY})
         assert refused.status_code == status, refused.text
-    assert api(demo, "POST", "/policy", json={"document": POLICY}).status_code == 401
-    invalid = api(demo, "POST", "/policy", demo.admin_key, json={"document": BROKEN})
+    assert demo.api("POST", "/policy", json={"document": POLICY}).status_code == 401
+    invalid = demo.api("POST", "/policy", demo.admin_key, json={"document": BROKEN})
     assert invalid.status_code == 400
     message = invalid.json()["error"]["message"]
     assert "nothing was applied" in message and "line 3, column 12: pii.default" in message
-    assert api(demo, "GET", "/policy", demo.admin_key).json()["origin"] == "built-in"
+    assert demo.api("GET", "/policy", demo.admin_key).json()["origin"] == "built-in"
 
-    applied = api(demo, "POST", "/policy", demo.admin_key, json={"document": POLICY})
+    applied = demo.api("POST", "/policy", demo.admin_key, json={"document": POLICY})
     assert applied.status_code == 200, applied.text
     started = time.monotonic()
     done = applied.json()
@@ -169,7 +159,7 @@ def test_an_applied_policy_is_recorded_and_the_gateway_enforces_it_within_a_seco
     assert attrs["actor_role"] == "admin" and attrs["actor_tenant"] == "demo"
     assert attrs["sha256"] == done["sha256"]
 
-    view = api(demo, "GET", "/policy", auditor).json()
+    view = demo.api("GET", "/policy", auditor).json()
     assert view["origin"] == "stored" and view["document"] == POLICY
     assert view["sha256"] == done["sha256"] and view["in_force"] is True
     assert [r["id"] for r in view["summary"]["pii_rules"]] == [
@@ -181,8 +171,8 @@ def test_an_applied_policy_is_recorded_and_the_gateway_enforces_it_within_a_seco
 
 def test_reload_asks_every_node_and_is_recorded(demo: Demo) -> None:
     auditor = demo.issue(Role.AUDITOR)
-    assert api(demo, "POST", "/policy/reload", auditor).status_code == 403
-    reloaded = api(demo, "POST", "/policy/reload", demo.admin_key)
+    assert demo.api("POST", "/policy/reload", auditor).status_code == 403
+    reloaded = demo.api("POST", "/policy/reload", demo.admin_key)
     assert reloaded.status_code == 200, reloaded.text
     recorded = entry(demo, reloaded.json()["ledger_seq"])
     assert recorded["attrs"]["action"] == "policy-reload"
@@ -190,11 +180,11 @@ def test_reload_asks_every_node_and_is_recorded(demo: Demo) -> None:
 
 
 def test_explain_shows_korean_pii_masked_per_provider_and_keeps_no_trace(demo: Demo) -> None:
-    assert api(demo, "POST", "/policy", demo.admin_key, json={"document": POLICY}).is_success
+    assert demo.api("POST", "/policy", demo.admin_key, json={"document": POLICY}).is_success
     auditor = demo.issue(Role.AUDITOR)
-    size = api(demo, "GET", "/ledger/entries?count=1", demo.admin_key).json()["entries"][-1]
+    size = demo.api("GET", "/ledger/entries?count=1", demo.admin_key).json()["entries"][-1]
     text = f"고객 주민등록번호는 {RRN}, 연락처는 {PHONE}입니다."
-    answer = api(demo, "POST", "/policy/explain", auditor, json={"text": text, "model": "demo"})
+    answer = demo.api("POST", "/policy/explain", auditor, json={"text": text, "model": "demo"})
     assert answer.status_code == 200, answer.text
     got = answer.json()
     assert got["decision"] == "transform" and got["data_class"] == "O"
@@ -210,18 +200,18 @@ def test_explain_shows_korean_pii_masked_per_provider_and_keeps_no_trace(demo: D
     assert RRN not in answer.text and PHONE not in answer.text  # never the values
 
     # A card: refused for the provider, and why.
-    blocked = api(demo, "POST", "/policy/explain", auditor, json={"text": f"카드 {CARD}"}).json()
+    blocked = demo.api("POST", "/policy/explain", auditor, json={"text": f"카드 {CARD}"}).json()
     assert blocked["decision"] == "block" and "pii.card-never" in blocked["rules"]
     assert blocked["plans"][0]["admitted"] is False and blocked["plans"][0]["text"] is None
     assert "pii.card-never" in blocked["plans"][0]["reason"] and CARD not in str(blocked)
     # A declared class.
-    declared = api(
-        demo, "POST", "/policy/explain", auditor, json={"text": "회의록", "data_class": "S"}
+    declared = demo.api(
+        "POST", "/policy/explain", auditor, json={"text": "회의록", "data_class": "S"}
     ).json()
     assert declared["data_class"] == "S" and declared["classification_rules"] == ["class.declared"]
 
     # Explaining changes nothing and leaves no trace: no ledger entry, nothing in the log.
-    latest = api(demo, "GET", "/ledger/entries?count=1", demo.admin_key).json()["entries"][-1]
+    latest = demo.api("GET", "/ledger/entries?count=1", demo.admin_key).json()["entries"][-1]
     assert latest["seq"] == size["seq"]
     log = demo.home.parent / f"{demo.home.name}-demo.log"
     assert RRN not in log.read_text(encoding="utf-8", errors="replace")
@@ -233,12 +223,12 @@ def test_explain_shows_korean_pii_masked_per_provider_and_keeps_no_trace(demo: D
         {"text": "hi", "prompt": "x"},
         {"model": "demo"},
     ):
-        refused = api(demo, "POST", "/policy/explain", auditor, json=wrong)
+        refused = demo.api("POST", "/policy/explain", auditor, json=wrong)
         assert refused.status_code == 400, (wrong, refused.text)
         assert "hi" not in refused.json()["error"]["message"].split(":")[0]
-    too_long = api(demo, "POST", "/policy/explain", auditor, json={"text": "가" * 30_000})
+    too_long = demo.api("POST", "/policy/explain", auditor, json={"text": "가" * 30_000})
     assert too_long.status_code == 413  # 90 KB of UTF-8: over the 64 KiB body cap
-    assert api(demo, "POST", "/policy/explain", demo.api_key, json={"text": "x"}).status_code == 403
+    assert demo.api("POST", "/policy/explain", demo.api_key, json={"text": "x"}).status_code == 403
 
 
 OWN_CONFIG = """\

@@ -52,6 +52,15 @@ class Demo:
     api_key: str  # user role
     admin_key: str  # admin role of the operator tenant
 
+    def api(self, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
+        """One admin API call (`path` below /admin/v1), with `key` as the bearer if given."""
+        headers = dict(kw.pop("headers", {}))
+        if key is not None:
+            headers["authorization"] = f"Bearer {key}"
+        return httpx.request(
+            method, f"{self.admin_url}/admin/v1{path}", headers=headers, timeout=30, **kw
+        )
+
     def cli(self, *args: str) -> Any:
         done = subprocess.run(
             [*SUMUN, *args, "--json"],
