@@ -21,12 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sumun.admin.http.audit import change_entry, record, writable
+from sumun.admin.http.audit import change_entry, record, record_or_undo, writable
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery, QueryModel
 from sumun.admin.http.operation import Call, Operation
 from sumun.admin.http.tenants import NewLimits, budget_used, existing_tenant, limit_attrs
-from sumun.errors import ConflictError, NotFoundError, SumunError, UsageError
+from sumun.errors import ConflictError, NotFoundError, UsageError
 from sumun.store.directory import MAX_PAGE
 from sumun.store.model import Permission, Role, VirtualKey
 
@@ -150,11 +150,9 @@ def issue(ctx: AdminContext, call: Call[NoQuery, NewKey]) -> IssuedKey:
     if key.app is not None:
         attrs["app"] = key.app
     entry = change_entry(caller, "key-issue", tenant=tenant.name, attrs=attrs)
-    try:
-        seq = record(ctx, caller, entry)
-    except SumunError:
-        ctx.directory.revoke_key(key.key_id)  # an unrecorded key must not work
-        raise
+    seq = record_or_undo(  # an unrecorded key must not work
+        ctx, caller, entry, lambda: ctx.directory.revoke_key(key.key_id)
+    )
     return IssuedKey(key=ApiKey(**_view(key)), api_key=secret, ledger_seq=seq)
 
 
@@ -188,13 +186,14 @@ def set_limits(ctx: AdminContext, call: Call[NoQuery, NewLimits]) -> KeyLimits:
     entry = change_entry(
         caller, "key-limits", tenant=key.tenant, attrs={"key_id": key.key_id, **attrs}
     )
-    try:
-        seq = record(ctx, caller, entry)
-    except SumunError:  # an unrecorded change must not stay
-        ctx.directory.update_key_limits(
+    seq = record_or_undo(
+        ctx,
+        caller,
+        entry,
+        lambda: ctx.directory.update_key_limits(
             found.key_id, rpm=found.rpm, tpm=found.tpm, token_budget=found.token_budget
-        )
-        raise
+        ),
+    )
     used = budget_used(ctx, "key", [key.key_id])
     return KeyLimits(**_view(key), used=used.get(key.key_id), ledger_seq=seq)
 

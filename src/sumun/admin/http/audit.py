@@ -12,14 +12,16 @@ revoked) and the caller gets the ledger's 503.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sumun.admin.http.auth import Caller
 from sumun.admin.http.context import AdminContext
+from sumun.errors import SumunError
 from sumun.gateway.assemble import admin_change_entry
 from sumun.ledger.entry import EntryMeta
 
-__all__ = ["change_entry", "record", "writable"]
+__all__ = ["change_entry", "record", "record_or_undo", "writable"]
 
 
 def writable(ctx: AdminContext) -> None:
@@ -54,3 +56,15 @@ def record(ctx: AdminContext, caller: Caller, meta: EntryMeta) -> int:
         },
     )
     return ctx.ledger.append(meta, durability="strict").wait()
+
+
+def record_or_undo(
+    ctx: AdminContext, caller: Caller, meta: EntryMeta, undo: Callable[[], object]
+) -> int:
+    """`record`, and if the ledger refuses the entry, `undo` the change it was for before the
+    error goes on: an unrecorded change must not stay."""
+    try:
+        return record(ctx, caller, meta)
+    except SumunError:
+        undo()
+        raise

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sumun.admin.http.audit import change_entry, record, writable
+from sumun.admin.http.audit import change_entry, record, record_or_undo, writable
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery
 from sumun.admin.http.operation import Call, Operation
@@ -26,7 +26,6 @@ from sumun.errors import (
     ConflictError,
     LimiterUnavailableError,
     NotFoundError,
-    SumunError,
     UsageError,
 )
 from sumun.store.directory import UNCHANGED, Unchanged
@@ -199,13 +198,14 @@ def set_limits(ctx: AdminContext, call: Call[NoQuery, NewLimits]) -> TenantLimit
         tenant.name, rpm=new["rpm"], tpm=new["tpm"], token_budget=new["token_budget"]
     )
     entry = change_entry(caller, "tenant-limits", tenant=tenant.name, attrs=attrs)
-    try:
-        seq = record(ctx, caller, entry)
-    except SumunError:  # an unrecorded change must not stay
-        ctx.directory.update_tenant(
+    seq = record_or_undo(
+        ctx,
+        caller,
+        entry,
+        lambda: ctx.directory.update_tenant(
             tenant.name, rpm=tenant.rpm, tpm=tenant.tpm, token_budget=tenant.token_budget
-        )
-        raise
+        ),
+    )
     used = budget_used(ctx, "tenant", [tenant.name])
     return TenantLimits(**tenant_json(changed), used=used.get(tenant.name), ledger_seq=seq)
 
