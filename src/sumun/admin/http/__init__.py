@@ -8,10 +8,14 @@ as its routes.
     inputs.py      size-capped JSON bodies and query strings → validated models
     errors.py      the error shape and each error's status
     audit.py       every change an `admin-change` ledger entry naming its actor
-    providers.py   providers and the kill switch        tenants.py   tenants and apps
-    api_keys.py    virtual API keys                      ledger.py    ledger metadata
-    status.py      status and metrics                    openapi.py   the OpenAPI document
-    app.py         the ASGI app, assembled from the above
+    providers.py   providers and the kill switch        tenants.py   tenants, apps, limits
+    api_keys.py    virtual API keys                      ledger.py    ledger metadata, proofs
+    ledger_more.py consistency, checkpoints, payloads    status.py    status and metrics
+    policy.py      view, validate, apply, explain        kek.py       the key layer, seal/unseal
+    compliance.py  register and attestations             compliance_reviews.py  oversight
+    compliance_report.py, compliance_cache.py            the report, cached per process
+    scans.py       recorded scans, CycloneDX, SARIF      usage.py     the overview's figures
+    openapi.py     the OpenAPI document                  app.py       the ASGI app, from the above
 
 Unlike the Unix-socket admin channel (`sumun.admin.server`, the local CLI's, one shared
 token), every caller here is a virtual API key with a role, and every change names that key.
