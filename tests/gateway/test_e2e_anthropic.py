@@ -41,7 +41,13 @@ def test_notice_in_an_anthropic_stream(gateway: Running) -> None:
         model="demo", max_tokens=64, messages=[{"role": "user", "content": "금리?"}]
     ) as stream:
         text = "".join(stream.text_stream)
+        final = stream.get_final_message()
     assert text.endswith("[AI 생성 답변]")
+    assert final.content[-1].type == "text" and final.content[-1].text.endswith("[AI 생성 답변]")
+    whole = _client(gateway, "bank").messages.create(
+        model="demo", max_tokens=64, messages=[{"role": "user", "content": "금리?"}]
+    )
+    assert [b.type for b in whole.content] == [b.type for b in final.content]
 
 
 def test_errors_come_back_in_anthropic_format(gateway: Running) -> None:

@@ -121,6 +121,46 @@ def test_tenant_notice_is_added_to_generated_text(gateway: Running) -> None:
     assert text.endswith("[AI 생성 답변]")
 
 
+def test_a_stream_reader_that_stops_at_finish_reason_has_seen_the_notice(
+    gateway: Running,
+) -> None:
+    stream = _client(gateway, "bank").chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "대출 금리?"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text = ""
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        text += chunk.choices[0].delta.content or ""
+        if chunk.choices[0].finish_reason is not None:
+            break
+    stream.close()
+    assert text.endswith("[AI 생성 답변]")
+
+
+def test_responses_answers_carry_the_notice_too(gateway: Running) -> None:
+    client = _client(gateway, "bank")
+    whole = client.responses.create(model="demo", input="대출 금리?")
+    assert whole.output_text.endswith("[AI 생성 답변]")
+    with client.responses.stream(model="demo", input="대출 금리?") as stream:
+        text = ""
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+            elif event.type == "response.output_text.done":
+                break  # a reader that stops when the text is done
+        assert text.endswith("[AI 생성 답변]")
+    with client.responses.stream(model="demo", input="대출 금리?") as stream:
+        final = stream.get_final_response()
+    assert final.output_text.endswith("[AI 생성 답변]")
+    assert final.output_text.count("[AI 생성 답변]") == 1
+    plain = _client(gateway).responses.create(model="demo", input="대출 금리?")
+    assert "[AI 생성 답변]" not in plain.output_text
+
+
 @pytest.mark.parametrize(
     ("key", "status", "fragment"),
     [("revoked", 401, "revoked"), ("auditor", 403, "auditor")],

@@ -453,7 +453,7 @@ class Gateway:
             rewrite_body(answer, call.endpoint, restore)
         body = label_body(
             answer,
-            call.wire,
+            call.endpoint,
             notice=self._notice(ctx),
             meta={
                 "ledger_seq": ctx.admitted_seq,
@@ -510,7 +510,7 @@ class Gateway:
         if restore.active:
             chunks = rewrite_stream(chunks, call.endpoint, call.wire, restore)
         if notice:
-            chunks = notice_stream(chunks, call.wire, notice)
+            chunks = notice_stream(chunks, call.endpoint, notice)
 
         async def body() -> AsyncIterator[bytes]:
             outcome, status = "ok", 200
