@@ -47,6 +47,8 @@ class EntryKind(enum.Enum):
     # The store took appends again after failing: what was refused, spooled, replayed and lost
     # meanwhile (sumun.ledger.outage).
     LEDGER_RECOVERY = "ledger-recovery"
+    # One AWS KMS External Key Store call (sumun.xks): AWS's request metadata and the outcome.
+    XKS = "xks"
 
 
 @dataclass(frozen=True, slots=True)
