@@ -88,6 +88,20 @@ def test_append_checkpoint_prove_tail_export_verify(
     verify_inclusion_bundle(proof, proof["checkpoint"], vkeys)
 
 
+def test_tail_by_kind_reaches_back_past_other_entries(ready: tuple[Cli, list[str]]) -> None:
+    cli, shares = ready
+    quorum = _shares(shares[:3])
+    cli.json("ledger", "append", "--tenant", "acme", "--kind", "oversight-review", *quorum)
+    for i in range(5):
+        cli.json("ledger", "append", "--tenant", "acme", "--attr", f"n={i}", *quorum)
+    rows = cli.json("ledger", "tail", "-n", "3", "--kind", "oversight-review")["entries"]
+    assert [r["entry"]["kind"] for r in rows] == ["oversight-review"]
+    changes = cli.json("ledger", "tail", "-n", "2", "--kind", "admin-change")["entries"]
+    assert [r["entry"]["attrs"]["n"] for r in changes] == ["3", "4"]
+    wrong = cli.run("ledger", "tail", "--kind", "no-such-kind")
+    assert wrong.returncode == 2 and "xks" in wrong.stdout + wrong.stderr
+
+
 def test_verify_exits_1_and_names_the_first_bad_entry(ready: tuple[Cli, list[str]]) -> None:
     cli, shares = ready
     quorum = _shares(shares[:3])

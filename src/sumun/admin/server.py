@@ -23,7 +23,7 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     POST /admin/v1/decrypt               {"envelope_b64", "tenant"?, "record_id", "purpose"}
     POST /admin/v1/ledger/checkpoint
     POST /admin/v1/ledger/append         {"tenant", "kind"?, "payload_b64"?, "attrs"?, ...}
-    POST /admin/v1/ledger/tail           {"count"?, "decrypt"?}
+    POST /admin/v1/ledger/tail           {"count"?, "decrypt"?, "kind"?}
     GET  /admin/v1/providers             the kill switch's view of the providers
     POST /admin/v1/providers/{name}/cut  {"reason"?}    (recorded in the ledger)
     POST /admin/v1/providers/{name}/restore
@@ -67,6 +67,7 @@ from sumun.gateway.killswitch import KillSwitch
 from sumun.keys import operations
 from sumun.keys.envelope import Context
 from sumun.keys.lifecycle import KeyLifecycle
+from sumun.ledger.entry import EntryKind
 from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
 from sumun.runtime import Runtime
 
@@ -264,7 +265,10 @@ class _Handlers:
         count = body.get("count", 20)
         if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 10_000:
             raise UsageError("count must be an integer from 1 to 10000")
-        rows = self._ledger.tail(count, decrypt=bool(body.get("decrypt")))
+        kind = body.get("kind")
+        if kind is not None and kind not in {k.value for k in EntryKind}:
+            raise UsageError("kind must be one of the ledger's entry kinds")
+        rows = self._ledger.tail(count, decrypt=bool(body.get("decrypt")), kind=kind)
         return [tail_json(row) for row in rows]
 
     # -- kill switch -------------------------------------------------------------------------

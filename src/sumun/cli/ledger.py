@@ -21,7 +21,7 @@ from sumun.cli.render import console, err_console, print_json
 from sumun.errors import LedgerIntegrityError, UsageError
 from sumun.keys import registry, seal
 from sumun.ledger import merkle, signing
-from sumun.ledger.entry import decode_entry
+from sumun.ledger.entry import EntryKind, decode_entry
 from sumun.ledger.fsck import fsck
 from sumun.ledger.keystate import Disagreement, key_state_disagreements
 from sumun.ledger.note import Verifier
@@ -223,14 +223,21 @@ def tail(
     ] = False,
     shares: ShareOpt = None,
     passphrase: PassOpt = False,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="only entries of this kind (e.g. xks, admin-change)"),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The latest entries; payloads decrypted only for callers who hold the keys."""
     if not 0 < count <= 10_000:
         raise UsageError("--count must be from 1 to 10000")
+    kinds = [k.value for k in EntryKind]
+    if kind is not None and kind not in kinds:
+        raise UsageError(f"--kind must be one of: {', '.join(kinds)}")
     target = with_target(shares, passphrase)
     try:
-        rows = target.ledger_tail(count, decrypt)
+        rows = target.ledger_tail(count, decrypt, kind)
     finally:
         target.close()
     if json_out:

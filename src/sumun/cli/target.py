@@ -84,7 +84,9 @@ class KeyTarget(Protocol):
     def decrypt(self, blob: bytes, context: Context) -> bytes: ...
     def ledger_checkpoint(self) -> dict[str, Any]: ...
     def ledger_append(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]: ...
+    def ledger_tail(
+        self, count: int, decrypt: bool, kind: str | None = None
+    ) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...
 
 
@@ -183,10 +185,13 @@ class RemoteTarget:
     def ledger_append(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._post("/ledger/append", body)
 
-    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self._client.call(
-            "POST", "/ledger/tail", {"count": count, "decrypt": decrypt}
-        )
+    def ledger_tail(
+        self, count: int, decrypt: bool, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"count": count, "decrypt": decrypt}
+        if kind is not None:
+            body["kind"] = kind
+        rows: list[dict[str, Any]] = self._client.call("POST", "/ledger/tail", body)
         return rows
 
     def close(self) -> None:
@@ -304,10 +309,13 @@ class DirectTarget:
         seq = self._runtime.ledger.append(meta, payload, durability="strict").wait()
         return {"seq": seq}
 
-    def ledger_tail(self, count: int, decrypt: bool) -> list[dict[str, Any]]:
+    def ledger_tail(
+        self, count: int, decrypt: bool, kind: str | None = None
+    ) -> list[dict[str, Any]]:
         if decrypt:
             self._open()
-        return [tail_json(row) for row in self._runtime.ledger.tail(count, decrypt=decrypt)]
+        rows = self._runtime.ledger.tail(count, decrypt=decrypt, kind=kind)
+        return [tail_json(row) for row in rows]
 
     def close(self) -> None:
         self._runtime.close()

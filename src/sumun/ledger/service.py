@@ -40,7 +40,7 @@ from sumun.ledger.outage import Recovery, SpoolStats
 from sumun.ledger.proofs import ProofReader
 from sumun.ledger.sequencer import Durability, Receipt, Sequencer
 from sumun.ledger.spool import Spool
-from sumun.ledger.store.base import LedgerStore, StoredCheckpoint
+from sumun.ledger.store.base import LedgerStore, StoredCheckpoint, StoredEntry
 
 __all__ = ["InclusionBundle", "Ledger", "TailRow", "payload_context"]
 
@@ -290,10 +290,14 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def tail(self, count: int, *, decrypt: bool = False) -> list[TailRow]:
+    def tail(
+        self, count: int, *, decrypt: bool = False, kind: str | None = None, scan: int = 100_000
+    ) -> list[TailRow]:
+        """The latest `count` entries, oldest first — of one `kind` only when given, looking
+        back through at most `scan` entries for them."""
         size = self.store.size()
         rows = []
-        for stored in self.store.entries(max(0, size - count), size):
+        for stored in self._latest(size, count, kind, scan):
             obj = decode_entry(stored.entry)
             state, data = "none", None
             if stored.payload is not None:
@@ -308,6 +312,20 @@ class Ledger:
                         state = f"unreadable: {exc}"
             rows.append(TailRow(stored.seq, obj, data, state))
         return rows
+
+    def _latest(self, size: int, count: int, kind: str | None, scan: int) -> list[StoredEntry]:
+        if kind is None:
+            return list(self.store.entries(max(0, size - count), size))
+        # Canonical entries spell the kind exactly so: a byte test skips the others unparsed.
+        needle = b'"kind":"' + kind.encode() + b'"'
+        found: list[StoredEntry] = []
+        end, floor = size, max(0, size - scan)
+        while end > floor and len(found) < count:
+            start = max(floor, end - 1024)
+            window = [e for e in self.store.entries(start, end) if needle in e.entry]
+            found[:0] = [e for e in window if decode_entry(e.entry).get("kind") == kind]
+            end = start
+        return found[-count:]
 
     def close(self) -> None:
         self._sequencer.close()
