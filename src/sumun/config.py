@@ -146,6 +146,8 @@ class ProfileConfig(_Strict):
     training_use: bool | None = None
     certifications: tuple[str, ...] = ()
     cross_border_basis: str | None = None
+    # AI Basic Act art. 36: the representative's name and contact, or "below-threshold".
+    domestic_representative: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 # The built-in demo provider runs inside Sumun: on-prem, organization-held keys, nothing kept.

@@ -316,12 +316,18 @@ def test_an_auditor_reviews_a_high_impact_call_and_an_admin_may_not(demo: Demo) 
 
 
 def test_the_queue_reads_a_bounded_window_and_pages_back(demo: Demo) -> None:
-    demo.api(
+    registered = demo.api(
         "POST",
         "/compliance/register",
         demo.admin_key,
-        json={"app": "demo/playground", "purpose": "대출 심사 보조", "high_impact": "yes"},
+        json={
+            "app": "demo/playground",
+            "purpose": "대출 심사 보조",
+            "sector": "finance",
+            "high_impact": "yes",
+        },
     )
+    assert registered.status_code == 200, registered.text  # also when run alone
     assert demo.chat(demo.api_key) == 200
     assert demo.chat(demo.api_key) == 200
     whole = demo.api("GET", "/compliance/reviews", demo.admin_key).json()
@@ -427,3 +433,27 @@ def test_the_operations_are_in_the_openapi_document(demo: Demo) -> None:
     report = paths["/admin/v1/compliance/report"]["get"]
     assert {"refresh", "wait"} <= {p["name"] for p in report["parameters"]}
     assert "application/vnd.cyclonedx+json" in json.dumps(paths["/admin/v1/scans/{id}/cyclonedx"])
+
+
+def test_the_questionnaire_asks_whether_a_person_decides(demo: Demo) -> None:
+    """MSIT's January-2026 criteria: a listed area is high-impact only in automated use."""
+    body = {
+        "app": "demo/playground",
+        "purpose": "대출 심사 보조",
+        "sector": "finance",
+        "high_impact": "questionnaire",
+        "areas": ["rights-decisions"],
+        "significant": "yes",
+    }
+    human = demo.api(
+        "POST", "/compliance/register", demo.admin_key, json=body | {"automated": "no"}
+    )
+    assert human.status_code == 200, human.text
+    assert human.json()["entry"]["high_impact"] is False
+    assert human.json()["entry"]["entry"]["determination"]["automated"] == "no"
+    machine = demo.api(
+        "POST", "/compliance/register", demo.admin_key, json=body | {"automated": "yes"}
+    )
+    assert machine.json()["entry"]["high_impact"] is True
+    wrong = demo.api("POST", "/compliance/register", demo.admin_key, json=body | {"automated": 1})
+    assert wrong.status_code == 400

@@ -73,10 +73,12 @@ def test_report_on_the_demo_deployment_and_after_changing_it(
     html_file = tmp_path / "report.html"
     done = runner.run("comply", "report", "-o", str(html_file), "--fail-on", "not-satisfied")
     assert done.exit_code == 1, done.output
-    assert "What to fix first" in done.stdout and "AIBA-31.1" in done.stdout
+    assert "What to fix first" in done.stdout and "AIBA-33" in done.stdout
     html = html_file.read_text(encoding="utf-8")
-    assert "the AI notice is off for tenant(s) demo" in html
-    assert html.count('class="req st-not-satisfied" id="AIBA-31.') == 2
+    # Art. 31(2) asks for a notice a person can perceive; with Sumun's off, only the app's own
+    # UI could give it — which Sumun cannot see: undetermined, not failed.
+    assert "only the machine-readable mark for tenant(s) demo" in html
+    assert html.count('class="req st-undetermined" id="AIBA-31.2"') == 1
 
 
 # -- the workflow, in-process --------------------------------------------------------------------
@@ -124,14 +126,27 @@ def test_register_review_attest_and_report(tmp_path: Path) -> None:
     quorum = _quorum(shares)
     runner.json("keys", "create", "acme", *quorum)
 
-    # The questionnaire, answered on stdin: area 7 (사, loan screening), significant: yes.
+    # Without a terminal and without the answers, the error lists what to pass.
+    mute = runner.run("comply", "register", "acme/loans", "--purpose", "대출 심사 보조",
+                      "--high-impact", "ask", "--area", "rights-decisions",
+                      "--significant", "yes")  # fmt: skip
+    assert mute.exit_code == 2 and "--automated yes|no|unsure" in mute.output
+    # A person makes the final decision: a listed area, but not high-impact (MSIT, Jan 2026).
+    human = runner.json("comply", "register", "acme/loans", "--purpose", "대출 심사 보조",
+                        "--sector", "finance", "--high-impact", "ask", "--area",
+                        "rights-decisions", "--significant", "yes", "--automated", "no")  # fmt: skip
+    assert human["high_impact"] is False
+    assert human["determination"]["automated"] == "no"
+    # The questionnaire, answered on stdin: area 7 (사, loan screening), significant: yes,
+    # automated: yes.
     asked = runner.run(
         "comply", "register", "acme/loans", "--purpose", "대출 심사 보조", "--sector", "finance",
         "--high-impact", "ask", "--model", "demo", "--oversight", "Kim <kim@acme.kr>",
-        input="7\nyes\n",
+        input="7\nyes\nyes\n",
     )  # fmt: skip
     assert asked.exit_code == 0, asked.output
     assert "HIGH-IMPACT" in asked.stdout and "(사)" in asked.stdout
+    assert "without a person making the final decision" in asked.stdout
     listed = runner.json("comply", "register", "--list")["apps"]
     assert listed[0]["subject"] == "acme/loans" and listed[0]["high_impact"] is True
     assert listed[0]["determination"]["areas"] == ["rights-decisions"]

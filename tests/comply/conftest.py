@@ -24,6 +24,7 @@ from sumun.comply.facts import Facts
 from sumun.comply.gather import gather
 from sumun.comply.model import Assessment, Evidence
 from sumun.comply.register import Determination, Register, Registration
+from sumun.comply.report import Report, build_report
 from sumun.ledger.entry import EntryKind, EntryMeta
 from sumun.runtime import Runtime, open_runtime
 from sumun.store.directory import Directory
@@ -61,6 +62,10 @@ class Deployment:
     def assess(self, **kwargs: Any) -> dict[str, Assessment]:
         found = assess(self.catalog, self.facts(**kwargs))
         return {a.requirement.id + (f"@{a.subject}" if a.subject else ""): a for a in found}
+
+    def report(self, **kwargs: Any) -> Report:
+        facts = self.facts(**kwargs)
+        return build_report(self.catalog, facts, assess(self.catalog, facts))
 
     def evidence(self, requirement: str, collector: str, **kwargs: Any) -> Evidence:
         item = self.assess(**kwargs)[requirement]

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from sumun.comply.catalog import Catalog
-from sumun.comply.register import Determination, Register, Registration, determine, parse_subject
+from sumun.comply.register import (
+    QUESTION_AUTOMATED,
+    Determination,
+    Register,
+    Registration,
+    determine,
+    parse_subject,
+)
 from sumun.errors import StateError, UsageError
 
 
@@ -38,6 +45,33 @@ def test_high_impact_needs_an_area_and_a_significant_effect(catalog: Catalog) ->
     assert unsure.high_impact is True and "unsure whether" in unsure.reason
     with pytest.raises(UsageError, match="unknown high-impact area 'casino'"):
         determine(areas, ["casino"], "yes")
+
+
+def test_a_person_in_the_final_decision_keeps_a_listed_area_out_of_high_impact(
+    catalog: Catalog,
+) -> None:
+    """MSIT's January-2026 criterion: only automated use makes a listed area high-impact."""
+    areas = catalog.areas
+    assert "without a person making the final decision" in QUESTION_AUTOMATED
+    human = determine(areas, ["rights-decisions"], "yes", "no")
+    assert human.high_impact is False and human.automated == "no"
+    assert "a person makes the final decision" in human.reason
+    assert "MSIT can be asked to confirm" in human.reason
+    auto = determine(areas, ["rights-decisions"], "yes", "yes")
+    assert auto.high_impact is True and auto.automated == "yes"
+    assert "without a person in the final decision" in auto.reason
+    unsure = determine(areas, ["rights-decisions"], "yes", "unsure")
+    assert unsure.high_impact is True and "unsure whether a person makes" in unsure.reason
+    # Not asked (an older caller): recorded as None and read as unsure — the safe default.
+    old = determine(areas, ["rights-decisions"], "yes")
+    assert old.high_impact is True and old.automated is None
+    assert "final-decision question was not answered" in old.reason
+    # No significant effect: not high-impact whatever the automation answer.
+    assert determine(areas, ["healthcare"], "no", "yes").high_impact is False
+    # The answer is recorded in the register entry, and older entries still load.
+    assert Determination.model_validate_json(auto.model_dump_json()).automated == "yes"
+    legacy = {"high_impact": True, "method": "questionnaire", "reason": "before the question"}
+    assert Determination.model_validate(legacy).automated is None
 
 
 def test_the_register_keeps_the_first_registration_time(tmp_path: Path) -> None:

@@ -67,4 +67,7 @@ def test_html_is_self_contained_bilingual_printable_and_escaped(deploy: Deploy) 
     assert "법률 자문이 아닙니다" in html and "not legal advice" in html
     assert "1분 요약" in html and "One-minute summary" in html
     assert "미확인 unconfirmed" in html  # the badge of unconfirmed sources
+    # … with its reason beside it, never a bare flag.
+    assert html.count("미확인 사유 Why unconfirmed:") == html.count('class="badge unconfirmed"')
+    assert "not an NIS statement; the guideline speaks of stopping S-grade leaks" in html
     assert "N2SF-CA.CTRL" in html and "sumun providers cut demo --reason drill" in html

@@ -74,10 +74,11 @@ def test_an_admin_sees_the_report_and_attests(
     expect(aiba.get_by_role("heading")).to_contain_text("AI Basic Act")
     for catalog in ("pipa.yaml", "n2sf.yaml", "kcmvp.yaml", "csap.yaml"):
         expect(page.locator(f"[data-catalog='{catalog}']")).to_have_count(1)
-    notice = page.locator("tr[data-requirement='AIBA-31.1']")
-    expect(notice.get_by_test_id("status")).to_have_text("Needs attestation")
-    notice.locator("summary").click()
-    expect(notice.locator("ul.evidence")).to_contain_text("gateway.ai_notice")
+    prior = page.locator("tr[data-requirement='AIBA-31.1']")
+    expect(prior.get_by_test_id("status")).to_have_text("Needs attestation")
+    label = page.locator("tr[data-requirement='AIBA-31.2']")
+    label.locator("summary").click()
+    expect(label.locator("ul.evidence")).to_contain_text("gateway.output_label")
     expect(page.locator("tr[data-app='demo/playground']")).to_contain_text("high-impact")
     expect(page.locator(f"tr[data-awaiting='{awaiting}']")).to_be_visible()
     expect(page.get_by_test_id("review")).to_have_count(0)  # an admin may not review

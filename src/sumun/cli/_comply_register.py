@@ -21,6 +21,7 @@ from sumun.cli.render import console, print_json
 from sumun.comply.catalog import Catalog, load_catalog
 from sumun.comply.model import HighImpactArea
 from sumun.comply.register import (
+    QUESTION_AUTOMATED,
     Determination,
     Register,
     Registration,
@@ -38,9 +39,7 @@ __all__ = ["register"]
 
 
 def _ask_areas(areas: tuple[HighImpactArea, ...], subject: str) -> list[str]:
-    console.print(
-        f"\n[bold]Is {subject} high-impact AI?[/] (AI Basic Act art. 2(4); wording unconfirmed)"
-    )
+    console.print(f"\n[bold]Is {subject} high-impact AI?[/] (AI Basic Act art. 2(4))")
     for number, area in enumerate(areas, start=1):
         console.print(f"  {number:2}. ({area.item}) {area.title_ko} — {area.title_en}")
     while True:
@@ -69,15 +68,27 @@ def _ask_significant() -> Significance:
     return "yes" if answer == "yes" else "no" if answer == "no" else "unsure"
 
 
+def _ask_automated() -> Significance:
+    answer = Prompt.ask(QUESTION_AUTOMATED, choices=["yes", "no", "unsure"], console=console)
+    return "yes" if answer == "yes" else "no" if answer == "no" else "unsure"
+
+
+def _answer(value: str | None, flag: str) -> Significance | None:
+    if value is not None and value not in ("yes", "no", "unsure"):
+        raise UsageError(f"{flag} must be yes, no or unsure")
+    return value  # type: ignore[return-value]
+
+
 def _determination(
     catalog: Catalog,
     subject: str,
     high_impact: str,
     areas: list[str] | None,
     significant: str | None,
+    automated: str | None = None,
 ) -> Determination:
-    if significant is not None and significant not in ("yes", "no", "unsure"):
-        raise UsageError("--significant must be yes, no or unsure")
+    given_significant = _answer(significant, "--significant")
+    given_automated = _answer(automated, "--automated")
     if high_impact in ("yes", "no"):
         return declared(catalog.areas, high_impact == "yes", areas or [])
     if high_impact != "ask":
@@ -86,17 +97,15 @@ def _determination(
         chosen = areas if areas is not None else _ask_areas(catalog.areas, subject)
         if not chosen:
             return determine(catalog.areas, [], "no")
-        answer: Significance = (
-            significant  # type: ignore[assignment]
-            if significant is not None
-            else _ask_significant()
-        )
+        answer = given_significant or _ask_significant()
+        # A person in the final decision keeps a listed area out (MSIT, January 2026).
+        manner = given_automated or ("no" if answer == "no" else _ask_automated())
     except EOFError:
         raise UsageError(
             "the high-impact questionnaire needs answers: run it in a terminal, or give "
-            "--area ID (repeat) and --significant yes|no|unsure"
+            "--area ID (repeat), --significant yes|no|unsure and --automated yes|no|unsure"
         ) from None
-    return determine(catalog.areas, chosen, answer)
+    return determine(catalog.areas, chosen, answer, manner)
 
 
 def _registration_json(reg: Registration) -> dict[str, Any]:
@@ -144,6 +153,13 @@ def register(
         str | None,
         typer.Option(help="questionnaire answer without a prompt: yes, no or unsure"),
     ] = None,
+    automated: Annotated[
+        str | None,
+        typer.Option(
+            help="questionnaire answer without a prompt: is the output used without a person "
+            "making the final decision? yes, no or unsure"
+        ),
+    ] = None,
     model: Annotated[
         list[str] | None, typer.Option("--model", help="a model alias the app uses (repeat)")
     ] = None,
@@ -177,7 +193,7 @@ def register(
     if high_impact is None and previous is None:
         high_impact = "ask"
     if high_impact is not None:
-        determination = _determination(catalog, app_ref, high_impact, area, significant)
+        determination = _determination(catalog, app_ref, high_impact, area, significant, automated)
     else:
         assert previous is not None  # noqa: S101 - high_impact defaults to "ask" without one
         determination = previous.determination

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 __all__ = [
     "STATUSES",
@@ -58,13 +58,23 @@ class _Strict(BaseModel):
 
 
 class SourceRef(_Strict):
-    """Where a requirement comes from. `status: unconfirmed` MUST be shown to users."""
+    """Where a requirement comes from, and whether that could be checked.
+
+    `unconfirmed` is the stated reason a point could not be checked against an official text
+    (None = confirmed); a bare flag is refused, so every doubt says what it is. `status` is
+    derived from it. Both MUST be shown to users (the report's badge and its reason).
+    """
 
     law: str = Field(min_length=3)  # "AI Basic Act (인공지능 기본법, Act No. 20676)"
     article: str = Field(min_length=1)  # "art. 31(2)"
     url: str | None = Field(default=None, pattern=r"^https://")
-    status: Literal["confirmed", "unconfirmed"] = "confirmed"
+    unconfirmed: str | None = Field(default=None, min_length=20)  # why it is not confirmed
     note: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["confirmed", "unconfirmed"]:
+        return "confirmed" if self.unconfirmed is None else "unconfirmed"
 
 
 class Scope(_Strict):

@@ -9,10 +9,12 @@ the CLI also records each change as a ledger entry, so the register's history is
 
     {"format": 1, "apps": [Registration…]}
 
-The high-impact question follows art. 2(4): the system is used in one of the listed areas
-(`catalog/high_impact_areas.yaml`) AND it may significantly affect life, physical safety or
-fundamental rights. "Unsure" counts as high-impact until MSIT confirms otherwise (art. 33(2)):
-the safe default.
+The high-impact questionnaire follows art. 2(4) and MSIT's January-2026 criteria: the system is
+used in one of the listed areas (`catalog/high_impact_areas.yaml`) AND it may significantly
+affect life, physical safety or fundamental rights AND it is used automatically, without a
+person making the final decision. Each answer is recorded in the `Determination`. "Unsure"
+counts as high-impact until MSIT confirms otherwise (art. 33(2)): the safe default. An entry
+made before the automation question existed has `automated: None` (not asked), read as unsure.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from sumun.errors import StateError, UsageError
 from sumun.store.documents import Documents, as_documents
 
 __all__ = [
+    "QUESTION_AUTOMATED",
+    "QUESTION_SIGNIFICANT",
     "REGISTER_FILE",
     "Determination",
     "Register",
@@ -47,6 +51,17 @@ Significance = Literal["yes", "no", "unsure"]
 _NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
 
 
+# The questionnaire's yes/no/unsure questions, asked after the areas (CLI and admin API alike).
+QUESTION_SIGNIFICANT = (
+    "Can its output significantly affect a person's life, physical safety or fundamental "
+    "rights? (AI Basic Act art. 2(4))"
+)
+QUESTION_AUTOMATED = (
+    "Is its output used automatically — without a person making the final decision? "
+    "(MSIT's high-impact criteria, January 2026; 최종 의사결정에 사람이 개입하지 않는가?)"
+)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,7 +72,8 @@ class Determination(_Strict):
     high_impact: bool
     method: Literal["declared", "questionnaire"]
     areas: tuple[str, ...] = ()  # art. 2(4) area ids the app is used in
-    significant: Significance | None = None
+    significant: Significance | None = None  # the answer to QUESTION_SIGNIFICANT
+    automated: Significance | None = None  # the answer to QUESTION_AUTOMATED; None = not asked
     reason: str
 
 
@@ -97,9 +113,15 @@ def parse_subject(text: str) -> tuple[str, str]:
 
 
 def determine(
-    areas: Sequence[HighImpactArea], chosen: Sequence[str], significant: Significance
+    areas: Sequence[HighImpactArea],
+    chosen: Sequence[str],
+    significant: Significance,
+    automated: Significance | None = None,
 ) -> Determination:
-    """The art. 2(4) questionnaire's answer: high-impact iff in an area and significant."""
+    """The questionnaire's answer: high-impact iff in an area, significant and automated.
+
+    `automated` answers QUESTION_AUTOMATED; None (not asked) counts as unsure.
+    """
     known = {a.id: a for a in areas}
     unknown = [c for c in chosen if c not in known]
     if unknown:
@@ -112,25 +134,44 @@ def determine(
             high_impact=False,
             method="questionnaire",
             significant=significant,
+            automated=automated,
             reason="not used in any area listed in art. 2(4)",
         )
     titles = "; ".join(f"({known[c].item}) {known[c].title_en}" for c in picked)
+    keep = "keep this reasoning; MSIT can be asked to confirm, art. 33(2)"
     if significant == "no":
         return Determination(
             high_impact=False,
             method="questionnaire",
             areas=picked,
             significant=significant,
+            automated=automated,
             reason=f"used in {titles}, but without significant effect on life, safety or "
-            "fundamental rights (keep this reasoning; MSIT can be asked to confirm, art. 33(2))",
+            f"fundamental rights ({keep})",
+        )
+    if automated == "no":
+        return Determination(
+            high_impact=False,
+            method="questionnaire",
+            areas=picked,
+            significant=significant,
+            automated=automated,
+            reason=f"used in {titles}, but a person makes the final decision — under MSIT's "
+            f"January-2026 criteria only automated use makes a listed area high-impact ({keep})",
         )
     why = "may significantly affect" if significant == "yes" else "unsure whether it affects"
+    how = {
+        "yes": "used automatically, without a person in the final decision",
+        "unsure": "unsure whether a person makes the final decision",
+        None: "the final-decision question was not answered",
+    }[automated]
     return Determination(
         high_impact=True,
         method="questionnaire",
         areas=picked,
         significant=significant,
-        reason=f"used in {titles} and {why} life, safety or fundamental rights",
+        automated=automated,
+        reason=f"used in {titles}, {why} life, safety or fundamental rights, and {how}",
     )
 
 

@@ -90,6 +90,8 @@ class Report:
                         "jurisdiction": p.profile.jurisdiction,
                         "hosting": p.profile.hosting,
                         "admitted": p.admitted.max_class.value,
+                        # AI Basic Act art. 36; None when not recorded (foreign: a finding).
+                        "domestic_representative": p.profile.domestic_representative,
                     }
                     for p in facts.policy.providers
                 ],

@@ -35,6 +35,9 @@ class ProviderProfile:
     training_use: bool | None = None  # provider may train on the data; None = unknown
     certifications: tuple[str, ...] = ()  # e.g. "CSAP-상", "ISMS-P"
     cross_border_basis: str | None = None  # PIPA 28-8 basis, e.g. "consent", "contract"
+    # AI Basic Act art. 36: a foreign operator's domestic representative (name, contact), or
+    # "below-threshold" when it is under all three of the decree's thresholds; None = unknown.
+    domestic_representative: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

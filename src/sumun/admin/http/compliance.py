@@ -149,11 +149,17 @@ class RegisterBody(BodyModel):
     sector: Literal["finance", "healthcare", "public", "other"] | None = None
     high_impact: Literal["yes", "no", "questionnaire"] | None = Field(
         default=None,
-        description="yes/no: declared; questionnaire: decided from `areas` and `significant`. "
-        "Required for a new entry; omitted, an update keeps the previous determination.",
+        description="yes/no: declared; questionnaire: decided from `areas`, `significant` "
+        "and `automated`. Required for a new entry; omitted, an update keeps the previous "
+        "determination.",
     )
     areas: list[str] = Field(default_factory=list, max_length=20)
     significant: Literal["yes", "no", "unsure"] | None = None
+    automated: Literal["yes", "no", "unsure"] | None = Field(
+        default=None,
+        description="is the output used without a person making the final decision (MSIT's "
+        "January-2026 criteria)? Omitted: not asked, read as unsure.",
+    )
     models: list[str] | None = Field(default=None, max_length=50)
     oversight: str | None = Field(default=None, max_length=500)
     data_classes: list[Literal["C", "S", "O"]] | None = None
@@ -192,7 +198,7 @@ def _determination(body: RegisterBody, previous: Registration | None) -> Determi
                 "body.significant: required with areas (yes, no or unsure: may the app's "
                 "output significantly affect life, physical safety or fundamental rights?)"
             )
-        return determine(catalog.areas, body.areas, body.significant or "no")
+        return determine(catalog.areas, body.areas, body.significant or "no", body.automated)
     if previous is None:
         raise UsageError("body.high_impact: required for a new entry (yes, no or questionnaire)")
     return previous.determination

@@ -1,4 +1,4 @@
-"""Collectors over the gateway's state in store.db: AI notice and labels, kill switch, limits,
+"""Collectors over the gateway's state in store.db: output labels, kill switch, limits,
 virtual keys and roles, tenants' data classes."""
 
 from __future__ import annotations
@@ -37,81 +37,61 @@ def _no_directory(name: str, directory: DirectoryFacts) -> Evidence | None:
     return None
 
 
-def ai_notice(facts: Facts, _params: Params, _subject: Registration | None) -> Evidence:
-    """Every tenant tells its users, in Korean, that they are dealing with AI."""
-    name = "gateway.ai_notice"
+def output_label(facts: Facts, _params: Params, _subject: Registration | None) -> Evidence:
+    """AI Basic Act art. 31(2): outputs are marked as AI-generated, and a person can tell.
+
+    The machine-readable mark is always sent. The final decree wants, besides it, at least one
+    notice a person can perceive; a label in the service's own UI suffices. The tenant's
+    per-answer notice is such a notice (it is evidence of art. 31(2), not of the art. 31(1)
+    prior notice). With it off, Sumun cannot see whether the app labels outputs itself: the
+    verdict is undetermined, not a pass.
+    """
+    name = "gateway.output_label"
     directory = facts.directory
     if (problem := _no_directory(name, directory)) is not None:
         return problem
-    info: dict[str, DetailValue] = {}
+    origin = (
+        f"{directory.origin}; sumun.gateway.labels (X-Sumun-AI-Generated header and "
+        '"sumun.ai_generated" on every response)'
+    )
+    info: dict[str, DetailValue] = {"machine-readable mark": "always"}
     off, unreadable = [], []
     for tenant in directory.tenants:
         text = tenant.notice_text or DEFAULT_NOTICE
         if not tenant.ai_notice:
             off.append(tenant.name)
-            info[tenant.name] = "notice OFF"
+            info[tenant.name] = "visible notice OFF"
             continue
-        info[tenant.name] = f"on: {text[:80]}"
+        info[tenant.name] = f"visible notice: {text[:80]}"
         if not _HANGUL.search(text):
             unreadable.append(tenant.name)
-    if off:
-        return Evidence(
-            collector=name,
-            ok=False,
-            summary="the AI notice is off for tenant(s) " + ", ".join(off),
-            origin=directory.origin,
-            details=info,
-            advice=f"`sumun tenants update {off[0]} --ai-notice`",
-        )
     if unreadable:
         return Evidence(
             collector=name,
             ok=False,
-            summary="the notice text has no Korean for tenant(s) " + ", ".join(unreadable),
-            origin=directory.origin,
+            summary="the visible notice has no Korean for tenant(s) " + ", ".join(unreadable),
+            origin=origin,
             details=info,
             advice="give a notice users in Korea can read: `sumun tenants update TENANT "
             "--notice-text '※ 이 답변은 인공지능이 생성했습니다.'`",
         )
-    return Evidence(
-        collector=name,
-        ok=True,
-        summary=f"all {len(directory.tenants)} tenant(s) add a Korean AI notice to answers",
-        origin=directory.origin,
-        details=info,
-    )
-
-
-def output_label(facts: Facts, _params: Params, _subject: Registration | None) -> Evidence:
-    """Outputs are marked as AI-generated: machine-readable always, visible per tenant."""
-    name = "gateway.output_label"
-    directory = facts.directory
-    if (problem := _no_directory(name, directory)) is not None:
-        return problem
-    off = [t.name for t in directory.tenants if not t.ai_notice]
-    origin = (
-        f"{directory.origin}; sumun.gateway.labels (X-Sumun-AI-Generated header and "
-        '"sumun.ai_generated" on every response)'
-    )
-    info: dict[str, DetailValue] = {
-        "machine-readable mark": "always",
-        "visible label off for": ", ".join(off) or "none",
-    }
     if off:
         return Evidence(
             collector=name,
-            ok=False,
+            ok=None,
             summary="answers carry only the machine-readable mark for tenant(s) "
             + ", ".join(off)
-            + "; end users see no label unless the app shows it",
+            + "; a notice a person can perceive is also required — Sumun cannot see whether "
+            "the app labels outputs in its own UI (which would suffice)",
             origin=origin,
             details=info,
-            advice=f"`sumun tenants update {off[0]} --ai-notice`",
+            advice=f"`sumun tenants update {off[0]} --ai-notice`, or label outputs in the app's UI",
         )
     return Evidence(
         collector=name,
         ok=True,
-        summary="every answer is marked as AI-generated, machine-readable and visibly",
+        summary=f"every answer of all {len(directory.tenants)} tenant(s) is marked as "
+        "AI-generated: machine-readable, and with a visible Korean notice",
         origin=origin,
         details=info,
     )
@@ -277,8 +257,7 @@ def classification(facts: Facts, _params: Params, _subject: Registration | None)
 
 
 COLLECTORS = (
-    Collector("gateway.ai_notice", ai_notice, "tenants: AI notice on, Korean notice text"),
-    Collector("gateway.output_label", output_label, "labels.py marks + tenants' visible label"),
+    Collector("gateway.output_label", output_label, "labels.py marks + tenants' Korean notice"),
     Collector("gateway.kill_switch", kill_switch, "ledger cut/restore entries, provider_cuts"),
     Collector("gateway.rate_limits", rate_limits, "tenants: rpm / tpm / token budget"),
     Collector("directory.key_roles", key_roles, "virtual keys: roles, app binding, revoked"),

@@ -27,6 +27,11 @@ def _describe(provider: ProviderFacts) -> str:
         f"admitted up to {_admitted(provider)}; operator {p.jurisdiction}, hosting "
         f"{p.hosting or 'unknown'}, keys {p.key_custody or 'unknown'}"
         + (f", basis {p.cross_border_basis}" if p.cross_border_basis else "")
+        + (
+            f", domestic representative {p.domestic_representative}"
+            if p.domestic_representative
+            else ""
+        )
         + ("" if provider.declared else " (no profile declared)")
     )
 
@@ -134,7 +139,13 @@ def cross_border(facts: Facts, _params: Params, _subject: Registration | None) -
 
 
 def foreign_providers(facts: Facts, _params: Params, _subject: Registration | None) -> Evidence:
-    """AI Basic Act art. 36: the foreign operators this deployment relies on."""
+    """AI Basic Act art. 36: each foreign operator in use has its representative recorded.
+
+    A foreign operator is one whose declared jurisdiction is not KR (unknown counts as foreign).
+    Each MUST record `profile.domestic_representative`: the appointed representative (name,
+    contact), or "below-threshold" when the operator is under all three of the decree's
+    thresholds. The duty to appoint is the operator's; the deployer records who it is.
+    """
     name = "policy.foreign_providers"
     policy = facts.policy
     foreign = [p for p in policy.providers if p.foreign]
@@ -146,13 +157,31 @@ def foreign_providers(facts: Facts, _params: Params, _subject: Registration | No
             summary="no foreign AI operator is configured",
             origin=policy.origin,
         )
+    info: dict[str, DetailValue] = {
+        p.name: f"operator {p.profile.jurisdiction}; domestic representative "
+        + (p.profile.domestic_representative or "NOT RECORDED")
+        for p in foreign
+    }
+    missing = [p for p in foreign if not p.profile.domestic_representative]
+    if missing:
+        return Evidence(
+            collector=name,
+            ok=False,
+            summary="no domestic representative (art. 36) recorded for foreign operator(s) "
+            + ", ".join(f"{p.name} ({p.profile.jurisdiction})" for p in missing),
+            origin=policy.origin,
+            details=info,
+            advice=f"under providers: - name: {missing[0].name} in sumun.yaml, add "
+            '`profile: {domestic_representative: "NAME, CONTACT"}` — or '
+            '"below-threshold" if the operator is under all three thresholds',
+        )
     return Evidence(
         collector=name,
         ok=True,
-        summary="foreign operator(s) in use: "
-        + ", ".join(f"{p.name} ({p.profile.jurisdiction})" for p in foreign),
+        summary="domestic representative recorded for every foreign operator: "
+        + ", ".join(f"{p.name} ({p.profile.domestic_representative})" for p in foreign),
         origin=policy.origin,
-        details=_table(policy.providers),
+        details=info,
     )
 
 
@@ -339,7 +368,12 @@ def pii_actions(facts: Facts, _params: Params, _subject: Registration | None) ->
 
 
 def pseudonymization(facts: Facts, _params: Params, _subject: Registration | None) -> Evidence:
-    """PIPA 28-2 / decree 29-5: pseudonym tables kept apart, under the tenant's key."""
+    """Reversible pseudonymization as a safety measure (PIPA art. 29, decree art. 30).
+
+    Not art. 28-2 pseudonymized processing: the answer is restored to the identified person.
+    The pseudonym table is the "additional information" kept apart (art. 28-4), sealed under
+    the tenant's key.
+    """
     name = "policy.pseudonymization"
     if (problem := _broken(name, facts)) is not None:
         return problem
@@ -369,14 +403,15 @@ def pseudonymization(facts: Facts, _params: Params, _subject: Registration | Non
     info: dict[str, DetailValue] = {
         r.id: f"{', '.join(r.types)} for {', '.join(r.providers)}" for r in used
     }
-    info["re-identification tables"] = kept
+    info["pseudonym tables (art. 28-4 additional information)"] = kept
     info["sealed tables stored now"] = (
         "no vault yet" if policy.pseudonym_tables is None else policy.pseudonym_tables
     )
     return Evidence(
         collector=name,
         ok=True,
-        summary=f"{len(used)} rule(s) pseudonymize; re-identification tables are {kept}",
+        summary=f"{len(used)} rule(s) pseudonymize before a provider sees the data (a safety "
+        f"measure, art. 29); pseudonym tables are {kept}",
         origin=f"{policy.origin}; gateway.pseudonym_retention_days",
         details=info,
     )
@@ -386,7 +421,7 @@ COLLECTORS = (
     Collector("policy.foreign_admission", foreign_admission, "admit_profile per provider"),
     Collector("policy.class_c", class_c, "providers admitted for C and their profiles"),
     Collector("policy.cross_border", cross_border, "profiles: operator, hosting, 28-8 basis"),
-    Collector("policy.foreign_providers", foreign_providers, "profiles: foreign operators"),
+    Collector("policy.foreign_providers", foreign_providers, "profiles: domestic representatives"),
     Collector("policy.localisation", localisation, "admissions vs hosting; ledger location"),
     Collector("policy.certifications", certifications, "profiles: declared certifications"),
     Collector("policy.unique_ids", unique_ids, "class floor and PII rules for unique IDs"),

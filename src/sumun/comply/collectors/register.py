@@ -60,7 +60,11 @@ def coverage(facts: Facts, _params: Params, _subject: Registration | None) -> Ev
 
 
 def entry(facts: Facts, _params: Params, subject: Registration | None) -> Evidence:
-    """The app's register entry names its models and the person responsible for oversight."""
+    """The app's register entry names its models and who oversees it.
+
+    Art. 34(1) item 4 asks for human management and oversight; requiring a named person is
+    Sumun's reading of how to show it, and the evidence says so.
+    """
     name = "register.entry"
     if subject is None:
         raise ValueError("register.entry is assessed per app")
@@ -71,9 +75,11 @@ def entry(facts: Facts, _params: Params, subject: Registration | None) -> Eviden
         "oversight": subject.oversight or "none named",
         "determination": subject.determination.reason,
     }
+    if subject.determination.automated is not None:
+        info["automated, no person in the final decision"] = subject.determination.automated
     gaps = []
     if not subject.oversight:
-        gaps.append("no person responsible for oversight")
+        gaps.append("no person named for oversight (Sumun's reading of art. 34(4))")
     if not subject.models:
         gaps.append("no models named")
     unknown = [m for m in subject.models if facts.routes and m not in facts.routes]
