@@ -165,7 +165,8 @@ def reidentify(
     passphrase: PassOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Open a request's sealed pseudonym table (PIPA decree 29-5); the access is a ledger entry.
+    """Open a request's sealed pseudonym table (kept apart, PIPA art. 28-4); the access is a
+    ledger entry.
 
     Needs the keys: a running Sumun's admin channel, or a custodian quorum (--share). The entry
     records who, when, which request and why — never the values.

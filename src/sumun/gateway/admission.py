@@ -7,7 +7,8 @@ detect Korean PII in each piece, hand the typed facts to the pure `PolicyEngine`
 - allow / reroute: the body goes on as it is, to the admitted providers only;
 - transform: a copy of the body with each finding masked (`[주민등록번호]`) or pseudonymized
   (`[주민등록번호_1]`); the token table travels with the decision so the answer can be
-  restored, and is sealed and stored apart from the data (decree 29-5) by the pipeline;
+  restored, and is sealed and stored apart from the data by the pipeline (PIPA art. 28-4; a
+  safety measure under art. 29, not art. 28-2 pseudonymized processing);
 - block: 403 with rule ids and reasons — never the content.
 
 A route whose every provider is cut off by the kill switch is refused before any decision

@@ -298,7 +298,7 @@ class Gateway:
             ) from None
 
     async def _keep_pseudonyms(self, ctx: _Context) -> None:
-        """Seal the token table under the tenant key and store it apart (decree 29-5)."""
+        """Seal the token table under the tenant key and store it apart (PIPA art. 28-4)."""
         if self.vault is None or self.pseudonym_retention_seconds <= 0:
             return
         assert ctx.principal and ctx.decision  # noqa: S101

@@ -1,4 +1,4 @@
-"""The pseudonym vault: token tables, sealed, kept apart from the data (PIPA decree 29-5).
+"""The pseudonym vault: token tables, sealed, kept apart from the data (PIPA art. 28-4; art. 29).
 
 A pseudonymized request's token → original table is the "additional information" that can
 re-identify it. It never goes into the ledger or the logs: the gateway seals it under the

@@ -3,7 +3,7 @@
 `store.db` holds the control tables (`sumun.store.schema`, marked by `PRAGMA application_id`
 and versioned by `user_version`); the wrapped DEKs (`keystore/deks.db`) and the pseudonym vault
 (`pseudonyms.db`) stay in files of their own, as before, so that the vault can be kept apart
-from the data (PIPA decree 29-5) — those are opened with their own small schema.
+from the data (PIPA art. 28-4; art. 29) — those are opened with their own small schema.
 
 WAL lets readers proceed while another process writes; `synchronous = FULL` because an
 acknowledged revocation or cut MUST survive a power loss. Every write is one `BEGIN IMMEDIATE`
