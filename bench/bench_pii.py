@@ -15,9 +15,10 @@ best of `--repeat`; Presidio's interpreter start-up, imports and set-up are repo
 
 Reported: throughput in MB/s (UTF-8 bytes, 10^6) for both and the ratio (target: Sumun >= 50x
 Presidio); per-type F1, exact span and type-correct overlap, for both (scoring shared with
-bench/eval_pii.py); macro F1 over the types Presidio covers, and over all 14 types with
-Presidio's recall 0 on the five it cannot detect at all (KR_CRN, BANK_ACCOUNT_KR, KR_ADDRESS,
-KR_VEHICLE_PLATE, KR_POSTAL_CODE); hard-negative FP rate for both; and Sumun alone on mixed
+bench/eval_pii.py); macro F1 over the types Presidio covers, and over all 15 types with
+Presidio's recall 0 on the six it cannot detect at all (KR_CRN, BANK_ACCOUNT_KR, KR_ADDRESS,
+KR_VEHICLE_PLATE, KR_POSTAL_CODE, KR_HEALTH_INSURANCE — Presidio has no health-insurance
+recognizer, so nothing maps to it); hard-negative FP rate for both; and Sumun alone on mixed
 Korean documents (~8 KB each, made by concatenating independent-corpus records).
 `--quick` takes 300 records per corpus and one pass.
 """

@@ -73,7 +73,12 @@ def test_the_policy_in_force_is_shown_to_admins_and_auditors_only(demo: Demo) ->
         assert body["document"] is None and body["sha256"] is None and body["in_force"] is True
         assert body["from_file"] is False
         ids = [r["id"] for r in body["summary"]["pii_rules"]]
-        assert ids == ["pii.unique-id", "pii.financial", "pii.contact-abroad"]
+        assert ids == [
+            "pii.unique-id",
+            "pii.health-insurance",
+            "pii.financial",
+            "pii.contact-abroad",
+        ]
         assert body["summary"]["admission"]["classified_hosting"] == ["on-prem"]
     assert demo.api("GET", "/policy", demo.api_key).status_code == 403  # a user key
     assert demo.api("GET", "/policy").status_code == 401

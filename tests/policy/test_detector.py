@@ -314,6 +314,127 @@ def test_accuracy_rule(text: str, expected: list[tuple[str, str]]) -> None:
     assert spans(text) == expected
 
 
+# Issue 14: Korean identifiers the detector missed (docs/pii.md). Each positive is paired with the
+# hard negative the same rule must leave alone.
+ISSUE_14 = [
+    # 1. RRNs issued since 2020-10: random digits after the gender digit, no context word needed
+    ("고객 0503154123457 확인", [("KR_RRN", "0503154123457")]),
+    ("고객 050315-4123457 확인", [("KR_RRN", "050315-4123457")]),
+    ("9112315678901", [("KR_FRN", "9112315678901")]),
+    ("ts=1710198248626", []),  # a millisecond timestamp needs its word (docs/pii.md)
+    ("1710198248626 (외국인등록번호)", [("KR_FRN", "1710198248626")]),
+    ("171019-8248626", [("KR_FRN", "171019-8248626")]),
+    ("외국인 111231-5678901", [("KR_FRN", "111231-5678901")]),
+    ("주민번호 9901019123456", [("KR_RRN", "9901019123456")]),  # born 1899: needs the word
+    ("9901019123456", []),
+    ("값 2713013123456", []),  # born 2027-13-01: no such month
+    ("값 3001013123456", []),  # born 2030-01-01: in the future
+    ("값 900230-1234567", []),  # 30 February
+    # 2. EAN-13 barcodes (GS1 Korea 880) are no RRN; the hyphenated form or an RRN word is
+    ("상품 바코드 8801231234569", []),
+    ("8801231234569", []),
+    ("8805122123451", []),  # valid EAN and valid RRN checksum: unbroken, no word → barcode
+    ("주민번호 8801231234569", [("KR_RRN", "8801231234569")]),
+    ("고객 880123-1234569", [("KR_RRN", "880123-1234569")]),
+    ("바코드 880123-1234569", []),
+    ("재고 EAN 6901231123459", []),  # any valid EAN-13 next to a product word
+    ("고객 6901231123459", [("KR_RRN", "6901231123459")]),
+    # 3. phones: the whole national numbering plan
+    ("안심번호 0504-1234-5678로 연락", [("PHONE_KR", "0504-1234-5678")]),
+    ("050812345678", [("PHONE_KR", "050812345678")]),
+    ("0509-1234-5678", []),
+    ("050-1140-4796", []),  # 0501: not a personal-number block
+    ("안심번호: 0503-0884-2483", [("PHONE_KR", "0503-0884-2483")]),
+    ("판매자 번호 0507-491-5153", [("PHONE_KR", "0507-491-5153")]),
+    ("[광고] 무료 수신거부 080-564-5102", [("PHONE_KR", "080-564-5102")]),
+    ("080-5643-5102", []),  # free-call numbers have 10 digits
+    ("콜센터 18552216", [("PHONE_KR", "18552216")]),
+    ("18552216", []),
+    ("(02) 123-4567로 전화", [("PHONE_KR", "(02) 123-4567")]),
+    ("본사 (031)123-4567", [("PHONE_KR", "(031)123-4567")]),
+    ("TEL 02)555-1234", [("PHONE_KR", "02)555-1234")]),
+    ("(010) 1234-5678", [("PHONE_KR", "(010) 1234-5678")]),
+    ("(09) 123-4567", []),
+    ("각주 (1) 123-4567", []),
+    ("수신자부담 080-123-4567", [("PHONE_KR", "080-123-4567")]),
+    ("인터넷전화 070-1234-5678", [("PHONE_KR", "070-1234-5678")]),
+    ("정보이용 060-700-1234", [("PHONE_KR", "060-700-1234")]),
+    ("+82-2-123-4567", [("PHONE_KR", "+82-2-123-4567")]),
+    ("+82 31 123 4567", [("PHONE_KR", "+82 31 123 4567")]),
+    ("대표 1644-1234", [("PHONE_KR", "1644-1234")]),
+    ("017-123-4567", [("PHONE_KR", "017-123-4567")]),
+    # 4. driver licences with the region written as a name
+    ("운전면허 서울 91-123456-78", [("KR_DRIVER_LICENSE", "서울 91-123456-78")]),
+    ("면허번호: 부산03-654321-12", [("KR_DRIVER_LICENSE", "부산03-654321-12")]),
+    ("경기 88-000123-45 발급", [("KR_DRIVER_LICENSE", "경기 88-000123-45")]),
+    ("세종 91-123456-78", []),  # 세종 has no licence region
+    ("서울시 91-123456-78", []),
+    # 5. passports: the current form needs no context word, the older one still does
+    ("M123A4567 발급", [("KR_PASSPORT", "M123A4567")]),
+    ("번호 S987B6543 확인", [("KR_PASSPORT", "S987B6543")]),
+    ("M12345678 확인", []),
+    ("모델 M123A4567", []),
+    ("XM123A4567", []),
+    # 6. health-insurance card numbers (건강보험증번호): 11 digits, context only
+    ("건강보험증 번호 12345678901", [("KR_HEALTH_INSURANCE", "12345678901")]),
+    ("증번호: 51234567890", [("KR_HEALTH_INSURANCE", "51234567890")]),
+    ("health insurance card no. 12345678901", [("KR_HEALTH_INSURANCE", "12345678901")]),
+    ("건강보험 번호 01012345678", [("KR_HEALTH_INSURANCE", "01012345678")]),
+    ("영수증번호 12345678901", []),
+    ("건강보험 사업장관리번호 12345678901", []),
+    ("번호 12345678901", []),
+    ("요양기관번호 12345678", []),
+    # 7. bank accounts in grouped layouts near a bank name or account word
+    ("우리은행 1002-123-456789", [("BANK_ACCOUNT_KR", "1002-123-456789")]),
+    ("국민 123456-12-123456", [("BANK_ACCOUNT_KR", "123456-12-123456")]),
+    ("신한 110-123-456789", [("BANK_ACCOUNT_KR", "110-123-456789")]),
+    ("하나은행 123-456789-12345", [("BANK_ACCOUNT_KR", "123-456789-12345")]),
+    ("농협 302-1234-5678-91", [("BANK_ACCOUNT_KR", "302-1234-5678-91")]),
+    ("IBK기업은행 123-456789-01-012", [("BANK_ACCOUNT_KR", "123-456789-01-012")]),
+    ("카카오뱅크 3333-01-1234567", [("BANK_ACCOUNT_KR", "3333-01-1234567")]),
+    ("토스뱅크 1000-1234-5678", [("BANK_ACCOUNT_KR", "1000-1234-5678")]),
+    ("농협 302-1234-567890-1", [("BANK_ACCOUNT_KR", "302-1234-567890-1")]),
+    ("새마을금고 계좌 9002-1234-5678-9", [("BANK_ACCOUNT_KR", "9002-1234-5678-9")]),
+    ("계좌 1234567890-1", []),  # one group and a check digit: no layout
+    ("번호 3333-01-1234567", []),
+    ("9205-5088-4247-4 MG새마을금고 으로 입금", [("BANK_ACCOUNT_KR", "9205-5088-4247-4")]),
+    ("iM뱅크 815-02-7611548", [("BANK_ACCOUNT_KR", "815-02-7611548")]),
+    # the account holder's RRN next to a bank word is an RRN; so is a number under an RRN word
+    ("예금주 강하윤 (630301-1568782) 명의", [("KR_RRN", "630301-1568782")]),
+    ("주민등록번호 오류: 3010123990543 신한 계좌", []),
+    ("케이뱅크 이체, 상품 바코드 8802111925188", []),
+    ("제일은행 069-20-706351 NHIS health insurance", [("BANK_ACCOUNT_KR", "069-20-706351")]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ISSUE_14)
+def test_issue_14_identifier(text: str, expected: list[tuple[str, str]]) -> None:
+    assert spans(text) == expected
+
+
+def test_post_2020_rrn_passes_the_built_in_policy_floor() -> None:
+    """The built-in policy pseudonymizes RRNs; a number with a failed checksum must reach it."""
+    from sumun.policy.rules import DEFAULT_POLICY
+
+    floor = DEFAULT_POLICY.pii.min_score
+    rule = next(r for r in DEFAULT_POLICY.pii.rules if "KR_RRN" in r.types)
+    assert rule.action == "pseudonymize"
+    for text in ("0503154123457", "050315-4123457", "9507221234561"):
+        found = Detector(min_score=floor).detect(text)
+        assert [f.type for f in found] == ["KR_RRN"], text
+        assert found[0].score >= max(floor, rule.min_score)
+
+
+def test_future_birth_date_follows_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from sumun.policy.pii import _numbers
+
+    monkeypatch.setattr(_numbers, "today", lambda: dt.date(2026, 1, 1))
+    assert DETECTOR.detect("값 2601013123457") != []
+    assert DETECTOR.detect("값 2601023123457") == []
+
+
 IO_MODULES = ("os", "io", "socket", "subprocess", "pathlib", "shutil", "sqlite3", "http", "urllib")
 
 

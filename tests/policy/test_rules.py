@@ -95,3 +95,5 @@ def test_the_built_in_policy_keeps_identifiers_in_house() -> None:
     assert ids["pii.unique-id"].action == "pseudonymize"
     assert ids["pii.unique-id"].when is not None
     assert "on-prem" not in ids["pii.unique-id"].when.hosting
+    health = ids["pii.health-insurance"]
+    assert health.types == ("KR_HEALTH_INSURANCE",) and health.action == "pseudonymize"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sumun.policy.pii import Detector
@@ -35,6 +35,26 @@ def test_rrn_checksum_and_date() -> None:
     assert v.rrn_birth_date("0102293123456") is None  # 2001-02-29 does not exist
     assert v.rrn_birth_date("0002293123456") == dt.date(2000, 2, 29)
     assert v.rrn_birth_date("9901019123456") == dt.date(1899, 1, 1)  # G = 9: 1800s
+
+
+def test_rrn_birth_date_not_after() -> None:
+    assert v.rrn_birth_date("2512313123456", not_after=dt.date(2025, 12, 31)) is not None
+    assert v.rrn_birth_date("2601013123456", not_after=dt.date(2025, 12, 31)) is None
+    assert v.rrn_birth_date("2601011123456", not_after=dt.date(2025, 12, 31)) is not None  # 1926
+
+
+def test_ean13() -> None:
+    assert v.ean13_valid("8801234567893")  # GS1 Korea prefix, valid check digit
+    assert not v.ean13_valid("8801234567890")
+    assert v.ean13_valid("9788937460470")  # an ISBN is an EAN-13 too
+    assert not v.ean13_valid("880123456789")
+
+
+def test_health_insurance_and_licence_regions() -> None:
+    assert v.health_insurance_format_valid("12345678901")
+    assert not v.health_insurance_format_valid("1234567890")
+    assert {"서울", "부산", "제주", "울산"} <= v.LICENCE_REGIONS
+    assert "세종" not in v.LICENCE_REGIONS  # no licence region of its own
 
 
 def test_frn_checksum_is_presidios_rule() -> None:
@@ -86,7 +106,19 @@ def test_luhn_rejects_one_digit_change() -> None:
         ("07012345678", True),
         ("15881234", True),
         ("0131234567", False),
-        ("0801234567", False),
+        ("0801234567", True),  # 080 free-call: 10 digits
+        ("08012345678", False),
+        ("0607001234", True),  # 060 information service
+        ("0601001234", False),
+        ("050412345678", True),  # 0504 personal (safe) number: 12 digits
+        ("050212345678", True),
+        ("050812345678", True),
+        ("050912345678", False),  # 0509 is not a personal-number block
+        ("050112345678", False),
+        ("050402345678", True),
+        ("05074915153", True),  # 0507-491-5153: 11 digits
+        ("05012345678", False),  # 0501: not a personal-number block
+        ("050412345", False),
         ("12345678", False),
     ],
 )
@@ -163,10 +195,40 @@ def _embed(left: str, value: str, right: str) -> tuple[str, int, int]:
 def test_every_valid_rrn_is_found(
     number: str, left: str, right: str, hyphen: bool, wide: bool
 ) -> None:
+    # an unbroken `880…` number with a valid EAN-13 check digit is a product barcode (docs/pii.md)
+    assume(hyphen or not (number.startswith("880") and v.ean13_valid(number)))
     value = f"{number[:6]}-{number[6:]}" if hyphen else number
     if wide:
         value = value.translate(WIDE)
     assert _found(*_embed(left + " ", value, " " + right), "KR_RRN")
+
+
+@st.composite
+def new_rrns(draw: st.DrawFn) -> str:
+    """Numbers issued since 2020-10: random digits after the gender digit, any checksum."""
+    day = draw(dates)
+    foreign = draw(st.booleans())
+    g = int(draw(st.sampled_from("12"))) + (2 if day.year >= 2000 else 0) + (4 if foreign else 0)
+    return day.strftime("%y%m%d") + str(g) + draw(st.text("0123456789", min_size=6, max_size=6))
+
+
+# KOREAN without 하 (`하나` is a bank: a 13-digit number next to it may be its account)
+PLAIN = st.text(alphabet="가나다라마바사아자차카타파은는이가을를의에서 ", max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(new_rrns(), PLAIN, PLAIN, st.booleans())
+def test_every_post_2020_rrn_is_found_at_the_default_threshold(
+    number: str, left: str, right: str, hyphen: bool
+) -> None:
+    """No context word, checksum right or wrong: found at the built-in policy's 0.5.
+
+    Unbroken, an `880` EAN-13 barcode is excluded (docs/pii.md).
+    """
+    assume(hyphen or not (number.startswith("880") and v.ean13_valid(number)))
+    kind = "KR_FRN" if number[6] in "5678" else "KR_RRN"
+    value = f"{number[:6]}-{number[6:]}" if hyphen else number
+    assert _found(*_embed(left + " ", value, " " + right), kind)
 
 
 @settings(max_examples=150, deadline=None)

@@ -233,6 +233,13 @@ DEFAULT_POLICY = Policy(
                 reason="PIPA art. 24: unique identifiers leave only pseudonymized",
             ),
             PiiRule(
+                id="pii.health-insurance",
+                types=("KR_HEALTH_INSURANCE",),
+                action="pseudonymize",
+                when=_OUTSIDE,
+                reason="a health-insurance card number identifies an insured household (NHIS)",
+            ),
+            PiiRule(
                 id="pii.financial",
                 types=("CREDIT_CARD", "BANK_ACCOUNT_KR"),
                 action="mask",

@@ -48,6 +48,7 @@ LABELS: Mapping[str, str] = {
     "KR_ADDRESS": "주소",
     "KR_VEHICLE_PLATE": "차량번호",
     "KR_POSTAL_CODE": "우편번호",
+    "KR_HEALTH_INSURANCE": "건강보험증번호",
 }
 
 _TOKEN = re.compile(r"\[([^\[\]\s]{1,16})_(\d{1,5})\]")

@@ -1,12 +1,21 @@
 """Generate the labelled PII evaluation corpus (deterministic: same seed, same file).
 
-    python tests/data/pii/make_corpus.py [--seed 20260122] [--n 1500] [-o corpus.jsonl]
+    python tests/data/pii/make_corpus.py [--seed 20260122] [--n 1500] [--n-14 400]
+                                         [-o corpus.jsonl]
 
 Each line: {"id", "genre", "text", "entities": [{"type", "start", "end"}], "negatives":
 [{"kind", "start", "end"}]}. Entities are the gold spans; negatives mark the hard negatives
 (dates, order/invoice/tracking numbers, ISBNs, versions, part codes, timestamps, phone-like
 numbers with impossible prefixes…) that a detector must not report. Genres: prompts, memos,
 support transcripts, logs, JSON. Identifiers are synthetic: valid by checksum, issued to no one.
+
+The first `--n` records are those of issue 5 (the same texts; one label corrected, see `build`).
+`--n-14` more follow, from their own seeded generator, with the forms issue 14 added
+(docs/pii.md): RRNs/FRNs issued since 2020-10 (any checksum, no context word), EAN-13 barcodes
+and future birth dates as hard negatives, the whole phone numbering plan (050X, parenthesised
+area codes, 080/060/070, +82), driver licences with a region name, current-form passports
+without context, health-insurance card numbers (KR_HEALTH_INSURANCE) with their look-alikes,
+and bank accounts in more grouped layouts.
 """
 
 from __future__ import annotations
@@ -331,7 +340,13 @@ def build(rng: random.Random, idx: int) -> dict[str, object]:
         if rng.random() < 0.45:
             kind, prefix, value = rng.choice(NEGATIVES)(g)
             pieces.append((prefix, None, ""))
-            pieces.append((value, "neg", kind))
+            if kind == "bad_phone" and value[:4] == "050-" and "2" <= value[4] <= "8":
+                # issue 14: `050-8140-4796` is 0508-140-4796, a personal number (050X with
+                # X 2-8, 11 or 12 digits: docs/pii.md) — the issue-5 generator thought it
+                # impossible; same text, corrected label
+                pieces.append((value, "ent", "PHONE_KR"))
+            else:
+                pieces.append((value, "neg", kind))
         elif rng.random() < 0.1:
             prefix, kind, value = account_with_context(g)
             pieces.append((prefix, None, ""))
@@ -347,6 +362,12 @@ def build(rng: random.Random, idx: int) -> dict[str, object]:
         pieces.append(
             (rng.choice(["입니다. ", " 확인 바랍니다. ", ", ", " 이에요. ", " / "]), None, "")
         )
+    return _assemble(rng, idx, genre, pieces)
+
+
+def _assemble(
+    rng: random.Random, idx: int, genre: str, pieces: list[tuple[str, str | None, str]]
+) -> dict[str, object]:
     body = ""
     entities: list[dict[str, Any]] = []
     negatives: list[dict[str, Any]] = []
@@ -368,16 +389,170 @@ def build(rng: random.Random, idx: int) -> dict[str, object]:
             "negatives": negatives}  # fmt: skip
 
 
+# --- issue 14 -----------------------------------------------------------------------------------
+LICENCE_REGIONS = (
+    "서울 부산 경기 강원 충북 충남 전북 전남 경북 경남 제주 대구 인천 광주 대전 울산".split()  # noqa: SIM905
+)
+
+
+def ean13(body: str) -> str:
+    s = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
+    return body + str((10 - s % 10) % 10)
+
+
+class Gen14(Gen):
+    """The forms issue 14 added."""
+
+    def rrn_new(self) -> tuple[str, str]:
+        """Issued since 2020-10: random digits after the gender digit, checksum or not."""
+        foreign = self.r.random() < 0.3
+        ymd, g = self._birth(foreign)
+        body = ymd + g + self.digits(6)
+        if not foreign and ymd.startswith("88") and ean13(body[:12]) == body:
+            body = body[:12] + str((int(body[12]) + 1) % 10)  # not a barcode by accident
+        form = body if self.r.random() < 0.4 else f"{body[:6]}-{body[6:]}"
+        return ("KR_FRN" if foreign else "KR_RRN"), form
+
+    def phone_plan(self) -> tuple[str, str]:
+        r = self.r.random()
+        last = self.digits(4)
+        if r < 0.2:
+            s = f"050{self.r.randrange(2, 9)}-{self.r.randrange(1000, 9999)}-{last}"
+        elif r < 0.4:
+            area = self.r.choice(["02", "031", "032", "051", "053", "062", "064"])
+            exch = self.r.randrange(200, 999) if area == "02" else self.r.randrange(200, 9999)
+            s = f"({area}){self.r.choice(['', ' '])}{exch}-{last}"
+        elif r < 0.5:
+            s = f"080-{self.r.randrange(200, 999)}-{last}"
+        elif r < 0.6:
+            s = f"070-{self.r.randrange(2000, 9999)}-{last}"
+        elif r < 0.7:
+            s = f"060-{self.r.randrange(200, 999)}-{last}"
+        elif r < 0.85:
+            area = self.r.choice(["2", "31", "51", "10"])
+            mid = self.r.randrange(2000, 9999)
+            s = f"+82{self.r.choice(['-', ' '])}{area}-{mid}-{last}"
+        else:
+            s = f"{self.r.choice(['1544', '1566', '1600', '1644', '1661', '1800', '1855'])}-{last}"
+        return "PHONE_KR", s
+
+    def driver_region(self) -> tuple[str, str]:
+        region = self.r.choice(LICENCE_REGIONS)
+        sep = " " if self.r.random() < 0.7 else ""
+        return (
+            "KR_DRIVER_LICENSE",
+            f"{region}{sep}{self.digits(2)}-{self.digits(6)}-{self.digits(2)}",
+        )
+
+    def passport_new(self) -> tuple[str, str]:
+        letter = self.r.choice("MSRGOD")
+        return (
+            "KR_PASSPORT",
+            f"{letter}{self.digits(3)}{self.r.choice('ABCDEFGHJK')}{self.digits(4)}",
+        )
+
+    def health(self) -> tuple[str, str]:
+        return "KR_HEALTH_INSURANCE", self.r.choice("1234567") + self.digits(10)
+
+    def account_grouped(self) -> tuple[str, str]:
+        layout = self.r.choice(
+            [
+                (2, 3, 6, 3),
+                (3, 4, 4, 2),
+                (3, 4, 6, 1),
+                (3, 6, 2, 3),
+                (4, 2, 7),
+                (4, 4, 4),
+                (3, 2, 6),
+            ]
+        )
+        parts = [self.digits(n) for n in layout]
+        parts[0] = str(self.r.randrange(1, 10)) + parts[0][1:]
+        return "BANK_ACCOUNT_KR", "-".join(parts)
+
+
+POSITIVES_14: list[tuple[list[str], str]] = [
+    (["", "고객 ", "본인 ", "가입자 ", "신청인 "], "rrn_new"),
+    (["", "연락처 ", "문의 ", "대표 ", "안심번호 ", "회신 "], "phone_plan"),
+    (["운전면허 ", "면허번호: ", "면허 ", ""], "driver_region"),
+    (["", "번호 ", "발급 번호 ", "passport "], "passport_new"),
+    (
+        [
+            "건강보험증 번호 ",
+            "건강보험증번호: ",
+            "증번호 ",
+            "보험증 번호는 ",
+            "health insurance card no. ",
+            "건강보험 번호 ",
+        ],
+        "health",
+    ),
+]
+
+
+def _yy_future(g: Gen) -> str:
+    return f"{g.r.randrange(40, 99)}{g.r.randrange(1, 13):02d}{g.r.randrange(1, 29):02d}"
+
+
+NEGATIVES_14: list[Callable[[Gen], tuple[str, str, str]]] = [
+    lambda g: ("barcode", "바코드 ", ean13("880" + g.digits(9))),
+    lambda g: ("barcode", "상품 ", ean13("880" + g.digits(9))),
+    lambda g: ("barcode", "", ean13("8801" + g.digits(8))),
+    lambda g: ("barcode", "재고 EAN ", ean13(g.r.choice(["690", "490", "450"]) + g.digits(9))),
+    lambda g: ("future_rrn", "값 ", f"{_yy_future(g)}-{g.r.choice('3478')}{g.digits(6)}"),
+    lambda g: ("future_rrn", "", f"{_yy_future(g)}{g.r.choice('34')}{g.digits(6)}"),
+    lambda g: ("receipt", "영수증번호 ", g.digits(11)),
+    lambda g: ("workplace", "사업장관리번호 ", g.digits(11)),
+    lambda g: ("provider", "요양기관번호 ", g.digits(8)),
+    lambda g: ("bad_phone", "", f"0509-{g.digits(4)}-{g.digits(4)}"),
+    lambda g: ("bad_phone", "", f"080-{g.digits(4)}-{g.digits(4)}"),
+    lambda g: ("bad_phone", "", f"(09) {g.digits(3)}-{g.digits(4)}"),
+    lambda g: ("footnote", "각주 ", f"(1) {g.digits(3)}-{g.digits(4)}"),
+    lambda g: ("part", "모델 ", f"M{g.digits(3)}A{g.digits(4)}"),
+    lambda g: ("bad_licence", "", f"세종 {g.digits(2)}-{g.digits(6)}-{g.digits(2)}"),
+]
+
+
+def build_14(rng: random.Random, idx: int) -> dict[str, object]:
+    g = Gen14(rng)
+    genre = rng.choice(list(FRAMES))
+    pieces: list[tuple[str, str | None, str]] = []
+    for _ in range(rng.randint(1, 3)):
+        x = rng.random()
+        if x < 0.35:
+            kind, prefix, value = rng.choice(NEGATIVES_14)(g)
+            pieces.append((prefix, None, ""))
+            pieces.append((value, "neg", kind))
+        elif x < 0.5:
+            kind, value = g.account_grouped()
+            bank = rng.choice(BANKS)
+            pieces.append((rng.choice([f"{bank} ", f"{bank} 계좌 ", "입금 계좌: "]), None, ""))
+            pieces.append((value, "ent", kind))
+        else:
+            phrases, gen_name = rng.choice(POSITIVES_14)
+            kind, value = getattr(g, gen_name)()
+            pieces.append((rng.choice(phrases), None, ""))
+            pieces.append((value, "ent", kind))
+        pieces.append(
+            (rng.choice(["입니다. ", " 확인 바랍니다. ", ", ", " 이에요. ", " / "]), None, "")
+        )
+    return _assemble(rng, idx, genre, pieces)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=20260122)
     ap.add_argument("-n", "--n", type=int, default=1500)
+    ap.add_argument("--n-14", type=int, default=400, help="records with the issue-14 forms")
     ap.add_argument("-o", "--out", type=Path, default=HERE / "corpus.jsonl")
     args = ap.parse_args()
     rng = random.Random(args.seed)
+    rng14 = random.Random(args.seed + 14)
     with args.out.open("w", encoding="utf-8") as fh:
         for i in range(args.n):
             fh.write(json.dumps(build(rng, i), ensure_ascii=False) + "\n")
+        for i in range(args.n, args.n + args.n_14):
+            fh.write(json.dumps(build_14(rng14, i), ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

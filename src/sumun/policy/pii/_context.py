@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import re
 
-__all__ = ["NEGATIVE", "POSITIVE", "Context", "keyword_pattern"]
+__all__ = ["AUXILIARY", "NEGATIVE", "POSITIVE", "Context", "keyword_pattern"]
 
 # What `re.IGNORECASE` lets an ASCII letter match besides its two cases (found by testing every
 # code point): dotted and dotless i, the long s, the Kelvin sign.
@@ -91,7 +91,8 @@ def keyword_pattern(words: str) -> re.Pattern[str]:
 
 _BANKS = (
     "은행 국민 KB 신한 우리 하나 농협 NH 기업 IBK SC제일 씨티 카카오뱅크 카뱅 토스뱅크 케이뱅크 "
-    "새마을 신협 우체국 수협 산업은행 KDB 부산 대구 경남 광주 전북 제주 토스 케이뱅크 K뱅크 뱅크"
+    "새마을 신협 우체국 수협 산업은행 KDB 부산 대구 경남 광주 전북 제주 토스 케이뱅크 K뱅크 뱅크 "
+    "MG새마을 iM뱅크 아이엠뱅크"
 )
 
 POSITIVE: dict[str, re.Pattern[str]] = {
@@ -100,7 +101,8 @@ POSITIVE: dict[str, re.Pattern[str]] = {
     "KR_CRN": keyword_pattern("법인 법인등록 corporate corporation corp crn 등기"),
     "KR_BRN": keyword_pattern("사업자 사업자등록 business brn 사업장 tax_id 등록번호 biz"),
     "PHONE_KR": keyword_pattern(
-        "전화 연락처 연락 휴대폰 핸드폰 휴대전화 폰 phone tel mobile cell call fax 팩스 문의"
+        "전화 연락처 연락 휴대폰 핸드폰 휴대전화 폰 phone tel mobile cell call fax 팩스 문의 "
+        "콜센터 고객센터 대표번호 안심번호 수신거부"
     ),
     "CREDIT_CARD": keyword_pattern("카드 card visa master amex 결제 credit 신용 체크카드"),
     "BANK_ACCOUNT_KR": keyword_pattern(
@@ -111,7 +113,28 @@ POSITIVE: dict[str, re.Pattern[str]] = {
     "KR_POSTAL_CODE": keyword_pattern(
         "우편번호 우편 우) (우 [우 우: 우. zip zipcode postal postcode"
     ),
+    # 건강보험증번호 (docs/pii.md): `증번호` is the card's own label; `health insurance` alone
+    # also covers "health insurance card/number/no."
+    "KR_HEALTH_INSURANCE": keyword_pattern(
+        "건강보험증 보험증 의료보험증 증번호 건강보험_번호 건보_번호 health_insurance nhis"
+    ),
 }
+
+# Words that decide between two readings of one number, not types of their own:
+# - `_BARCODE`: a 13-digit `880…` number with a valid EAN-13 check digit near these is a product
+#   barcode (GS1 Korea), not a resident number;
+# - `_NOT_HEALTH_INSURANCE`: 11-digit numbers that health-insurance papers also carry (the
+#   workplace number 사업장관리번호, provider codes) and words ending in `증번호` that are not the
+#   card (영수증번호 receipt, 인증번호 verification code, 보증번호 guarantee).
+AUXILIARY: dict[str, re.Pattern[str]] = {
+    "_BARCODE": keyword_pattern(
+        "바코드 상품 재고 제품 품목 입고 출고 유통 barcode ean gtin upc product sku item"
+    ),
+    "_NOT_HEALTH_INSURANCE": keyword_pattern(
+        "사업장 요양기관 기관번호 영수증 인증번호 보증번호 검증번호 workplace employer provider"
+    ),
+}
+_PATTERNS = {**POSITIVE, **AUXILIARY}
 
 # Words that mark a number as something other than personal data: orders, shipments, builds.
 NEGATIVE: re.Pattern[str] = keyword_pattern(
@@ -233,10 +256,10 @@ class Context:
         return self._field
 
     def has(self, kind: str) -> bool:
-        """True if a `kind` word (a `POSITIVE` key) marks this candidate."""
+        """True if a `kind` word (a `POSITIVE` or `AUXILIARY` key) marks this candidate."""
         hit = self._hits.get(kind)
         if hit is None:
-            rx = POSITIVE[kind]
+            rx = _PATTERNS[kind]
             field = self.field()
             if field:
                 hit = rx.search(field) is not None
@@ -253,6 +276,16 @@ class Context:
                 hit = rx.match(t, p, p + _AFTER) is not None and self._neg_end() < 0
             self._hits[kind] = hit
         return hit
+
+    def nearer(self, kind: str, other: str) -> bool:
+        """True if the last `kind` word before the candidate is nearer than any `other` word.
+
+        Used where one number can be two types (`NHIS` after an account number).
+        """
+        mine = self._last(_PATTERNS[kind], _BEFORE)
+        return mine > self._last(_PATTERNS[other], _BEFORE) or (
+            mine < 0 and self._last(_PATTERNS[other], _BEFORE) < 0
+        )
 
     def negative(self) -> bool:
         """True if a negative word (order, invoice, version…) labels the candidate."""

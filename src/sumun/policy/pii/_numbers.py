@@ -15,6 +15,7 @@ write its rule and list it in `_RULE_DIGITS` with the digit counts it accepts.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -30,8 +31,8 @@ Rule = Callable[[str, Shape, Context, list[tuple[str, float]]], None]
 
 # Ties in score go to the more specific type (lower rank).
 _SPECIFICITY = (
-    "KR_RRN KR_FRN KR_CRN KR_BRN CREDIT_CARD KR_DRIVER_LICENSE KR_PASSPORT EMAIL "
-    "IP_ADDRESS PHONE_KR KR_VEHICLE_PLATE KR_ADDRESS BANK_ACCOUNT_KR KR_POSTAL_CODE"
+    "KR_RRN KR_FRN KR_CRN KR_BRN CREDIT_CARD KR_DRIVER_LICENSE KR_PASSPORT KR_HEALTH_INSURANCE "
+    "EMAIL IP_ADDRESS PHONE_KR KR_VEHICLE_PLATE KR_ADDRESS BANK_ACCOUNT_KR KR_POSTAL_CODE"
 )
 RANK = {name: i for i, name in enumerate(_SPECIFICITY.split())}
 
@@ -66,26 +67,56 @@ _PLATE_REGIONS = frozenset(
     "서울 부산 대구 인천 광주 대전 울산 세종 경기 강원 충북 충남 전북 전남 경북 경남 제주".split()  # noqa: SIM905
 )
 _LETTERS_BEFORE = re.compile(r"(?<![A-Za-z])[A-Za-z]{2,3}\Z")
+# `서울 91-123456-78`: an older driver licence, its region written as a name
+_REGION_BEFORE = re.compile("(?<![가-힣])(?:" + "|".join(sorted(v.LICENCE_REGIONS)) + ") ?\\Z")
+# `(02) 123-4567`, `(031)123-4567`, `02)123-4567`: an area code in parentheses before the number
+_AREA_BEFORE = re.compile(r"(?:\(|(?<![0-9A-Za-z]))(0[0-9]{1,3})\) ?\Z")
+_AREA_SHAPES = frozenset({(3, 4), (4, 4)})
 _BANK_CODES = frozenset({"KB", "NH", "IBK", "SC", "KDB", "KEB"})
 
 
 # --- per-type rules -----------------------------------------------------------------------------
+# The date a birth may not follow. A function, so that a test can pin it (the golden file).
+today: Callable[[], dt.date] = dt.date.today
+
+
+def _born(digits: str) -> bool:
+    """A real birth date, not in the future, with a gender digit of an RRN or FRN."""
+    born = v.rrn_birth_date(digits)
+    return born is not None and (born.year < 2000 or born <= today())
+
+
+def _barcode(digits: str, grouped: bool, ctx: Context) -> bool:
+    """A product barcode rather than a resident number (docs/pii.md, "EAN-13 barcodes").
+
+    Unbroken: GS1 Korea's `880` with a valid EAN-13 check digit, or any valid EAN-13 near a
+    product word. Written `880101-1234567` (barcodes are never hyphenated): only near a product
+    word. The caller has already seen no RRN/FRN word: such a word always wins.
+    """
+    return v.ean13_valid(digits) and ((not grouped and digits[:3] == "880") or ctx.has("_BARCODE"))
+
+
 def _resident(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
     """KR_RRN / KR_FRN (`YYMMDD-GABCDEX`) and KR_CRN (13 digits, 6-7 when grouped).
 
-    A failed RRN checksum lowers confidence and never rejects (numbers issued since 2020-10).
+    A failed RRN checksum lowers confidence and never rejects: the digits after the gender digit
+    of numbers issued (or changed) since 2020-10 are random. A valid, non-future birth date and a
+    gender digit 1-4 (FRN 5-8) suffice, without a context word. 9/0 (born in the 1800s) needs an
+    RRN word: no such person is alive, and a 0 there is common in corporate numbers.
     """
     if shape not in _RESIDENT_SHAPES:
         return
     grouped = len(shape) > 1
     g = digits[6]
-    if g in "12345678" and v.rrn_birth_date(digits) is not None:
-        kind = "KR_RRN" if g in "1234" else "KR_FRN"
+    if (g in "12345678" or (g in "90" and ctx.has("KR_RRN"))) and _born(digits):
+        kind = "KR_FRN" if g in "5678" else "KR_RRN"
         ok = v.rrn_checksum_valid(digits) or (kind == "KR_FRN" and v.frn_checksum_valid(digits))
         if ctx.has(kind):
             found.append((kind, 0.95 if ok else 0.75))
+        elif _barcode(digits, grouped, ctx):
+            pass
         elif not ctx.negative():
-            found.append((kind, 0.95 if ok else (0.6 if grouped else 0.4)))
+            found.append((kind, 0.95 if ok else (0.6 if grouped else 0.55)))
         elif ok and grouped:
             found.append((kind, 0.45))  # `운송장 140511-7405951`: the shape alone is weak
         if not ctx.has(kind) and v.crn_valid(digits) and ctx.has("KR_CRN"):
@@ -123,6 +154,8 @@ def _phone(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float
         found.append(("PHONE_KR", 0.8 if ctx.has("PHONE_KR") else 0.6))
     elif not rep and (ctx.has("PHONE_KR") or not ctx.negative()):
         found.append(("PHONE_KR", 0.8 if ctx.has("PHONE_KR") else 0.45))
+    elif rep and ctx.has("PHONE_KR"):
+        found.append(("PHONE_KR", 0.8))  # `콜센터 18552216`
 
 
 def _card(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
@@ -139,18 +172,36 @@ def _card(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]
 def _account(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
     """BANK_ACCOUNT_KR: layouts are bank-specific and checksums proprietary — context only.
 
+    10-14 digits, unbroken or in up to four groups of two or more digits; a last group of one
+    digit (a check digit: NH `XXX-XXXX-XXXXXX-X`) only after two others (docs/pii.md).
+
     Runs after the other rules: a number they already gave 0.85 or more keeps its type (the
     account's 0.85 would lose the tie on specificity), so the context search is skipped.
     """
     if found and max(score for _, score in found) >= _ACCOUNT_SCORE:
         return
     if (
-        (len(shape) == 1 or (len(shape) <= 4 and min(shape) >= 2))
+        (
+            len(shape) == 1
+            or (len(shape) <= 4 and min(shape[:-1]) >= 2 and (shape[-1] >= 2 or len(shape) > 2))
+        )
         and ctx.has("BANK_ACCOUNT_KR")
         # `주민등록번호(2310253998541)`: a word for the number's own type outranks the bank's
         and not any(ctx.has(kind) for kind, _ in found)
+        and not (len(digits) == 13 and _not_account(digits, shape, ctx, found))
     ):
         found.append(("BANK_ACCOUNT_KR", _ACCOUNT_SCORE))
+
+
+def _not_account(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> bool:
+    """A 13-digit number near a bank word that is something else."""
+    return (
+        # `예금주 홍길동 (900101-1234567)`: a birth date in the RRN layout is the holder's RRN
+        (shape == (6, 7) and any(kind in ("KR_RRN", "KR_FRN") for kind, _ in found))
+        # `주민등록번호 입력 오류: 3010123990543 신한 계좌 …`: the RRN word is the nearer
+        or (ctx.has("KR_RRN") and ctx.nearer("KR_RRN", "BANK_ACCOUNT_KR"))
+        or (v.ean13_valid(digits) and ctx.has("_BARCODE"))
+    )
 
 
 def _licence(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
@@ -160,6 +211,17 @@ def _licence(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, flo
             found.append(("KR_DRIVER_LICENSE", 0.95))
         elif len(shape) > 1 and not ctx.negative():
             found.append(("KR_DRIVER_LICENSE", 0.85))
+
+
+def _health(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
+    """KR_HEALTH_INSURANCE (건강보험증번호): 11 digits, no public structure — context only."""
+    if (
+        len(shape) <= 3
+        and ctx.has("KR_HEALTH_INSURANCE")
+        and not ctx.has("_NOT_HEALTH_INSURANCE")
+        and ctx.nearer("KR_HEALTH_INSURANCE", "BANK_ACCOUNT_KR")
+    ):
+        found.append(("KR_HEALTH_INSURANCE", 0.95))
 
 
 def _postal(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, float]]) -> None:
@@ -172,9 +234,10 @@ def _postal(digits: str, shape: Shape, ctx: Context, found: list[tuple[str, floa
 _RULE_DIGITS: tuple[tuple[Rule, range], ...] = (
     (_resident, range(13, 14)),
     (_business, range(10, 11)),
-    (_phone, range(8, 12)),
+    (_phone, range(8, 13)),
     (_card, range(13, 20)),
     (_licence, range(12, 13)),
+    (_health, range(11, 12)),
     (_postal, range(5, 6)),
     (_account, range(10, 15)),
 )
@@ -220,6 +283,9 @@ def _classify(t: str, s: int, e: int) -> Hit | None:  # noqa: PLR0911, PLR0912
     if rules is None:
         return None
     ctx = Context(t, s, e)
+    if shape == (2, 6, 2) and (region := _REGION_BEFORE.search(t, max(0, s - 3), s)):
+        score = 0.95 if ctx.has("KR_DRIVER_LICENSE") else 0.9
+        return ("KR_DRIVER_LICENSE", region.start(), e, score)
     if shape in _RESIDENT_SHAPES and v.isbn13_valid(digits) and not ctx.has("KR_RRN"):
         return None  # a book number, unless the text says it is a resident number
     found: list[tuple[str, float]] = []
@@ -239,6 +305,18 @@ def _plus82(digits: str, s: int, e: int) -> Hit | None:
     if v.phone_valid("0" + digits[2:]):
         return ("PHONE_KR", s - 1, e, 0.9)
     return None
+
+
+def _area_phone(t: str, s: int, e: int) -> Hit | None:
+    """`(02) 123-4567`: the run `t[s:e]` after an area code in parentheses; the span has both."""
+    area = _AREA_BEFORE.search(t, max(0, s - 7), s)
+    if area is None:
+        return None
+    groups = _SPLIT.split(t[s:e])
+    digits = area.group(1) + "".join(groups)
+    if tuple(map(len, groups)) not in _AREA_SHAPES or not v.phone_valid(digits):
+        return None
+    return ("PHONE_KR", area.start(), e, 0.9 if digits[:2] == "01" else 0.85)
 
 
 def _glued(t: str, s: int, e: int) -> bool:
@@ -353,6 +431,11 @@ def _run(t: str, s: int, e: int, skip: int, out: list[Hit]) -> int:
             e = max(s, plate[1] - 1)
     if e - s < 5 or _glued(t, s, e):
         return skip  # the shortest identifier here is a five-digit postal code
+    if s > 1 and (t[s - 1] == ")" or (t[s - 1] == " " and t[s - 2] == ")")):
+        hit = _area_phone(t, s, e)
+        if hit is not None:
+            out.append(hit)
+            return skip
     if " " in t[s:e]:
         _classify_spaced(t, s, e, out)
     elif (hit := _classify(t, s, e)) is not None:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 __all__ = ["ENTITY_TYPES", "Finding"]
 
-# CONTRACTS.md: names may be added, never renamed. KR_POSTAL_CODE is an addition.
+# CONTRACTS.md: names may be added, never renamed. KR_POSTAL_CODE and KR_HEALTH_INSURANCE
+# (건강보험증번호) are additions.
 ENTITY_TYPES: tuple[str, ...] = (
     "KR_RRN",
     "KR_FRN",
@@ -22,6 +23,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "KR_ADDRESS",
     "KR_VEHICLE_PLATE",
     "KR_POSTAL_CODE",
+    "KR_HEALTH_INSURANCE",
 )
 
 

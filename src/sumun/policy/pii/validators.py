@@ -14,6 +14,7 @@ import datetime as _dt
 from operator import mul
 
 __all__ = [
+    "LICENCE_REGIONS",
     "PLATE_SYLLABLES",
     "brn_check_digit",
     "brn_valid",
@@ -23,8 +24,10 @@ __all__ = [
     "crn_format_plausible",
     "crn_valid",
     "driver_license_format_valid",
+    "ean13_valid",
     "frn_check_digit",
     "frn_checksum_valid",
+    "health_insurance_format_valid",
     "ipv4_valid",
     "isbn13_valid",
     "luhn_check_digit",
@@ -47,10 +50,17 @@ _LUHN_DOUBLED = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7,
 # gender/century digit G -> century (9/0 = 1800s; 5-8 are the FRN equivalents of 1-4)
 _CENTURY = {"1": 1900, "2": 1900, "3": 2000, "4": 2000, "5": 1900, "6": 1900, "7": 2000,
             "8": 2000, "9": 1800, "0": 1800}  # fmt: skip
+# docs/pii.md, "Phone numbers": the national numbering plan as Google's libphonenumber records it
+# for KR (its metadata follows MSIT's 전기통신번호관리세칙).
 _LANDLINE = frozenset(
     "031 032 033 041 042 043 044 051 052 053 054 055 061 062 063 064".split()  # noqa: SIM905
 )
 _MOBILE = frozenset(["010", "011", "016", "017", "018", "019"])
+# Driver licences issued before mid-2014 print the first-issue region's name where newer ones
+# print a two-digit code (`서울 91-123456-78`); docs/pii.md, "Driver licences".
+LICENCE_REGIONS = frozenset(
+    "서울 부산 경기 강원 충북 충남 전북 전남 경북 경남 제주 대구 인천 광주 대전 울산".split()  # noqa: SIM905
+)
 # Hangul syllables used on civilian plates (private, commercial, rental)
 PLATE_SYLLABLES = frozenset(
     "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
@@ -68,15 +78,21 @@ def _weighted(digits: str, weights: tuple[int, ...]) -> int:
     return sum(int(d) * w for d, w in zip(digits, weights, strict=False))
 
 
-def rrn_birth_date(number: str) -> _dt.date | None:
-    """The birth date encoded in a 13-digit RRN/FRN (YYMMDD + G), or None if impossible."""
+def rrn_birth_date(number: str, *, not_after: _dt.date | None = None) -> _dt.date | None:
+    """The birth date encoded in a 13-digit RRN/FRN (YYMMDD + G), or None if impossible.
+
+    `not_after`: a date after it (a birth in the future) is impossible too.
+    """
     if not _is_digits(number, 13):
         return None
     year = _CENTURY[number[6]] + int(number[0:2])
     try:
-        return _dt.date(year, int(number[2:4]), int(number[4:6]))
+        born = _dt.date(year, int(number[2:4]), int(number[4:6]))
     except ValueError:
         return None
+    if not_after is not None and born > not_after:
+        return None
+    return born
 
 
 def rrn_check_digit(body: str) -> int:
@@ -197,8 +213,21 @@ def isbn13_valid(number: str) -> bool:
     return (10 - _weighted(number[:12], _ISBN_WEIGHTS) % 10) % 10 == int(number[12])
 
 
+def ean13_valid(number: str) -> bool:
+    """A 13-digit GS1 EAN-13 with a correct check digit (weights 1,3 alternating, mod 10)."""
+    return _is_digits(number, 13) and (10 - _weighted(number[:12], _ISBN_WEIGHTS) % 10) % 10 == int(
+        number[12]
+    )
+
+
 def phone_valid(number: str) -> bool:  # noqa: PLR0911
-    """A Korean number in domestic form (leading 0, or 1[568]XX representative numbers)."""
+    """A Korean number in domestic form (docs/pii.md, "Phone numbers").
+
+    Mobile 010 (11 digits) and 011/016-019 (10-11); area codes 02 and 0[3-6]X; 070 internet
+    phones; 050X personal ("safe") numbers 0502-0508 (11 or 12 digits); 080 free-call and 060
+    information services (10 digits); 15XX/16XX/18XX representative numbers (8 digits). A
+    landline's exchange never starts with 0.
+    """
     if not _is_digits(number):
         return False
     n = len(number)
@@ -211,6 +240,12 @@ def phone_valid(number: str) -> bool:  # noqa: PLR0911
         return n in (9, 10) and number[2] != "0"
     if head in _LANDLINE or head == "070":
         return n in (10, 11) and number[3] != "0"
+    if head == "050":
+        return n in (11, 12) and "2" <= number[3] <= "8"
+    if head == "080":
+        return n == 10
+    if head == "060":
+        return n == 10 and number[3] not in "01"
     if number[:2] in ("15", "16", "18"):
         return n == 8
     return False
@@ -222,6 +257,11 @@ def driver_license_format_valid(number: str) -> bool:
         return False
     region = int(number[:2])
     return 11 <= region <= 26 or region == 28
+
+
+def health_insurance_format_valid(number: str) -> bool:
+    """건강보험증번호: 11 digits. NHIS publishes no inner structure or check digit."""
+    return _is_digits(number, 11)
 
 
 def postal_code_valid(number: str) -> bool:
