@@ -12,9 +12,9 @@ spacing errors, LLM prompts and SMS, mixing Korean and English.
 Contract of `corpus.jsonl` (one JSON object per line, UTF-8, keys in this order):
 `id`, `text`, `entities` (list of `{type, start, end}`), `hard_negatives` (list of
 `{start, end, kind}`), `source_kind`. Offsets are Python `str` indices (code points), end
-exclusive. Entity types are the 14 of CONTRACTS.md. The file MUST be exactly what
-`render(build_corpus())` returns: generation is seeded and deterministic, and
-`tests/eval/test_pii_independent_corpus.py` checks that byte for byte.
+exclusive. Entity types are the 15 of CONTRACTS.md (KR_HEALTH_INSURANCE added by issue 14).
+The file MUST be exactly what `render(build_corpus())` returns: generation is seeded and
+deterministic, and `tests/eval/test_pii_independent_corpus.py` checks that byte for byte.
 
 Labelling conventions (what "exact span" means here):
 - a number's span is the number with its own separators (hyphens, spaces, dots, a leading
@@ -30,6 +30,14 @@ look-alike written in the canonical format of a checksummed type (a `123-45-6789
 a `1234-5678-9012-3456` gift-card PIN, a `YYMMDD-NNNNNNN` number) is generated so that it
 fails that checksum or date rule; look-alikes in other formats are left as chance makes them,
 as real order numbers are.
+
+Issue 14 appended `N_EXTRA` records (ids after the first `N_RECORDS`, their own random stream):
+RRNs/FRNs issued since 2020-10 (random digits after G, with and without hyphen or context
+word), 050x/bracketed/070/080/15xx-18xx/+82 phones, region-name driver licences, new-format
+passports without a context word, 건강보험증번호, bank accounts in the KFTC layouts, and their
+look-alikes: future (after `TODAY`, 2026-12-01) and impossible birth dates, GS1 Korea (880)
+EAN-13 barcodes, 요양기관번호, 장기요양기관기호, 사업장관리번호, account-shaped numbers without
+a bank near. Sources are named at that section.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +82,7 @@ ENTITY_TYPES = (
     "KR_ADDRESS",
     "KR_VEHICLE_PLATE",
     "KR_POSTAL_CODE",
+    "KR_HEALTH_INSURANCE",
 )
 
 # --------------------------------------------------------------------------- number helpers
@@ -138,6 +148,22 @@ def _days(y: int, m: int) -> int:
     if m == 2:
         return 29 if _leap(y) else 28
     return 30 if m in (4, 6, 9, 11) else 31
+
+
+def _date_shaped(d: str) -> bool:
+    """Whether 13 digits start with a real YYMMDD (in some century): RRN-shaped if G fits."""
+    if len(d) != 13 or not d.isdigit():
+        return False
+    m, dd = int(d[2:4]), int(d[4:6])
+    return 1 <= m <= 12 and 1 <= dd <= (29 if m == 2 else _days(2001, m))
+
+
+def _not_rrn_shaped(v: str) -> str:
+    """A 13-digit non-identifier that happens to start with a real date gets month 9x instead.
+
+    Consumes no randomness, so the rest of the corpus is unchanged.
+    """
+    return v[:2] + "9" + v[3:] if _date_shaped(v) else v
 
 
 def _group(num: str, sizes: tuple[int, ...], sep: str) -> str:
@@ -590,7 +616,10 @@ def p_account(s: _State, arg: str) -> str:
     _, groups, prefixes = BANKS[key]
     pre = s.rng.choice(prefixes)
     num = pre + _digits(s.rng, sum(groups) - len(pre))
-    return _form(s, num, groups, [("hyphen", 72), ("none", 18), ("fw", 6), ("space", 4)])
+    out = _form(s, num, groups, [("hyphen", 72), ("none", 18), ("fw", 6), ("space", 4)])
+    # written without separators, a 13-digit account that starts with a real date would read
+    # as an RRN; people and this corpus write those grouped
+    return _group(num, groups, "-") if out == num and _date_shaped(num) else out
 
 
 def _local_part(rng: random.Random) -> str:
@@ -749,13 +778,14 @@ def n_timestamp(r: random.Random, arg: str) -> str:
     hh, mm, ss = r.randint(0, 23), r.randint(0, 59), r.randint(0, 59)
     f = int(arg) if arg else r.randint(0, 4)
     epoch = r.randint(1_690_000_000, 1_790_000_000)
-    return [
+    out = [
         f"{y}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}.{r.randint(0, 999):03d}Z",
         f"{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
         str(epoch),
         str(epoch * 1000 + r.randint(0, 999)),
         f"{y}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{ss:02d}+09:00",
     ][f]
+    return _not_rrn_shaped(out)
 
 
 def n_order(r: random.Random, arg: str) -> str:
@@ -856,12 +886,13 @@ def n_coords(r: random.Random, arg: str) -> str:
 def n_serial(r: random.Random, arg: str) -> str:
     up = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
     f = r.randint(0, 3)
-    return [
+    out = [
         "R58N" + "".join(r.choice(up) for _ in range(7)),
         _digits(r, 13),
         "".join(r.choice(up) for _ in range(12)),
         f"SN{_digits(r, 10)}",
     ][f]
+    return _not_rrn_shaped(out)
 
 
 def n_imei(r: random.Random, arg: str) -> str:
@@ -1110,7 +1141,6 @@ NEGATIVES: dict[str, Neg] = {
     "permit_no": n_permit,
     "place_name": n_place,
 }
-NEGATIVE_KINDS = tuple(NEGATIVES)
 
 # --------------------------------------------------------------------------- templates
 # ⟨NAME⟩ / ⟨NAME:arg⟩ is a positive (see POSITIVES), ⟨~kind⟩ a hard negative; {N} a Korean
@@ -1559,8 +1589,642 @@ def _record(rng: random.Random, kind: str) -> _State:
     return s
 
 
-def build_corpus(seed: int = SEED, n: int = N_RECORDS) -> list[dict[str, Any]]:
-    """The records, deterministically from `seed`."""
+# --------------------------------------------------------------------------- issue 14 additions
+# Appended after the records above, from their own random stream, so those stay as they were.
+# Sources (each rule below names the one it rests on):
+# - RRN since 2020-10: 행정안전부, 주민등록법 시행규칙 제2조 개정 (2020-10): new and changed numbers
+#   keep YYMMDD-G and make the six digits after G random, so the old check digit mostly fails;
+#   a birth date after TODAY or an impossible date is not an RRN (shared/design/KOREA.md).
+# - EAN-13: GS1 Korea's prefix is 880; check digit = (10 - Σ d·(1,3,1,3…) mod 10) mod 10.
+# - phones: shared/design/KOREA.md phone row, after 과학기술정보통신부 고시
+#   「전기통신번호관리세칙」:
+#   050x (0502–0508) personal/safe numbers, 070 internet phone, 080 freephone, 15xx/16xx/18xx
+#   nationwide representative numbers (8 digits), area codes written in brackets.
+#   The 050x subscriber part is written 4-4 and, for older numbers, 3-4 (unconfirmed: the
+#   세칙's table was not read here).
+# - driver licence: older cards write the region as a name (`서울 91-123456-78`); the names are
+#   those of the numeric codes 11–26/28 (KOREA.md).
+# - passport: new format (2021) letter + 3 digits + letter + 4 digits (KOREA.md).
+# - 건강보험증번호: 11 digits ("증번호"), one per household, printed on the paper card; no public
+#   check digit or field layout was found (unconfirmed), so the digits are random with a
+#   non-zero lead. Source: NHIS card explanations as republished on public pages (e.g. the
+#   "건강보험증 번호 조회" guides: "증번호 … 11자리 숫자", "세대에 1개").
+# - 사업장관리번호 (hard negative): the workplace's 10-digit business registration number plus
+#   one unit code (0 all four insurances, 2 health only, 4 pension only, 6 employment/accident
+#   only), written `123-45-67890-0` (국민연금공단/근로복지공단 explanations, e.g. iany.co.kr and
+#   bokji25.net guides).
+# - 장기요양기관기호 (hard negative): 11 digits; NHIS open-API samples 34423000093, 14139000308
+#   (data.go.kr 15059029, 15058856) read as 1 kind digit + 시도 (2) + 시군구 (3) + serial (5).
+# - 요양기관번호/요양기관기호 (hard negative): 8 digits (HIRA); the field layout is unconfirmed,
+#   so random digits behind a 시도-like lead.
+# - bank account layouts: 금융결제원 「CMS 참가기관별 계좌번호체계」 (cmsedi.or.kr, workdata;
+#   2026-05-08 edition), as transcribed by the MIT-licensed github.com/mkroo/korean-bank-detector
+#   and github.com/dydals3440/korean-account. Subject/identifier codes sit where that table
+#   puts them.
+
+TODAY = date(2026, 12, 1)  # the fixed "today": a birth date after it is in the future
+N_EXTRA = 900
+EXTRA_SEED_OFFSET = 14
+
+
+def _ymd_between(r: random.Random, lo: date, hi: date) -> date:
+    return date.fromordinal(r.randint(lo.toordinal(), hi.toordinal()))
+
+
+def _ean_ok(d13: str) -> bool:
+    s = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(d13[:12]))
+    return (10 - s % 10) % 10 == int(d13[12])
+
+
+def _new_style_id(r: random.Random, *, foreign: bool) -> str:
+    """YYMMDD-G + six random digits, birth date real and not after TODAY."""
+    while True:
+        if s_chance(r, 0.55 if not foreign else 0.3):
+            born = _ymd_between(r, date(2020, 10, 1), TODAY)  # newborns since the change
+        else:
+            born = _ymd_between(r, date(1940 if not foreign else 1955, 1, 1), date(2020, 9, 30))
+        g = (1 if born.year < 2000 else 3) + r.randint(0, 1) + (4 if foreign else 0)
+        num = f"{born:%y%m%d}{g}" + _digits(r, 6)
+        # written bare, an 880… number with a valid EAN digit would also be a barcode
+        if not (num.startswith("880") and _ean_ok(num)):
+            return num
+
+
+def _id_form(s: _State, num: str, arg: str) -> str:
+    forms = [("hyphen", 55), ("none", 35), ("fw", 10)]
+    if arg == "hyphen":
+        forms = [("hyphen", 100)]
+    elif arg == "none":
+        forms = [("none", 100)]
+    return _form(s, num, (6, 7), forms)
+
+
+def p_rrn_new(s: _State, arg: str) -> str:
+    return _id_form(s, _new_style_id(s.rng, foreign=False), arg)
+
+
+def p_frn_new(s: _State, arg: str) -> str:
+    return _id_form(s, _new_style_id(s.rng, foreign=True), arg)
+
+
+AREA_NOT_SEOUL = tuple(a for a in AREA_CODES if a != "02")
+REP_PREFIX_WIDE = _words(
+    "1522 1544 1566 1577 1588 1599 1600 1644 1661 1666 1670 1688 1800 1833 1855 1877 1899"
+)
+
+
+def p_phone_new(s: _State, arg: str) -> str:  # noqa: PLR0911
+    r = s.rng
+    kind = arg or _pick(
+        r,
+        [
+            ("safe", 20),
+            ("paren", 20),
+            ("i070", 12),
+            ("i080", 10),
+            ("rep", 14),
+            ("intl", 16),
+            ("mob", 8),
+        ],
+    )
+    if kind == "safe":
+        pre = f"050{r.randint(2, 8)}"
+        mid = _digits(r, 4) if s_chance(r, 0.8) else str(r.randint(2, 9)) + _digits(r, 2)
+        sep = _pick(r, [("-", 75), ("", 15), (" ", 10)])
+        return sep.join((pre, mid, _digits(r, 4)))
+    if kind == "paren":
+        area = "02" if s_chance(r, 0.45) else r.choice(AREA_NOT_SEOUL)
+        mid = str(r.randint(2, 9)) + _digits(r, r.choice([2, 3]))
+        gap = _pick(r, [(" ", 55), ("", 45)])
+        return f"({area}){gap}{mid}-{_digits(r, 4)}"
+    if kind == "i070":
+        sep = _pick(r, [("-", 75), (" ", 10), ("", 15)])
+        return sep.join(("070", str(r.randint(2, 9)) + _digits(r, 3), _digits(r, 4)))
+    if kind == "i080":
+        mid = str(r.randint(2, 9)) + _digits(r, 2 if s_chance(r, 0.7) else 3)
+        return "-".join(("080", mid, _digits(r, 4)))
+    if kind == "rep":
+        sep = _pick(r, [("-", 85), (" ", 10), ("", 5)])
+        return r.choice(REP_PREFIX_WIDE) + sep + _digits(r, 4)
+    if kind == "intl":
+        target = _pick(r, [("10", 55), ("2", 20), ("area", 15), ("70", 10)])
+        if target == "area":
+            target = r.choice(AREA_NOT_SEOUL)[1:]
+        mid = str(r.randint(2, 9)) + _digits(r, 3 if target in ("10", "70") else r.choice([2, 3]))
+        last = _digits(r, 4)
+        f = _pick(r, [("sp-hy", 40), ("hy", 30), ("sp", 20), ("none", 10)])
+        if f == "sp-hy":
+            return f"+82 {target}-{mid}-{last}"
+        if f == "hy":
+            return f"+82-{target}-{mid}-{last}"
+        if f == "sp":
+            return f"+82 {target} {mid} {last}"
+        return f"+82{target}{mid}{last}"
+    return _mobile(s)
+
+
+# the region names of the numeric licence codes 11–26 and 28 (KOREA.md)
+DL_REGION_NAMES = _words(
+    "서울 부산 경기 강원 충북 충남 전북 전남 경북 경남 제주 대구 인천 광주 대전 울산"
+)
+
+
+def p_driver_region(s: _State, arg: str) -> str:
+    r = s.rng
+    yy = f"{r.choice([r.randint(70, 99), r.randint(0, 10)]):02d}"
+    gap = " " if s_chance(r, 0.85) else ""
+    return f"{r.choice(DL_REGION_NAMES)}{gap}{yy}-{_digits(r, 6)}-{_digits(r, 2)}"
+
+
+def p_passport_new(s: _State, arg: str) -> str:
+    r = s.rng
+    letter = r.choice(PASSPORT_LETTERS)
+    return letter + _digits(r, 3) + r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ") + _digits(r, 4)
+
+
+def p_passport_old(s: _State, arg: str) -> str:
+    return s.rng.choice(PASSPORT_LETTERS) + _digits(s.rng, 8)
+
+
+def p_health_insurance(s: _State, arg: str) -> str:
+    num = str(s.rng.randint(1, 9)) + _digits(s.rng, 10)
+    return num.translate(_FW) if s_chance(s.rng, 0.08) else num
+
+
+# bank key -> (aliases, English name, layouts); a layout is (groups, code offset, codes): the
+# codes are the branch/subject/identifier digits the KFTC table fixes at that offset
+Layout = tuple[tuple[int, ...], int, tuple[str, ...]]
+BANKS_KFTC: dict[str, tuple[tuple[str, ...], str, tuple[Layout, ...]]] = {
+    "kb": (
+        ("KB국민은행", "국민은행", "국민", "KB"),
+        "KB Kookmin Bank",
+        (
+            ((6, 2, 6), 4, _words("01 02 24 05 04 25 26")),
+            ((3, 2, 4, 3), 3, _words("01 24 05 04 25")),
+        ),
+    ),
+    "shinhan": (
+        ("신한은행", "신한"),
+        "Shinhan Bank",
+        (((3, 3, 6), 0, tuple(str(n) for n in range(100, 162))),),
+    ),
+    "woori": (("우리은행", "우리"), "Woori Bank", (((4, 3, 6), 0, _words("1002 1005 1006")),)),
+    "hana": (
+        ("하나은행", "하나", "KEB하나은행"),
+        "Hana Bank",
+        (
+            ((3, 6, 5), 12, _words("05 07 08 02 01 04 94")),
+            ((3, 6, 3), 0, _words("611 620 630 621")),
+        ),
+    ),
+    "nh": (
+        ("NH농협은행", "농협은행", "농협", "NH"),
+        "NongHyup Bank",
+        (
+            ((3, 4, 4, 2), 0, _words("301 302 312 306 305 317")),
+            ((6, 2, 6), 6, _words("51 52 56 55")),
+        ),
+    ),
+    "ibk": (
+        ("IBK기업은행", "기업은행", "IBK"),
+        "Industrial Bank of Korea",
+        (
+            ((3, 6, 2, 3), 9, _words("01 02 03 13 07 06 04")),
+            ((3, 2, 7), 3, _words("01 02 03 13 07 06 04")),
+        ),
+    ),
+    "kakao": (
+        ("카카오뱅크", "카뱅"),
+        "KakaoBank",
+        (((4, 2, 7), 0, _words("3333 3355 3388 7979")),),
+    ),
+    "toss": (
+        ("토스뱅크", "토스"),
+        "Toss Bank",
+        (((4, 4, 4), 0, _words("1000 1008 1060 1500 3000")),),
+    ),
+    "kbank": (("케이뱅크", "K뱅크"), "K bank", (((3, 3, 6), 0, _words("1002 1005")),)),
+    "sc": (("SC제일은행", "제일은행"), "SC First Bank", (((3, 2, 6), 3, _words("10 20 30")),)),
+    "kfcc": (
+        ("새마을금고", "MG새마을금고"),
+        "MG Saemaul Geumgo",
+        (((4, 4, 4, 1), 0, _words("9002 9003 9004 9072 9090 9091 9200 9205 9210")),),
+    ),
+    "im": (("iM뱅크", "대구은행"), "iM Bank", (((3, 2, 7), 3, _words("05 08 02 01 04")),)),
+}
+
+
+def _kftc_account(r: random.Random, key: str) -> tuple[str, tuple[int, ...]]:
+    groups, at, codes = r.choice(BANKS_KFTC[key][2])
+    while True:
+        code = r.choice(codes)
+        num = _digits(r, sum(groups))
+        num = num[:at] + code + num[at + len(code) :]
+        if not _date_shaped(num):  # never also readable as a bare RRN
+            return num, groups
+
+
+def p_bank_kftc(s: _State, arg: str) -> str:
+    if s.account_bank is not None and arg in ("", "en"):
+        key, s.account_bank = s.account_bank, None
+    else:
+        key = arg if arg in BANKS_KFTC else s.rng.choice(list(BANKS_KFTC))
+        s.bank = key
+    aliases, english, _ = BANKS_KFTC[key]
+    return english if arg == "en" else s.rng.choice(aliases)
+
+
+def p_account_kftc(s: _State, arg: str) -> str:
+    if arg in BANKS_KFTC:
+        key = arg
+    elif s.bank is not None and s.bank in BANKS_KFTC:
+        key = s.bank
+    else:
+        key = s.account_bank = s.rng.choice(list(BANKS_KFTC))
+    s.bank = None
+    num, groups = _kftc_account(s.rng, key)
+    return _form(s, num, groups, [("hyphen", 76), ("none", 14), ("space", 5), ("fw", 5)])
+
+
+POSITIVES.update(
+    {
+        "RRNX": ("KR_RRN", p_rrn_new),
+        "FRNX": ("KR_FRN", p_frn_new),
+        "PHX": ("PHONE_KR", p_phone_new),
+        "DLR": ("KR_DRIVER_LICENSE", p_driver_region),
+        "PASSN": ("KR_PASSPORT", p_passport_new),
+        "PASSO": ("KR_PASSPORT", p_passport_old),
+        "HIC": ("KR_HEALTH_INSURANCE", p_health_insurance),
+        "BANKX": (None, p_bank_kftc),
+        "ACCTX": ("BANK_ACCOUNT_KR", p_account_kftc),
+    }
+)
+
+
+def _id_like_form(r: random.Random, num: str) -> str:
+    return _group(num, (6, 7), "-") if s_chance(r, 0.6) else num
+
+
+def n_rrn_future(r: random.Random, arg: str) -> str:
+    # a real calendar date after TODAY; G says 2000s (3/4, or 7/8 for a foreigner)
+    if s_chance(r, 0.5):
+        born = _ymd_between(r, TODAY + timedelta(days=1), date(2031, 12, 31))
+    else:
+        born = _ymd_between(r, date(2032, 1, 1), date(2099, 12, 31))
+    g = r.choice((3, 4, 3, 4, 7, 8))
+    return _id_like_form(r, f"{born:%y%m%d}{g}" + _digits(r, 6))
+
+
+def n_rrn_impossible(r: random.Random, arg: str) -> str:
+    g = r.choice((1, 2, 3, 4))
+    y = (1900 if g < 3 else 2000) + (r.randint(40, 99) if g < 3 else r.randint(0, 25))
+    kind = r.randint(0, 5)
+    if kind == 0:
+        m, d = 13, r.randint(1, 28)
+    elif kind == 1:
+        m, d = 0, r.randint(1, 28)
+    elif kind == 2:
+        m, d = 2, r.choice((30, 31))
+    elif kind == 3:
+        while _leap(y):
+            y += 1
+        m, d = 2, 29
+    elif kind == 4:
+        m, d = r.choice((4, 6, 9, 11)), 31
+    else:
+        m, d = r.randint(1, 12), 0
+    return _id_like_form(r, f"{y % 100:02d}{m:02d}{d:02d}{g}" + _digits(r, 6))
+
+
+def n_ean13(r: random.Random, arg: str) -> str:
+    if s_chance(r, 0.75):
+        # 880 + MDD + G…: reads as a 1988 birth date with a plausible gender digit
+        m = r.randint(1, 9)
+        body = f"880{m}{r.randint(1, _days(1988, m)):02d}{r.choice('1256')}" + _digits(r, 5)
+    else:
+        body = "880" + _digits(r, 9)
+    num = _isbn13(body)  # same weights (1,3,1,3…) as every EAN-13
+    return num if s_chance(r, 0.85) else f"{num[0]} {num[1:7]} {num[7:]}"
+
+
+def n_care_provider(r: random.Random, arg: str) -> str:
+    return (
+        f"{r.choice((11, 21, 22, 23, 24, 25, 26, 31, 32, 33, 34, 35, 36, 37, 38, 39))}"
+        + _digits(r, 6)
+    )
+
+
+def n_workplace(r: random.Random, arg: str) -> str:
+    body = (
+        str(r.randint(101, 899))
+        + f"{r.choice([r.randint(1, 79), 81, 86, 87, 88]):02d}"
+        + _digits(r, 4)
+    )
+    num = body + str(_brn_check(body)) + r.choice("00002246")
+    return num if s_chance(r, 0.55) else _group(num, (3, 2, 5, 1), "-")
+
+
+LTC_SIDO = (11, 26, 27, 28, 29, 30, 31, 36, 41, 42, 43, 44, 45, 46, 47, 48, 50)
+
+
+def n_ltc_provider(r: random.Random, arg: str) -> str:
+    return f"{r.randint(1, 3)}{r.choice(LTC_SIDO)}{r.randint(110, 890):03d}{_digits(r, 5)}"
+
+
+def n_passport_like(r: random.Random, arg: str) -> str:
+    # old-format shape (letter + 8 digits) where nothing says passport
+    return r.choice("MSR") + _digits(r, 8)
+
+
+def n_account_like_kftc(r: random.Random, arg: str) -> str:
+    num, groups = _kftc_account(r, r.choice(list(BANKS_KFTC)))
+    return _group(num, groups, "-")
+
+
+NEGATIVES.update(
+    {
+        "rrn_future_birth": n_rrn_future,
+        "rrn_impossible_date": n_rrn_impossible,
+        "ean13_kr": n_ean13,
+        "care_provider_no": n_care_provider,
+        "workplace_mgmt_no": n_workplace,
+        "ltc_provider_no": n_ltc_provider,
+        "passport_like_no_context": n_passport_like,
+        "account_layout_no_context": n_account_like_kftc,
+    }
+)
+NEGATIVE_KINDS = tuple(NEGATIVES)
+
+# Templates of the additions: theme -> [(source_kind, template)]. "No context" templates carry
+# no word naming the identifier (주민, 등록번호, RRN, 여권, passport …), on purpose.
+EXTRA: dict[str, list[tuple[str, str]]] = {
+    "rrn_new": [
+        ("hospital_intake", "신생아 {N} 출생신고 완료, 주민등록번호 ⟨RRNX⟩ 로 예방접종 등록"),
+        ("hospital_intake", "소아과 접수: 환아 {N} / ⟨RRNX⟩ / 보호자 ⟨PHONE:mob⟩"),
+        ("public_service", "[민원24] 출생신고 처리 결과: 성명 {N}, 주민등록번호 ⟨RRNX⟩"),
+        ("public_service", "주민등록번호 변경 결정 통지: 변경 후 번호 ⟨RRNX⟩"),
+        ("public_service", "아동수당 신청 — 아동 {N} ⟨RRNX:none⟩, 신청인 {N}"),
+        ("web_form", "성명: {N}\n주민등록번호: ⟨RRNX⟩\n연락처: ⟨PHONE:mob⟩"),
+        ("chat", "아기 번호 ⟨RRNX⟩ 이거 맞지? 어린이집 서류에 적어야 돼"),
+        ("chat", "{N} ⟨RRNX⟩"),
+        ("chat", "울 애기 ⟨RRNX:none⟩ 으로 보험 들어줘"),
+        ("llm_prompt", "아래 명단을 가나다순으로 정렬해줘\n{N} ⟨RRNX⟩\n{N} ⟨RRNX⟩\n{N} ⟨RRN⟩"),
+        ("llm_prompt", "Compute the age of this child: ⟨RRNX⟩"),
+        ("llm_prompt", "{N}(⟨RRNX⟩) 보험금 청구서 초안 써줘"),
+        (
+            "markdown_table",
+            "| 성명 | 번호 | 연락처 |\n|---|---|---|\n| {N} | ⟨RRNX⟩ | ⟨PHONE:mob⟩ |\n"
+            "| {N} | ⟨RRNX:none⟩ | ⟨PHONE:mob⟩ |",
+        ),
+        ("markdown_table", "| 이름 | 식별값 |\n|---|---|\n| {N} | ⟨RRNX:hyphen⟩ |"),
+        ("csv_export", "name,id,joined\n{N},⟨RRNX:none⟩,⟨~date⟩\n{N},⟨RRNX⟩,⟨~date⟩"),
+        ("email", "Patient {N}, ID ⟨RRNX⟩, admitted ⟨~date⟩. Please confirm the ward."),
+        ("bank_complaint", "예금주 {N} (⟨RRNX⟩) 명의 통장 개설 건 확인 부탁드립니다."),
+        ("server_log", "⟨~timestamp:1⟩ INFO signup name={N} rid=⟨RRNX:none⟩"),
+        ("insurance_claim", "피보험자 {N} ⟨RRNX⟩ / 사고일 ⟨~date⟩ / 청구금액 ⟨~amount⟩"),
+    ],
+    "frn_new": [
+        ("public_service", "외국인등록번호 ⟨FRNX⟩ (체류자격 E-9, 국적 베트남)"),
+        ("public_service", "[출입국] 외국인등록 완료 안내: {N} 님 ⟨FRNX⟩"),
+        ("hr_memo", "외국인 근로자 명부\n{N} ⟨FRNX⟩ / 여권 ⟨PASSN⟩"),
+        ("chat", "Hi, my number is ⟨FRNX⟩, can you check my visa?"),
+        ("chat", "{N} ⟨FRNX:none⟩ 계약서에 넣어 주세요"),
+        ("hospital_intake", "외국인 환자 {N}, 등록번호 ⟨FRNX⟩, 통역 필요"),
+        ("markdown_table", "| Name | ID | Phone |\n|---|---|---|\n| {N} | ⟨FRNX⟩ | ⟨PHX:mob⟩ |"),
+        ("csv_export", "이름,번호,입국일\n{N},⟨FRNX⟩,⟨~date⟩\n{N},⟨FRNX:none⟩,⟨~date⟩"),
+        ("llm_prompt", "Translate this into Vietnamese: 외국인등록번호 ⟨FRNX⟩, 연락처 ⟨PHX⟩"),
+    ],
+    "phone_new": [
+        ("web_form", "[배송 정보]\n받는 분: {N}\n안심번호: ⟨PHX:safe⟩"),
+        ("sms", "[Web발신] 배달 기사님 연락처 ⟨PHX:safe⟩ (안심번호)"),
+        ("chat", "중고거래 판매자 번호 ⟨PHX:safe⟩ 로 연락해봐"),
+        ("chat", "여기로 전화 주세요 ⟨PHX:safe⟩"),
+        ("email", "\n\n{C} 고객지원팀\nTel. ⟨PHX:paren⟩ | Fax. ⟨PHX:paren⟩"),
+        ("email", "\n\n{N} 과장 / 대표전화 ⟨PHX:paren⟩ / 직통 ⟨PHX:i070⟩"),
+        ("public_service", "문의: ○○구청 민원여권과 ⟨PHX:paren⟩, 야간 ⟨PHX:paren⟩"),
+        ("public_service", "수신자부담 상담전화 ⟨PHX:i080⟩ (평일 09:00~18:00)"),
+        ("bank_complaint", "고객센터 ⟨PHX:rep⟩ 로 여러 번 전화했지만 연결되지 않았습니다."),
+        ("sms", "[광고] 무료 수신거부 ⟨PHX:i080⟩"),
+        ("sms", "[{C}] 상담 예약 확인. 문의 ⟨PHX:rep⟩"),
+        ("hospital_intake", "병원 대표번호 ⟨PHX:rep⟩ / 응급실 ⟨PHX:paren⟩"),
+        ("chat", "사무실 인터넷전화 ⟨PHX:i070⟩ 로 바뀌었어요"),
+        ("llm_prompt", "Call me at ⟨PHX:intl⟩ or e-mail ⟨EMAIL⟩ — draft a reply."),
+        ("email", "Please reach our Seoul office at ⟨PHX:intl⟩ (KST)."),
+        (
+            "markdown_table",
+            "| 지점 | 전화 |\n|---|---|\n| 본사 | ⟨PHX:paren⟩ |\n"
+            "| 콜센터 | ⟨PHX:rep⟩ |\n| 해외 | ⟨PHX:intl⟩ |",
+        ),
+        ("csv_export", "이름,연락처,비고\n{N},⟨PHX:safe⟩,안심번호\n{N},⟨PHX⟩,\n{N},⟨PHX⟩,"),
+        ("call_transcript", "상담원: 회신 번호 ⟨PHX⟩ 맞으실까요?\n고객: 네."),
+        ("call_transcript", "고객: 집 전화는 ⟨PHX:paren⟩이고 휴대폰은 ⟨PHX:intl⟩이에요."),
+        ("web_form", "전화번호: ⟨PHX⟩\n팩스: ⟨PHX:paren⟩"),
+    ],
+    "driver": [
+        ("ocr_scan", "자동차운전면허증\n{N}\n⟨DLR⟩\n1종 보통"),
+        ("ocr_scan", "면 허 번 호 ⟨DLR⟩ 갱신기간 ⟨~date⟩"),
+        ("call_transcript", "고객: 면허번호는 ⟨DLR⟩ 입니다. 예전 면허증이라 지역명이 적혀 있어요."),
+        ("insurance_claim", "사고 운전자 {N}, 운전면허 ⟨DLR⟩, 차량 ⟨PLATE⟩"),
+        ("web_form", "운전면허번호: ⟨DLR⟩\n발급일: ⟨~date⟩"),
+        ("web_form", "운전면허번호: ⟨DL⟩\n적성검사: ⟨~date⟩"),
+        ("hr_memo", "법인차량 운전자 등록: {N} (면허 ⟨DLR⟩), {N} (면허 ⟨DL⟩)"),
+        ("llm_prompt", "driver's licence ⟨DLR⟩ — is this the old format?"),
+        ("markdown_table", "| 운전자 | 면허번호 |\n|---|---|\n| {N} | ⟨DLR⟩ |\n| {N} | ⟨DL⟩ |"),
+        ("public_service", "렌터카 대여 계약서 — 임차인 {N}, 면허번호 ⟨DLR⟩, 연락처 ⟨PHX⟩"),
+    ],
+    "passport": [
+        ("chat", "{N} ⟨PASSN⟩ 으로 발권해 주세요"),
+        ("chat", "⟨PASSN⟩ 이 번호로 체크인했어"),
+        ("llm_prompt", "Fill the visa form: {N}, ⟨PASSN⟩, born ⟨~birthdate⟩"),
+        (
+            "markdown_table",
+            "| 성명 | 번호 | 만료일 |\n|---|---|---|\n"
+            "| {N} | ⟨PASSN⟩ | ⟨~date⟩ |\n| {N} | ⟨PASSN⟩ | ⟨~date⟩ |",
+        ),
+        ("csv_export", "traveler,doc,expiry\n{N},⟨PASSN⟩,⟨~date⟩\n{N},⟨PASSN⟩,⟨~date⟩"),
+        ("email", "Guest list: {N} (⟨PASSN⟩), {N} (⟨PASSN⟩). Arrival ⟨~date⟩."),
+        ("public_service", "여권번호 ⟨PASSO⟩ (구 여권), 신 여권번호 ⟨PASSN⟩"),
+        ("web_form", "Passport No.: ⟨PASSO⟩\n영문 성명: {N}"),
+        ("call_transcript", "고객: 여권번호 불러드릴게요. ⟨PASSO⟩ 입니다."),
+        ("hr_memo", "해외출장자 {N} 여권 ⟨PASSO⟩, 출국 ⟨~date⟩"),
+        ("server_log", "⟨~timestamp:0⟩ INFO booking pnr=⟨~reservation_no⟩ doc=⟨PASSN⟩"),
+    ],
+    "health_insurance": [
+        ("hospital_intake", "건강보험증 번호: ⟨HIC⟩\n요양기관번호: ⟨~care_provider_no⟩"),
+        ("hospital_intake", "수진자 {N} / 증번호 ⟨HIC⟩ / 요양기관기호 ⟨~care_provider_no⟩"),
+        ("hospital_intake", "보험증 번호 ⟨HIC⟩ (세대주 {N}) 자격 확인 완료"),
+        ("public_service", "어린이집 입소 서류: 아동 {N}, 건강보험증번호 ⟨HIC⟩"),
+        ("public_service", "건강보험 번호는 ⟨HIC⟩입니다. 피부양자 등록 요청합니다."),
+        (
+            "public_service",
+            "장기요양기관기호 ⟨~ltc_provider_no⟩ / 수급자 {N} / 건강보험증번호 ⟨HIC⟩",
+        ),
+        (
+            "hr_memo",
+            "4대보험 취득신고\n건강보험 사업장관리번호: ⟨~workplace_mgmt_no⟩\n"
+            "근로자 {N} 건강보험증 번호 ⟨HIC⟩",
+        ),
+        (
+            "hr_memo",
+            "사업장관리번호 ⟨~workplace_mgmt_no⟩ (본사) /"
+            " 사업장관리번호 ⟨~workplace_mgmt_no⟩ (지점)",
+        ),
+        ("chat", "건강보험증 번호 ⟨HIC⟩ 이거 유치원에 내면 돼?"),
+        ("chat", "보험증 번호요? ⟨HIC⟩ 이에요"),
+        ("email", "Health insurance card no. ⟨HIC⟩ — please attach it to the claim."),
+        ("llm_prompt", "NHIS health insurance number ⟨HIC⟩ 로 피부양자 자격 조회하는 방법 알려줘"),
+        (
+            "markdown_table",
+            "| 항목 | 값 |\n|---|---|\n| 건강보험증번호 | ⟨HIC⟩ |\n"
+            "| 요양기관번호 | ⟨~care_provider_no⟩ |",
+        ),
+        (
+            "insurance_claim",
+            "실손보험 청구 — 건강보험증 번호 ⟨HIC⟩, 진료기관 요양기관기호 ⟨~care_provider_no⟩",
+        ),
+        (
+            "json_payload",
+            '{"patient": "{N}", "health_insurance_no": "⟨HIC⟩",'
+            ' "provider_code": "⟨~care_provider_no⟩"}',
+        ),
+        (
+            "csv_export",
+            "성명,건강보험증번호,요양기관번호\n{N},⟨HIC⟩,⟨~care_provider_no⟩\n"
+            "{N},⟨HIC⟩,⟨~care_provider_no⟩",
+        ),
+        ("web_form", "사업장 정보\n사업장관리번호: ⟨~workplace_mgmt_no⟩\n대표전화: ⟨PHX:paren⟩"),
+        ("public_service", "장기요양기관 ⟨~ltc_provider_no⟩ 평가 결과 안내"),
+    ],
+    "account": [
+        ("bank_complaint", "⟨BANKX⟩ 계좌 ⟨ACCTX⟩ 에서 ⟨~amount⟩이 이중 출금되었습니다."),
+        ("bank_complaint", "환불 받을 계좌: ⟨BANKX⟩ ⟨ACCTX⟩ (예금주 {N})"),
+        ("chat", "⟨BANKX⟩ ⟨ACCTX⟩ 로 보내줘"),
+        ("chat", "계좌번호 ⟨ACCTX⟩ ⟨BANKX⟩ 이야"),
+        ("chat", "⟨ACCTX⟩ ⟨BANKX⟩ {N} 으로 입금 부탁"),
+        ("email", "Please remit to ⟨BANKX:en⟩, account no. ⟨ACCTX⟩, holder {C}."),
+        ("hr_memo", "급여계좌 변경: ⟨BANKX⟩ ⟨ACCTX⟩"),
+        ("web_form", "환불계좌\n은행: ⟨BANKX⟩\n계좌번호: ⟨ACCTX⟩\n예금주: {N}"),
+        (
+            "markdown_table",
+            "| 거래처 | 은행 | 계좌번호 |\n|---|---|---|\n"
+            "| {C} | ⟨BANKX⟩ | ⟨ACCTX⟩ |\n| {C} | ⟨BANKX⟩ | ⟨ACCTX⟩ |",
+        ),
+        ("csv_export", "예금주,은행,계좌\n{N},⟨BANKX⟩,⟨ACCTX⟩\n{N},⟨BANKX⟩,⟨ACCTX⟩"),
+        ("sms", "[Web발신] 입금계좌 ⟨BANKX⟩ ⟨ACCTX⟩ {C}"),
+        ("llm_prompt", "이 계좌 ⟨ACCTX⟩ (⟨BANKX⟩) 로 이체 요청 메일 써줘"),
+        ("public_service", "보조금 지급 계좌: ⟨BANKX⟩ ⟨ACCTX⟩ / 신청인 {N}"),
+    ],
+    # the same digit groups with nothing about a bank or an account near them
+    "account_neg": [
+        ("chat", "회원번호 ⟨~account_layout_no_context⟩ 로 적립해 주세요"),
+        ("web_form", "주문번호: ⟨~order_no⟩\n관리번호: ⟨~account_layout_no_context⟩"),
+        ("call_transcript", "상담원: 접수번호 ⟨~account_layout_no_context⟩ 로 조회됩니다."),
+        ("server_log", "⟨~timestamp:1⟩ INFO ticket=⟨~account_layout_no_context⟩ status=closed"),
+        ("product_catalog", "부품번호 ⟨~account_layout_no_context⟩ 재입고 예정 ⟨~date⟩"),
+        ("public_service", "민원 처리번호 ⟨~account_layout_no_context⟩ (처리기한 ⟨~date⟩)"),
+        (
+            "csv_export",
+            "문서,번호\n계약서,⟨~account_layout_no_context⟩\n견적서,⟨~account_layout_no_context⟩",
+        ),
+    ],
+    "ean": [
+        ("product_catalog", "상품명: 유기농 현미 5kg\n바코드: ⟨~ean13_kr⟩\n재고: ⟨~quantity⟩개"),
+        ("product_catalog", "상품코드 ⟨~ean13_kr⟩ 재고 부족 알림"),
+        ("product_catalog", "EAN ⟨~ean13_kr⟩ / SKU ⟨~part_code⟩ / 단가 ⟨~amount⟩"),
+        ("csv_export", "상품명,바코드,재고\n생수 2L,⟨~ean13_kr⟩,120\n라면 5입,⟨~ean13_kr⟩,48"),
+        (
+            "markdown_table",
+            "| 상품 | EAN | 재고 |\n|---|---|---|\n"
+            "| 김 | ⟨~ean13_kr⟩ | 30 |\n| 두유 | ⟨~ean13_kr⟩ | 12 |",
+        ),
+        ("chat", "이 상품 바코드 ⟨~ean13_kr⟩ 로 검색하면 안 나와요"),
+        ("llm_prompt", "GTIN ⟨~ean13_kr⟩ 상품 정보 찾아줘"),
+        ("server_log", "⟨~timestamp:0⟩ WARN inventory sku=⟨~ean13_kr⟩ stock=0"),
+        ("json_payload", '{"product": "두부", "barcode": "⟨~ean13_kr⟩", "stock": 40}'),
+    ],
+    "id_negatives": [
+        ("web_form", "관리번호: ⟨~rrn_future_birth⟩\n접수일: ⟨~date⟩"),
+        ("chat", "계약번호 ⟨~rrn_future_birth⟩ 로 조회해 주세요"),
+        ("public_service", "주민등록번호 입력 오류(생년월일이 미래): ⟨~rrn_future_birth⟩"),
+        (
+            "server_log",
+            "⟨~timestamp:1⟩ WARN validation failed rrn=⟨~rrn_future_birth⟩"
+            " reason=future_birth_date",
+        ),
+        (
+            "server_log",
+            "⟨~timestamp:1⟩ WARN validation failed rrn=⟨~rrn_impossible_date⟩ reason=invalid_date",
+        ),
+        ("web_form", "문서번호: ⟨~rrn_impossible_date⟩"),
+        ("hr_memo", "일련번호 ⟨~rrn_impossible_date⟩ 서류 반려 (생년월일 오류)"),
+        ("csv_export", "no,code\n1,⟨~rrn_impossible_date⟩\n2,⟨~rrn_future_birth⟩"),
+        (
+            "markdown_table",
+            "| 구분 | 번호 |\n|---|---|\n| 접수 | ⟨~rrn_future_birth⟩ |\n"
+            "| 반려 | ⟨~rrn_impossible_date⟩ |",
+        ),
+        ("llm_prompt", "이 값 ⟨~rrn_impossible_date⟩ 가 유효한 날짜인지 확인해줘"),
+        ("chat", "예약번호 ⟨~passport_like_no_context⟩ 로 조회돼요"),
+    ],
+}
+EXTRA_WEIGHTS = {
+    "rrn_new": 17,
+    "frn_new": 9,
+    "phone_new": 15,
+    "driver": 8,
+    "passport": 8,
+    "health_insurance": 14,
+    "account": 14,
+    "account_neg": 6,
+    "ean": 7,
+    "id_negatives": 8,
+}
+
+# themes never put in one record: a look-alike must not sit next to the words that would make
+# it the real thing
+EXTRA_APART = {
+    "account": {"account_neg"},
+    "account_neg": {"account"},
+    "passport": {"id_negatives"},
+    "id_negatives": {"passport"},
+}
+
+
+def _extra_record(rng: random.Random) -> tuple[_State, str]:
+    s = _State(rng)
+    themes = list(EXTRA_WEIGHTS)
+    theme = rng.choices(themes, weights=[EXTRA_WEIGHTS[t] for t in themes], k=1)[0]
+    picks = rng.sample(EXTRA[theme], rng.choice([1, 1, 2]))
+    used = {theme}
+    if s_chance(rng, 0.45):
+        other = rng.choice(
+            [t for t in themes if t != theme and not EXTRA_APART.get(t, set()) & used]
+        )
+        used.add(other)
+        picks.insert(rng.randrange(len(picks) + 1), rng.choice(EXTRA[other]))
+    if s_chance(rng, 0.3):
+        generic = [g for g in GENERIC_NEG if "account_like" not in g or "account" not in used]
+        picks.insert(rng.randrange(len(picks) + 1), ("", rng.choice(generic)))
+    # a table or CSV block goes first and alone, so that its header is the record's first line
+    tables = [x for x in picks if x[0] in ("csv_export", "markdown_table")]
+    if tables:
+        picks = [tables[0], *(x for x in picks if x[0] not in ("csv_export", "markdown_table"))]
+    kind = next(k for k, _ in picks if k)
+    sep = "\n" if any("\n" in t for _, t in picks) else rng.choice([" ", "\n"])
+    for i, (_, template) in enumerate(picks):
+        if i:
+            s.put(sep)
+        _fill(s, template)
+    tail = rng.choice(FILLER)
+    if tail and kind not in ("server_log", "web_form", "ocr_scan", "csv_export", "markdown_table"):
+        s.put(" " + tail)
+    return s, kind
+
+
+def build_corpus(
+    seed: int = SEED, n: int = N_RECORDS, n_extra: int = N_EXTRA
+) -> list[dict[str, Any]]:
+    """The records, deterministically from `seed`: `n` first, then `n_extra` of the additions."""
     rng = random.Random(seed)
     kinds = list(KINDS)
     weights = [KINDS[k][1] for k in kinds]
@@ -1568,6 +2232,18 @@ def build_corpus(seed: int = SEED, n: int = N_RECORDS) -> list[dict[str, Any]]:
     for i in range(n):
         kind = rng.choices(kinds, weights=weights, k=1)[0]
         st = _record(rng, kind)
+        records.append(
+            {
+                "id": f"ind-{i:05d}",
+                "text": "".join(st.text),
+                "entities": st.entities,
+                "hard_negatives": st.negatives,
+                "source_kind": kind,
+            }
+        )
+    extra = random.Random(seed + EXTRA_SEED_OFFSET)
+    for i in range(n, n + n_extra):
+        st, kind = _extra_record(extra)
         records.append(
             {
                 "id": f"ind-{i:05d}",
