@@ -106,7 +106,7 @@ def test_min_score_per_rule() -> None:
 def test_markings_and_declared_class_route_to_admitted_providers() -> None:
     cands = [Candidate("a", ABROAD), Candidate("k", KOREA), Candidate("l", ONPREM)]
     engine = PolicyEngine(POLICY)
-    assert engine.decide(["대외비 문서"], [[]], cands).provider == "k"
+    assert engine.decide(["[대외비] 문서"], [[]], cands).provider == "k"
     assert engine.decide(["Ⅲ급 비밀"], [[]], cands).provider == "l"
     assert engine.decide(["hello"], [[]], cands, declared=DataClass.CLASSIFIED).provider == "l"
     assert engine.decide(["hello"], [[]], cands[:2], default=DataClass.CLASSIFIED).action == "block"

@@ -1,8 +1,13 @@
 """Classification: the effective class of a request, never lower than what its content shows.
 
     effective = max(declared (X-Sumun-Data-Class), tenant/app default,
-                    content markers (비밀, 대외비, Ⅰ~Ⅲ급 비밀, 내부용, CONFIDENTIAL, SECRET …),
+                    content markings (Ⅰ~Ⅲ급 비밀, 비밀, SECRET ⇒ C;
+                                      대외비, 내부용, CONFIDENTIAL ⇒ S),
                     what the PII found implies (a unique identifier ⇒ at least S))
+
+A built-in marking counts only where it stands as one — a marking line, a header or footer, a
+bracketed tag, a marking table, a sentence stating the document's grade (`markings.py`) — never
+as a word in running text: "비밀번호를 잊었어요" is O. N2SF rests C on formal designation.
 
 Pure: text and typed facts in, a `Classification` out, with the reason for every step so
 `sumun policy explain` and the ledger can say *why*.
@@ -17,9 +22,10 @@ from dataclasses import dataclass, field
 # CPython's regex parser, to derive literal anchors from a marker's pattern.
 from re import _constants as _sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Literal
 
 from sumun.policy.classes import DataClass
+from sumun.policy.markings import is_marking
 
 __all__ = ["DEFAULT_MARKERS", "Classification", "Marker", "MarkerSet", "classify"]
 
@@ -31,20 +37,50 @@ class Marker:
     pattern: str  # a regular expression, matched case-insensitively
     data_class: DataClass
     rule_id: str
+    # "marking": a match counts only where it stands as a document marking (`is_marking`);
+    # "anywhere": every match counts (an organization's own patterns, e.g. `\[사내한정\]`).
+    placement: Literal["marking", "anywhere"] = "anywhere"
 
 
-# KOREA.md: markings seen in documents. Ⅰ/Ⅱ/Ⅲ급 비밀 and 비밀 are classified; 대외비 ("not for
-# outside release") and 내부용 ("internal use") are sensitive. Roman numerals appear both as the
-# single code points Ⅰ Ⅱ Ⅲ and spelled with I/V letters, with or without a space before 급.
+# KOREA.md: markings seen in documents. Ⅰ/Ⅱ/Ⅲ급 비밀 (Security Work Regulation art. 4) and 비밀 /
+# SECRET are classified; 대외비 ("not for outside release"), 내부용 ("internal use") and
+# CONFIDENTIAL are sensitive (docs/policy.md says why CONFIDENTIAL is S). Roman numerals appear
+# as the code points Ⅰ Ⅱ Ⅲ, spelled with I letters, or as digits (full-width too), with or
+# without spaces, and joined (Ⅱ·Ⅲ급 비밀); a form's field may give the grade alone
+# (비밀등급: Ⅱ급). Each counts only as a marking, not in running text.
+# Full-width Latin forms are spelled out: they are their own anchors for the prefilter. The
+# leading look-aheads and the look-behind placed after the literal are for speed only: they let
+# the regex engine skip ahead instead of trying every position (~4× faster on 2 KB).
+_GRADE = "(?:Ⅰ|Ⅱ|Ⅲ|III|II|I|[1-3１-３])"
+_SP = "[ \t\u3000]*"  # spaces within one line: a marking never spans lines
 DEFAULT_MARKERS: tuple[Marker, ...] = (
     Marker(
-        r"(?:Ⅰ|Ⅱ|Ⅲ|III|II|I|[1-3])\s?급\s?비밀", DataClass.CLASSIFIED, "class.marker.graded-secret"
+        rf"(?=[군ⅠⅡⅢ1-3１-３i비])(?:(?:군사{_SP})?{_GRADE}(?:{_SP}[·ㆍ,/]{_SP}{_GRADE})*"
+        rf"{_SP}급{_SP}비밀|비밀{_SP}등급{_SP}[:：]?{_SP}{_GRADE}{_SP}급(?![가-힣]|{_SP}비밀))",
+        DataClass.CLASSIFIED,
+        "class.marker.graded-secret",
+        "marking",
     ),
-    Marker(r"(?<![가-힣])비밀(?![번])", DataClass.CLASSIFIED, "class.marker.secret-ko"),
-    Marker(r"\bTOP\s+SECRET\b|\bSECRET\b", DataClass.CLASSIFIED, "class.marker.secret-en"),
-    Marker(r"대외비", DataClass.SENSITIVE, "class.marker.not-for-release"),
-    Marker(r"내부용|내부\s?한정", DataClass.SENSITIVE, "class.marker.internal"),
-    Marker(r"\bCONFIDENTIAL\b", DataClass.SENSITIVE, "class.marker.confidential"),
+    Marker(r"비밀(?<![가-힣]비밀)", DataClass.CLASSIFIED, "class.marker.secret-ko", "marking"),
+    Marker(
+        r"(?=[tsＴＳ])(?:\bTOP\s+SECRET\b|\bSECRET\b|ＴＯＰ\s*ＳＥＣＲＥＴ|ＳＥＣＲＥＴ)",
+        DataClass.CLASSIFIED,
+        "class.marker.secret-en",
+        "marking",
+    ),
+    Marker(r"대외비", DataClass.SENSITIVE, "class.marker.not-for-release", "marking"),
+    Marker(
+        r"내부용|내부\s*한정",
+        DataClass.SENSITIVE,
+        "class.marker.internal",
+        "marking",
+    ),
+    Marker(
+        r"(?=[cＣ])(?:\bCONFIDENTIAL\b|ＣＯＮＦＩＤＥＮＴＩＡＬ)",
+        DataClass.SENSITIVE,
+        "class.marker.confidential",
+        "marking",
+    ),
 )
 
 
@@ -86,14 +122,19 @@ def _anchors(pattern: str) -> tuple[str, ...] | None:
         found = _seq_anchors(list(_parser.parse(pattern)))
     except Exception:
         return None
-    return tuple(dict.fromkeys(a.lower() for a in found)) if found else None
+    if not found:
+        return None
+    lowered = tuple(dict.fromkeys(a.lower() for a in found))
+    # an anchor holding another is redundant: 내부 is in every text 내부용 is in
+    return tuple(a for a in lowered if not any(b != a and b in a for b in lowered))
 
 
 class MarkerSet:
     """Markers compiled once; a marker's regex runs only on text holding one of its anchors.
 
     Anchors without case (Hangul, digits) are plain substring tests; anchors with case are
-    tested against the lower-cased text (see `find`).
+    tested against the lower-cased text (see `find`). A hit of a "marking" marker is kept only
+    where `is_marking` says it stands as one, so the placement test runs on hits alone.
     """
 
     def __init__(self, markers: Sequence[Marker]) -> None:
@@ -121,7 +162,14 @@ class MarkerSet:
                     lowered = text.lower()
                 if not unsure and not any(a in lowered for a in cased):
                     continue
-            found.extend((marker, m.start(), m.end()) for m in regex.finditer(text))
+            if marker.placement == "marking":
+                found.extend(
+                    (marker, m.start(), m.end())
+                    for m in regex.finditer(text)
+                    if is_marking(text, m.start(), m.end())
+                )
+            else:
+                found.extend((marker, m.start(), m.end()) for m in regex.finditer(text))
         found.sort(key=lambda hit: hit[1])
         return found
 

@@ -140,6 +140,9 @@ class MarkerSpec(_Strict):
     pattern: str = Field(min_length=1)
     data_class: DataClass = Field(alias="class")
     id: str = Field(pattern=_RULE_ID)
+    # "marking": counts only where it stands as a document marking (docs/policy.md, like the
+    # built-in words); "anywhere": every match counts.
+    placement: Literal["marking", "anywhere"] = "anywhere"
 
     @field_validator("pattern")
     @classmethod
@@ -163,7 +166,7 @@ class ClassificationPolicy(_Strict):
     _types = field_validator("floor_types")(_known_types)
 
     def marker_list(self) -> tuple[Marker, ...]:
-        own = tuple(Marker(m.pattern, m.data_class, m.id) for m in self.markers)
+        own = tuple(Marker(m.pattern, m.data_class, m.id, m.placement) for m in self.markers)
         return own if self.replace_default_markers else DEFAULT_MARKERS + own
 
 

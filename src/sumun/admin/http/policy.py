@@ -54,6 +54,9 @@ class Marker(BaseModel):
     id: str
     pattern: str
     data_class: Class
+    placement: Literal["marking", "anywhere"] = Field(
+        description="marking: counts only as a document marking; anywhere: every match"
+    )
 
 
 class Classification(BaseModel):
@@ -128,7 +131,9 @@ def _summary(policy: Policy) -> Summary:
         version=policy.version,
         classification=Classification(
             markers=[
-                Marker(id=m.id, pattern=m.pattern, data_class=m.data_class.value)
+                Marker(
+                    id=m.id, pattern=m.pattern, data_class=m.data_class.value, placement=m.placement
+                )
                 for m in cls.markers
             ],
             default_markers=not cls.replace_default_markers,
