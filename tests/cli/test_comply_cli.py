@@ -134,7 +134,8 @@ def test_register_review_attest_and_report(tmp_path: Path) -> None:
     # A person makes the final decision: a listed area, but not high-impact (MSIT, Jan 2026).
     human = runner.json("comply", "register", "acme/loans", "--purpose", "대출 심사 보조",
                         "--sector", "finance", "--high-impact", "ask", "--area",
-                        "rights-decisions", "--significant", "yes", "--automated", "no")  # fmt: skip
+                        "rights-decisions", "--significant", "yes",
+                        "--automated", "no")  # fmt: skip
     assert human["high_impact"] is False
     assert human["determination"]["automated"] == "no"
     # The questionnaire, answered on stdin: area 7 (사, loan screening), significant: yes,

@@ -106,7 +106,7 @@ def test_an_admin_sees_the_report_and_attests(
 
     page.goto(f"{demo.console_url}lang/ko?next=/console/compliance")
     expect(page.get_by_role("heading", name="규제 준수", exact=True)).to_be_visible()
-    expect(notice.get_by_test_id("status")).to_have_text("증빙 필요")
+    expect(prior.get_by_test_id("status")).to_have_text("증빙 필요")
     shot(page, "compliance", "ko")
     assert problems == []
 

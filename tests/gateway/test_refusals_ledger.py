@@ -153,7 +153,11 @@ def test_a_cut_provider_refusal_is_recorded(gateway: Running) -> None:
         ("auditor", CHAT, "role.auditor-calls-no-models"),  # a forbidden role
         (
             "acme",
-            {**CHAT, "model": "gpt-test", "messages": [{"role": "user", "content": "[대외비] 보고"}]},
+            {
+                **CHAT,
+                "model": "gpt-test",
+                "messages": [{"role": "user", "content": "[대외비] 보고"}],
+            },
             "profile.none-admitted",  # no provider admitted for the data's class
         ),
     ],
