@@ -15,12 +15,28 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sumun"
 
 # package -> packages it must never import
 FORBIDDEN = {
-    "crypto": ("sumun.keys", "sumun.gateway", "sumun.cli", "sumun.admin"),
-    "keys": ("sumun.gateway", "sumun.cli", "sumun.admin"),
+    "crypto": ("sumun.keys", "sumun.gateway", "sumun.cli", "sumun.admin", "sumun.xks"),
+    "keys": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.xks"),
     "admin": ("sumun.cli", "sumun.server"),
-    "gateway": ("sumun.cli", "sumun.admin", "sumun.server"),
-    "ledger": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server"),
-    "store": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server", "sumun.ledger"),
+    "gateway": ("sumun.cli", "sumun.admin", "sumun.server", "sumun.xks"),
+    "ledger": ("sumun.gateway", "sumun.cli", "sumun.admin", "sumun.server", "sumun.xks"),
+    "store": (
+        "sumun.gateway",
+        "sumun.cli",
+        "sumun.admin",
+        "sumun.server",
+        "sumun.ledger",
+        "sumun.xks",
+    ),
+    # the XKS proxy sits beside the gateway: only server, cli and admin import it.
+    "xks": (
+        "sumun.gateway",
+        "sumun.cli",
+        "sumun.admin",
+        "sumun.server",
+        "sumun.comply",
+        "sumun.scan",
+    ),
     # comply and scan read the others; only the CLI and the admin API/console import them.
     "comply": ("sumun.cli", "sumun.admin", "sumun.server"),
     "scan": (
@@ -45,6 +61,7 @@ FORBIDDEN = {
         "sumun._fs",
         "sumun.scan",
         "sumun.comply",
+        "sumun.xks",
     ),
 }
 

@@ -37,6 +37,7 @@ __all__ = [
     "Pkcs11Config",
     "ServerConfig",
     "Settings",
+    "XksConfig",
     "admin_tls_files",
     "load",
     "load_policy",
@@ -337,6 +338,57 @@ class AdminApiConfig(_Strict):
         return self
 
 
+class XksConfig(_Strict):
+    """The AWS KMS External Key Store proxy (`sumun.xks`, docs/xks.md) on its own listener.
+
+    Off unless `listen` ("host:port") is set; then TLS is required (AWS only speaks HTTPS):
+    `tls_cert_file` and `tls_key_file` (PEM, relative to the config file's folder). With
+    `client_ca_file` every client must present a certificate from that CA (mTLS); with
+    `client_subject` too, its subject CN must be exactly that (AWS KMS presents
+    `cks.kms.<region>.amazonaws.com`). `region` pins the AWS region the SigV4 signatures must
+    name (None accepts any); `max_skew_seconds` bounds how far x-amz-date may be from this
+    node's clock (AWS: 5 minutes) — a signature replayed later fails.
+    """
+
+    listen: str | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    client_ca_file: Path | None = None
+    client_subject: str | None = Field(default=None, min_length=1, max_length=255)
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,64}$")
+    max_skew_seconds: float = Field(default=300.0, gt=0, le=3600)
+    # Bodies above this are refused unread (UnsupportedOperationException); the spec's largest
+    # (4300-byte ciphertext, 8192-byte AAD, 2048-character ARNs) fit well within the default.
+    max_body_bytes: int = Field(default=64 * 1024, ge=32 * 1024, le=1024 * 1024)
+    # GetHealthStatus's xksProxyFleetSize: the Sumun nodes behind the XKS endpoint.
+    fleet_size: int = Field(default=1, ge=1, le=1000)
+    # A key backend slower than this is answered DependencyTimeoutException (AWS gives up at
+    # 250 ms anyway).
+    dependency_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A quota per keystore (URI prefix): above it, ThrottlingException. None: no quota.
+    requests_per_second: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> XksConfig:
+        if self.listen is not None:
+            self.address()
+            if self.tls_cert_file is None or self.tls_key_file is None:
+                raise ValueError("xks.listen needs tls_cert_file and tls_key_file (AWS uses HTTPS)")
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file go together: give both or neither")
+        if self.client_subject is not None and self.client_ca_file is None:
+            raise ValueError("client_subject needs client_ca_file (the CA the client chains to)")
+        return self
+
+    def address(self) -> tuple[str, int]:
+        """`listen` as (host, port); "[::1]:8482" for IPv6."""
+        host, sep, port = (self.listen or "").rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"xks.listen must be host:port, not {self.listen!r}")
+        return host, int(port)
+
+
 class Settings(_Strict):
     home: Path
     keys: KeysConfig = KeysConfig()
@@ -347,6 +399,7 @@ class Settings(_Strict):
     gateway: GatewayConfig = GatewayConfig()
     providers: tuple[ProviderConfig, ...] = _DEMO_PROVIDERS
     routes: tuple[RouteConfig, ...] = _DEMO_ROUTES
+    xks: XksConfig = XksConfig()
     # The policy file (sumun.policy.rules); relative to the config file's folder. None: the
     # home's `policy.yaml` when there is one, else the built-in policy.
     policy_file: Path | None = None

@@ -1,7 +1,9 @@
 """Run Sumun: the public HTTP app on host:port, the admin HTTP API on its own listener
-(`admin_api`, default 127.0.0.1:8481, TLS when configured) and the admin channel on a Unix socket.
+(`admin_api`, default 127.0.0.1:8481, TLS when configured), the AWS KMS XKS proxy on its own
+TLS listener when `xks.listen` is set (sumun.xks, docs/xks.md) and the admin channel on a Unix
+socket.
 
-One process, one event loop, three uvicorn servers (two when `admin_api.enabled` is false).
+One process, one event loop, up to four uvicorn servers.
 Signals are handled here once (uvicorn's per-server capture would let only one of them see
 Ctrl-C). A housekeeping task re-reads the key registry (revocations from other processes),
 checks the key backend (the gateway refuses traffic while it is unreachable), carries out due
@@ -42,7 +44,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sumun.admin.http import AdminContext, admin_http_app
 from sumun.admin.server import admin_app, prepare_run_dir, socket_path
-from sumun.config import ServerConfig, Settings, admin_tls_files
+from sumun.config import ServerConfig, Settings, XksConfig, admin_tls_files
 from sumun.errors import ConfigError, KeyStateError, SumunError
 from sumun.gateway.app import public_app
 from sumun.gateway.assemble import GatewayParts, build_gateway
@@ -58,10 +60,12 @@ log = logging.getLogger("sumun.serve")
 
 @dataclass(frozen=True, slots=True)
 class Listening:
-    """Where a started node answers: the public API's origin and the admin API's (or None)."""
+    """Where a started node answers: the public API's origin, the admin API's and the XKS
+    proxy's (or None)."""
 
     base_url: str
     admin_url: str | None
+    xks_url: str | None = None
 
 
 def _origin(scheme: str, sock: socket.socket) -> str:
@@ -339,6 +343,93 @@ def _listeners(
     return public_sock, api_sock, tls
 
 
+@dataclass(frozen=True, slots=True)
+class _XksListener:
+    sock: socket.socket
+    tls: ssl.SSLContext
+
+
+def _config_path(settings: Settings, given: Path) -> Path:
+    if not given.is_absolute() and settings.config_file is not None:
+        return settings.config_file.parent / given
+    return given
+
+
+def _xks_listener(settings: Settings, *, opened: list[socket.socket | None]) -> _XksListener | None:
+    """The XKS proxy's socket and TLS context when `xks.listen` is set — bound, and the
+    certificate, key and client CA loaded, before anything starts (one clear ConfigError;
+    the sockets already `opened` are closed then)."""
+    conf = settings.xks
+    if conf.listen is None or conf.tls_cert_file is None or conf.tls_key_file is None:
+        return None
+    from sumun.xks.tls import server_context
+
+    ca = conf.client_ca_file
+    try:
+        context = server_context(
+            _config_path(settings, conf.tls_cert_file),
+            _config_path(settings, conf.tls_key_file),
+            None if ca is None else _config_path(settings, ca),
+        )
+        host, port = conf.address()
+        return _XksListener(_listen("the XKS proxy", host, port), context)
+    except ConfigError:
+        for sock in opened:
+            if sock is not None:
+                sock.close()
+        raise
+
+
+def _xks_config(
+    runtime: Runtime, parts: GatewayParts, listener: _XksListener, log_level: str
+) -> tuple[uvicorn.Config, Callable[[], None]]:
+    """The XKS proxy's server over the node's key layer, and what closes its parts."""
+    from sumun.policy.xks_rules import XksRules
+    from sumun.xks.app import xks_app
+    from sumun.xks.service import build_xks
+    from sumun.xks.tls import subject_checked
+
+    conf: XksConfig = runtime.settings.xks
+    keyring, credentials, audit = build_xks(runtime, watcher=parts.watcher)
+
+    def rules() -> XksRules:
+        return parts.gateway.admission.policy.xks
+
+    protocol = guarded_protocol(_limits(runtime.settings.server))
+    if conf.client_subject is not None:
+        protocol = subject_checked(protocol, conf.client_subject)
+    config = uvicorn.Config(
+        xks_app(keyring, credentials, audit, conf, rules=rules),
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        http=protocol,
+        loop="none",
+        timeout_graceful_shutdown=runtime.settings.server.drain_seconds,
+        timeout_keep_alive=60,  # AWS keeps its connections to the proxy open between calls
+        ssl_context_factory=lambda _config, _default: listener.tls,
+    )
+    return config, credentials.close
+
+
+def _add_xks(
+    runtime: Runtime,
+    parts: GatewayParts,
+    listener: _XksListener | None,
+    log_level: str,
+    *,
+    servers: list[_Server],
+    sockets: list[socket.socket],
+) -> tuple[str | None, Callable[[], None] | None]:
+    """Add the XKS proxy's server (when configured) → its origin and what closes it."""
+    if listener is None:
+        return None, None
+    config, close = _xks_config(runtime, parts, listener, log_level)
+    servers.append(_Server(config))
+    sockets.append(listener.sock)
+    return _origin("https", listener.sock), close
+
+
 def _check_tls(tls: tuple[Path, Path] | None) -> None:
     """A certificate and key that do not load fail here, before anything is started."""
     if tls is None:
@@ -365,6 +456,7 @@ async def serve(
     drain_seconds = settings.server.drain_seconds
     _raise_descriptor_limit(settings.server.max_connections)
     public_sock, api_sock, tls = _listeners(settings, host, port, admin_port)
+    xks = _xks_listener(settings, opened=[public_sock, api_sock])
     parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
@@ -397,6 +489,7 @@ async def serve(
         admin_url = _origin("http" if tls is None else "https", api_sock)
         servers.append(_Server(_admin_api_config(runtime, parts, tls, log_level)))
         sockets.append(api_sock)
+    xks_url, close_xks = _add_xks(runtime, parts, xks, log_level, servers=servers, sockets=sockets)
     drain.servers = servers
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -414,7 +507,7 @@ async def serve(
                 break
             await asyncio.sleep(0.02)
         if on_ready is not None and all(s.started for s in servers):
-            on_ready(Listening(_origin("http", public_sock), admin_url))
+            on_ready(Listening(_origin("http", public_sock), admin_url, xks_url))
         await asyncio.gather(*tasks)  # returns once every server has drained (bounded)
     finally:
         if not parts.gateway.draining:
@@ -428,6 +521,8 @@ async def serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         socket_path(home).unlink(missing_ok=True)
+        if close_xks is not None:
+            close_xks()
         await parts.gateway.refusals.aclose()
         await parts.aclose()
         await run_in_threadpool(_seal_and_checkpoint, runtime)

@@ -42,6 +42,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "providers": ("sumun.cli.providers", "app"),
     "tenants": ("sumun.cli.tenants", "app"),
     "comply": ("sumun.cli.comply", "app"),
+    "xks": ("sumun.cli.xks", "app"),
     "scan": ("sumun.cli.scan", "register"),
     "serve": ("sumun.cli.serve", "register"),
     "demo": ("sumun.cli.serve", "register"),

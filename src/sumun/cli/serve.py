@@ -116,6 +116,8 @@ def _run(
                 "admin_url": admin_url,
                 "admin_socket": str(socket_path(service.home)),
             }
+            if listening.xks_url is not None:
+                ready["xks_url"] = listening.xks_url
             if admin_key is not None:  # the demo's
                 ready["console_url"] = console_url
                 ready["admin_key"] = admin_key
@@ -127,6 +129,13 @@ def _run(
         if admin_url is not None:
             console.print(
                 f"  admin API: {admin_url}/admin/v1/ (OpenAPI: {admin_url}/admin/v1/openapi.json)"
+            )
+        if listening.xks_url is not None:
+            console.print(
+                f"  AWS KMS XKS proxy: {listening.xks_url}/<uri-prefix>/kms/xks/v1/ "
+                "(docs/xks.md)",
+                highlight=False,
+                markup=False,
             )
         if admin_key:
             console.print(

@@ -142,6 +142,18 @@ class Envelopes:
             self._stamp = stamp
             self._apply(records)
 
+    def record(self, key_id: str) -> KeyRecord | None:
+        """The key's record as this data path sees it now: re-read when the refresh interval
+        is due (so a disable elsewhere is seen within the revocation bound), and at once for a
+        key not seen yet. For callers that encrypt with the backend directly (`sumun.xks`)."""
+        if self._monotonic() >= self._next_refresh:
+            self.refresh()
+        found = self._records.get(key_id)
+        if found is None:
+            self.refresh()
+            found = self._records.get(key_id)
+        return found
+
     def apply_change(self, record: KeyRecord) -> None:
         """Called by the lifecycle in this process: take effect now, not at the next refresh."""
         with self._lock:

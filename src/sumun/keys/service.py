@@ -384,6 +384,17 @@ class KeyService:
     def envelopes(self) -> Envelopes:
         return self._require_open().envelopes
 
+    @property
+    def backend(self) -> KekBackend:
+        """The open KEK backend, for AES-GCM with a key's own version (`sumun.xks.keyring`):
+        the caller MUST check the key's state first (`current`). SealedError while sealed."""
+        return self._require_open().backend
+
+    def current(self, key_id: str) -> KeyRecord | None:
+        """`key_id`'s record as the data path sees it (refreshed within the revocation bound,
+        no I/O otherwise); SealedError while sealed."""
+        return self._require_open().envelopes.record(key_id)
+
     def list_keys(self) -> list[KeyRecord]:
         return list(self._require_open().registry.load().values())
 

@@ -35,6 +35,7 @@ from sumun.policy.classes import DataClass
 from sumun.policy.classify import DEFAULT_MARKERS, Marker
 from sumun.policy.pii.model import ENTITY_TYPES
 from sumun.policy.profiles import AdmissionRules, ProviderProfile
+from sumun.policy.xks_rules import XksRules
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -217,6 +218,8 @@ class Policy(_Strict):
     admission: AdmissionPolicy = AdmissionPolicy()
     pii: PiiPolicy = PiiPolicy()
     output: OutputPolicy = OutputPolicy()
+    # AWS KMS External Key Store calls: secondary authorization (sumun.xks, docs/xks.md).
+    xks: XksRules = XksRules()
     source: str = Field(default="built-in", exclude=True)  # where it was read from
 
 

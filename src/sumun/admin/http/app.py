@@ -29,6 +29,7 @@ from sumun.admin.http import (
     status,
     tenants,
     usage,
+    xks,
 )
 from sumun.admin.http.context import AdminContext
 from sumun.admin.http.errors import error_response
@@ -51,6 +52,7 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *compliance_reviews.OPERATIONS,
     *scans.OPERATIONS,
     *usage.OPERATIONS,
+    *xks.OPERATIONS,
 )
 
 
