@@ -15,6 +15,7 @@ as its routes.
     compliance.py  register and attestations             compliance_reviews.py  oversight
     compliance_report.py, compliance_cache.py            the report, cached per process
     scans.py       recorded scans, CycloneDX, SARIF      usage.py     the overview's figures
+    xks.py         AWS KMS External Key Store: keystores, SigV4 credentials, external keys
     openapi.py     the OpenAPI document                  app.py       the ASGI app, from the above
 
 Unlike the Unix-socket admin channel (`sumun.admin.server`, the local CLI's, one shared
