@@ -8,6 +8,7 @@ ciphertextMetadata (format, key version), so AAD and metadata tampering fail as 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
 import hashlib
@@ -190,6 +191,43 @@ def seams() -> tuple[FakeKeyring, FakeCredentials, FakeAudit]:
         keyring.add("prod", f"key-{usage.value}", usage)
     keyring.add("root", "key-both")
     return keyring, creds, audit
+
+
+# -- request bodies as AWS KMS sends them -----------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def encrypt_body(
+    plaintext: bytes = b"k" * 32, aad: bytes | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "requestMetadata": request_metadata("GenerateDataKey"),
+        "plaintext": b64(plaintext),
+        "encryptionAlgorithm": "AES_GCM",
+        **extra,
+    }
+    if aad is not None:
+        body["additionalAuthenticatedData"] = b64(aad)
+    return body
+
+
+def decrypt_body(enc: dict[str, Any], aad: bytes | None = None, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "requestMetadata": request_metadata("Decrypt"),
+        "encryptionAlgorithm": "AES_GCM",
+        "ciphertext": enc["ciphertext"],
+        "initializationVector": enc["initializationVector"],
+        "authenticationTag": enc["authenticationTag"],
+    }
+    if "ciphertextMetadata" in enc:
+        body["ciphertextMetadata"] = enc["ciphertextMetadata"]
+    if aad is not None:
+        body["additionalAuthenticatedData"] = b64(aad)
+    body.update(over)
+    return {k: v for k, v in body.items() if v is not None}
 
 
 # -- signing ----------------------------------------------------------------------------------

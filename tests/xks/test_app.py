@@ -34,7 +34,10 @@ from tests.xks.support import (
     FakeCredentials,
     FakeKeyring,
     Pki,
+    b64,
     client_context,
+    decrypt_body,
+    encrypt_body,
     request_metadata,
     seams,
     serve,
@@ -42,10 +45,6 @@ from tests.xks.support import (
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 @dataclass
@@ -89,36 +88,6 @@ def proxy(pki: Pki) -> Iterator[Proxy]:
     ctx = server_context(pki.server_cert, pki.server_key)
     with serve(app, ctx) as port, httpx.Client(verify=client_context(pki), timeout=10) as client:
         yield Proxy(f"https://localhost:{port}", client, keyring, creds, audit, state)
-
-
-def encrypt_body(
-    plaintext: bytes = b"k" * 32, aad: bytes | None = None, **extra: Any
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "requestMetadata": request_metadata("GenerateDataKey"),
-        "plaintext": b64(plaintext),
-        "encryptionAlgorithm": "AES_GCM",
-        **extra,
-    }
-    if aad is not None:
-        body["additionalAuthenticatedData"] = b64(aad)
-    return body
-
-
-def decrypt_body(enc: dict[str, Any], aad: bytes | None = None, **over: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "requestMetadata": request_metadata("Decrypt"),
-        "encryptionAlgorithm": "AES_GCM",
-        "ciphertext": enc["ciphertext"],
-        "initializationVector": enc["initializationVector"],
-        "authenticationTag": enc["authenticationTag"],
-    }
-    if "ciphertextMetadata" in enc:
-        body["ciphertextMetadata"] = enc["ciphertextMetadata"]
-    if aad is not None:
-        body["additionalAuthenticatedData"] = b64(aad)
-    body.update(over)
-    return {k: v for k, v in body.items() if v is not None}
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:
