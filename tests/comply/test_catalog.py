@@ -23,7 +23,7 @@ def test_the_catalog_covers_what_the_issue_asks(catalog: Catalog) -> None:
         *(f"AIBA-{a}" for a in ("31.1", "31.2", "31.3", "32", "33", "35", "36")),
         *(f"AIBA-34.{i}" for i in range(1, 6)), "AIBA-34.PUB",
         "PIPA-21", "PIPA-23", "PIPA-24", "PIPA-24-2", "PIPA-29-PSEUDO", "PIPA-28-4", "PIPA-28-8",
-        "PIPA-29",
+        "PIPA-29", "PIPA-29-CLOUDKEY",
         "N2SF-GRADE", "N2SF-C", "N2SF-S", "N2SF-GENAI",
         *(f"N2SF-CA.{a}" for a in ("PRIV", "AUTH", "SEP", "CTRL", "DATA", "ASSET")),
         "CSAP-GRADE", "CSAP-LOW", "CSAP-HIGH", "KCMVP-CIPHER", "KCMVP-SIG", "KCMVP-MODULE",

@@ -33,6 +33,11 @@ __all__ = [
     "ScanFacts",
     "ScanService",
     "SwitchEvent",
+    "XksActivity",
+    "XksDrill",
+    "XksFacts",
+    "XksKeyFact",
+    "XksKeystoreFact",
 ]
 
 
@@ -93,6 +98,57 @@ class AppActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class XksDrill:
+    """A kill-switch drill on an external key: a `key-event` disable of the key, then (when it
+    was re-enabled) the `key-event` enable that ended it, and the XKS calls on that key refused
+    with InvalidStateException in between (AWS asked while the key was cut)."""
+
+    key_id: str
+    disabled_seq: int
+    disabled_ms: int
+    disabled_by: str
+    enabled_seq: int | None = None  # None: not re-enabled (yet): the key is still cut
+    enabled_ms: int | None = None
+    enabled_by: str | None = None
+    refusals: int = 0  # xks entries on the key answered InvalidStateException meanwhile
+    first_refusal_ms: int | None = None
+    last_refusal_ms: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.enabled_ms is not None
+
+
+@dataclass(frozen=True, slots=True)
+class XksActivity:
+    """The `xks` ledger entries (one per AWS KMS call to the XKS proxy), in the clear.
+
+    `with_metadata` counts calls that carry AWS's `requestMetadata` (a kmsRequestId, which
+    correlates with CloudTrail); GetHealthStatus carries none. Principals and kmsViaService
+    values are AWS's strings as recorded, at most `MAX_DISTINCT` of each (`principals_more`
+    counts the calls of the others)."""
+
+    MAX_DISTINCT = 200
+
+    calls: int = 0
+    by_operation: dict[str, dict[str, int]] = field(default_factory=dict)  # op -> outcome -> n
+    with_metadata: int = 0
+    principals: dict[str, int] = field(default_factory=dict)  # awsPrincipalArn -> calls
+    principals_more: int = 0
+    via_services: dict[str, int] = field(default_factory=dict)  # kmsViaService -> calls
+    first_ms: int | None = None
+    last_ms: int | None = None
+    drills: tuple[XksDrill, ...] = ()  # oldest first
+
+    def outcomes(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for outcomes in self.by_operation.values():
+            for outcome, n in outcomes.items():
+                total[outcome] = total.get(outcome, 0) + n
+        return dict(sorted(total.items()))
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerActivity:
     """What the entries say (clear metadata only; no payload is decrypted)."""
 
@@ -101,11 +157,14 @@ class LedgerActivity:
     apps: dict[str, AppActivity] = field(default_factory=dict)  # "tenant/app" -> activity
     switch_events: tuple[SwitchEvent, ...] = ()
     reviews: tuple[Review, ...] = ()
-    unreadable: int = 0  # entries that did not parse (fsck says more)
+    # Entries that did not parse — of the kinds the pass reads, or whose kind cannot be told
+    # from their bytes; other kinds are counted unparsed (fsck checks every entry's bytes).
+    unreadable: int = 0
     # Stored payloads by the suite in their envelope header (read without keys); payloads
     # that are not envelopes at all would be plaintext at rest.
     payload_suites: dict[str, int] = field(default_factory=dict)
     payload_not_envelope: int = 0
+    xks: XksActivity = field(default_factory=XksActivity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +271,47 @@ class ScanFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class XksKeystoreFact:
+    """A logical keystore (what AWS's CreateCustomKeyStore points at). Credentials are
+    counted, never shown — not even their sealed secrets."""
+
+    name: str
+    uri_prefix: str
+    created_at: float
+    active_credentials: int
+    revoked_credentials: int
+
+
+@dataclass(frozen=True, slots=True)
+class XksKeyFact:
+    """An external key: its XKS row joined with the key registry's record of the same id."""
+
+    key_id: str
+    keystore: str
+    usage: str  # both | encrypt | decrypt | none
+    created_at: float
+    state: str | None  # the registry's state; None: the registry has no such key
+    backend: str | None  # where the key lives (the registry's record); None: unknown
+
+
+@dataclass(frozen=True, slots=True)
+class XksFacts:
+    """The AWS KMS External Key Store proxy: keystores, credentials (counts), external keys.
+
+    `configured` is True when at least one keystore exists; `listen` is `xks.listen` from
+    sumun.yaml (None: this node serves no XKS listener). The key states come from the key
+    registry read for `KeyFacts`: decided on only when that read was verified.
+    """
+
+    origin: str
+    configured: bool = False
+    listen: str | None = None
+    keystores: tuple[XksKeystoreFact, ...] = ()
+    keys: tuple[XksKeyFact, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything the collectors may look at, read once."""
 
@@ -227,6 +327,7 @@ class Facts:
     register_origin: str = ""
     attestations: tuple[AttestationRecord, ...] = ()
     routes: tuple[str, ...] = ()
+    xks: XksFacts = field(default_factory=lambda: XksFacts(origin="not read"))
 
     def registration(self, subject: str) -> Registration | None:
         return next((r for r in self.register if r.subject == subject), None)

@@ -99,6 +99,7 @@ class Report:
                     {"app": r.subject, "sector": r.sector, "high_impact": r.high_impact}
                     for r in facts.register
                 ],
+                "xks": _xks(facts),
                 "scan": None
                 if scan is None
                 else {
@@ -165,6 +166,57 @@ class Report:
             "remedy_en": req.remedy_en,
             "remedy_ko": req.remedy_ko,
         }
+
+
+def _xks(facts: Facts) -> dict[str, Any]:
+    """The XKS proxy as read: keystores (credentials counted), external keys, the calls and
+    kill-switch drills in the ledger. Never a secret."""
+    xks, calls = facts.xks, facts.ledger.activity.xks
+    return {
+        "origin": xks.origin,
+        "configured": xks.configured,
+        "listen": xks.listen,
+        "error": xks.error,
+        "keystores": [
+            {
+                "name": k.name,
+                "uri_prefix": k.uri_prefix,
+                "active_credentials": k.active_credentials,
+                "revoked_credentials": k.revoked_credentials,
+            }
+            for k in xks.keystores
+        ],
+        "keys": [
+            {
+                "key_id": k.key_id,
+                "keystore": k.keystore,
+                "usage": k.usage,
+                "state": k.state,
+                "backend": k.backend,
+            }
+            for k in xks.keys
+        ],
+        "calls": {
+            "total": calls.calls,
+            "with_request_metadata": calls.with_metadata,
+            "by_operation": calls.by_operation,
+            "aws_principals": len(calls.principals),
+            "aws_principals_more": calls.principals_more,
+            "kms_via_services": list(calls.via_services),
+            "last_call": None if calls.last_ms is None else _iso(calls.last_ms / 1000),
+        },
+        "drills": [
+            {
+                "key_id": d.key_id,
+                "disabled_at": _iso(d.disabled_ms / 1000),
+                "disabled_seq": d.disabled_seq,
+                "enabled_at": None if d.enabled_ms is None else _iso(d.enabled_ms / 1000),
+                "enabled_seq": d.enabled_seq,
+                "refusals": d.refusals,
+            }
+            for d in calls.drills
+        ],
+    }
 
 
 def _evidence(e: Evidence) -> dict[str, Any]:

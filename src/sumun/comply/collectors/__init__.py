@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from sumun.comply.collectors import gateway, keys, ledger, policy, register, scans
+from sumun.comply.collectors import gateway, keys, ledger, policy, register, scans, xks
 from sumun.comply.collectors.base import Collector, CollectorFn, Params
 
 __all__ = ["COLLECTORS", "Collector", "CollectorFn", "Params"]
@@ -33,4 +33,5 @@ COLLECTORS: Mapping[str, Collector] = _registry(
     policy.COLLECTORS,
     scans.COLLECTORS,
     register.COLLECTORS,
+    xks.COLLECTORS,
 )
