@@ -33,6 +33,7 @@ not be able to fill the ledger.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -40,10 +41,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from sumun import __version__
 from sumun.config import XksConfig
@@ -88,7 +88,9 @@ _OPERATIONS: dict[str | None, Operation] = {
     "decrypt": "Decrypt",
     None: "GetHealthStatus",
 }
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_LB_HEALTH = "/healthz"
+_LB_METHODS = ("GET", "HEAD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,18 @@ class _Answer:
     rule: str | None = None
 
 
+# The bytes starlette's JSONResponse renders (compact, UTF-8, no NaN), from one encoder made
+# once: json.dumps with these options would build a new encoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _json(body: dict[str, object], status: int = 200, **headers: str) -> Response:
-    return JSONResponse(body, status_code=status, headers=headers or None)
+    return Response(
+        _ENCODER.encode(body).encode("utf-8"),
+        status_code=status,
+        headers=headers or None,
+        media_type="application/json",
+    )
 
 
 def _error(exc: XksError) -> Response:
@@ -151,12 +163,20 @@ class _Pipeline:
         if declared.isdigit() and int(declared) > limit:
             raise UnsupportedOperationError(f"the request body exceeds {limit} bytes")
         chunks, size = [], 0
-        async for chunk in request.stream():
+        receive = request.receive
+        while True:  # request.stream(), without an async generator per call
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            if message["type"] != "http.request":
+                continue
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise UnsupportedOperationError(f"the request body exceeds {limit} bytes")
             chunks.append(chunk)
-        return b"".join(chunks)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     def authenticate(self, request: Request, route: _Route, body: bytes) -> Verified:
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
@@ -186,7 +206,9 @@ class _Pipeline:
 
     async def _bounded(self, awaitable: Awaitable[T]) -> T:
         try:
-            return await asyncio.wait_for(awaitable, self.conf.dependency_timeout_seconds)
+            # asyncio.timeout, not wait_for: the same bound without a task per call.
+            async with asyncio.timeout(self.conf.dependency_timeout_seconds):
+                return await awaitable
         except TimeoutError as exc:
             raise DependencyTimeoutError(
                 f"the key backend did not answer within {self.conf.dependency_timeout_seconds:g} s"
@@ -336,6 +358,65 @@ def _request_id(metadata: RequestMetadata | None, body: bytes) -> str | None:
     return found.kms_request_id if found is not None else None
 
 
+class _XksAsgi:
+    """The ASGI app: `GET|HEAD /healthz` → `lb_health`; every other request → `handle`.
+
+    A plain ASGI callable rather than a framework router: the XKS API is one pipeline, and a
+    router's middleware stack (error and exception middleware, route matching, send wrappers)
+    cost more per call than the pipeline's own steps. It answers as that stack did: a method
+    outside `_ALL_METHODS` is 405 text/plain with `Allow`; an unexpected exception is 500
+    "Internal Server Error" (then re-raised for the server to log)."""
+
+    __slots__ = ("_pipeline",)
+
+    def __init__(self, pipeline: _Pipeline) -> None:
+        self._pipeline = pipeline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        request = Request(scope, receive)
+        method = scope["method"]
+        try:
+            if scope["path"] == _LB_HEALTH:
+                if method in _LB_METHODS:
+                    response = await self._pipeline.lb_health(request)
+                elif method in _ALL_METHODS:
+                    response = await self._pipeline.handle(request)
+                else:
+                    response = _not_allowed(_LB_METHODS)
+            elif method in _ALL_METHODS:
+                response = await self._pipeline.handle(request)
+            else:
+                response = _not_allowed(_ALL_METHODS)
+        except Exception:
+            await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
+        await response(scope, receive, send)
+
+
+def _not_allowed(methods: tuple[str, ...]) -> Response:
+    return PlainTextResponse(
+        "Method Not Allowed", status_code=405, headers={"Allow": ", ".join(methods)}
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop: acknowledge the server's lifespan events."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 def xks_app(
     keyring: XksKeyring,
     credentials: XksCredentials,
@@ -344,13 +425,8 @@ def xks_app(
     *,
     rules: Callable[[], XksRules] = XksRules,
     clock: Callable[[], float] = time.time,
-) -> Starlette:
-    """The XKS API over `keyring`, authenticated by `credentials`, every call recorded by
-    `audit`. `rules()` is read per call (the policy file's `xks:` section, reloaded)."""
-    pipeline = _Pipeline(keyring, credentials, audit, conf, rules, clock)
-    return Starlette(
-        routes=[
-            Route("/healthz", pipeline.lb_health, methods=["GET"]),
-            Route("/{path:path}", pipeline.handle, methods=_ALL_METHODS),
-        ]
-    )
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """The XKS API (an ASGI app) over `keyring`, authenticated by `credentials`, every call
+    recorded by `audit`. `rules()` is read per call (the policy file's `xks:` section,
+    reloaded)."""
+    return _XksAsgi(_Pipeline(keyring, credentials, audit, conf, rules, clock))

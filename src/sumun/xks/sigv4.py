@@ -28,6 +28,7 @@ router refuses any other), which SigV4's URI encoding leaves as they are.
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import hmac
 import re
@@ -45,6 +46,7 @@ UNKNOWN_SECRET = "sumun-xks-unknown-access-key"  # noqa: S105 - keeps the timing
 
 _AMZ_DATE = re.compile(r"(\d{8})T(\d{6})Z")
 _AKID = re.compile(r"[A-Za-z0-9]{1,128}")
+_DATE = re.compile(r"\d{8}")
 _REGION = re.compile(r"[a-z0-9-]{1,64}")
 _HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
@@ -96,7 +98,7 @@ def _parse_authorization(value: str | None) -> _Authorization:
     if len(scope) != 5 or scope[4] != "aws4_request":
         raise _fail("malformed credential scope")
     akid, date, region, service, _ = scope
-    if _AKID.fullmatch(akid) is None or re.fullmatch(r"\d{8}", date) is None:
+    if _AKID.fullmatch(akid) is None or _DATE.fullmatch(date) is None:
         raise _fail("malformed credential scope")
     if _REGION.fullmatch(region) is None:
         raise _fail("malformed region in the credential scope")
@@ -113,7 +115,14 @@ def _parse_authorization(value: str | None) -> _Authorization:
 
 
 def _amz_time(value: str) -> int:
-    match = _AMZ_DATE.fullmatch(value.strip())
+    return _amz_seconds(value.strip())
+
+
+@functools.lru_cache(maxsize=64)
+def _amz_seconds(value: str) -> int:
+    """x-amz-date → Unix seconds. Cached: every call within a second carries the same value
+    (a malformed one raises, and exceptions are never cached)."""
+    match = _AMZ_DATE.fullmatch(value)
     if match is None:
         raise _fail("x-amz-date must be YYYYMMDD'T'HHMMSS'Z'")
     try:
@@ -143,7 +152,7 @@ def _canonical_headers(headers: Sequence[tuple[str, str]], signed: tuple[str, ..
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(key, msg.encode("utf-8"), "sha256")
 
 
 def signing_key(secret: str, date: str, region: str, service: str = SERVICE) -> bytes:
@@ -210,7 +219,7 @@ def verify_request(
         [ALGORITHM, amz_date.strip(), auth.scope, hashlib.sha256(canonical.encode()).hexdigest()]
     )
     key = derive(found or UNKNOWN_SECRET, auth.date, auth.region)
-    expected = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    expected = hmac.digest(key, to_sign.encode("utf-8"), "sha256").hex()
     matches = hmac.compare_digest(expected.encode(), auth.signature.encode())
     if found is None:
         raise _fail("unknown or revoked access key id")
