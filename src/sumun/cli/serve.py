@@ -132,8 +132,7 @@ def _run(
             )
         if listening.xks_url is not None:
             console.print(
-                f"  AWS KMS XKS proxy: {listening.xks_url}/<uri-prefix>/kms/xks/v1/ "
-                "(docs/xks.md)",
+                f"  AWS KMS XKS proxy: {listening.xks_url}/<uri-prefix>/kms/xks/v1/ (docs/xks.md)",
                 highlight=False,
                 markup=False,
             )

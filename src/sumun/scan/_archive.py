@@ -34,7 +34,16 @@ from sumun.scan._window import Window
 from sumun.scan.identify import MAX_ZIP_ENTRIES, ZIP_ERRORS, zip_entry_count
 from sumun.scan.model import Finding, Severity, Source
 
-__all__ = ["CHUNK", "HEAD_BYTES", "MEMBER_SEP", "Budget", "Limits", "materialized", "members"]
+__all__ = [
+    "CHUNK",
+    "HEAD_BYTES",
+    "MEMBER_SEP",
+    "Budget",
+    "Limits",
+    "materialized",
+    "members",
+    "traversal_findings",
+]
 
 CHUNK = 1 << 20
 HEAD_BYTES = 4096
@@ -51,6 +60,9 @@ class Limits:
     ratio_min_bytes: int = 8 << 20  # small members may compress well; bombs are large
     max_depth: int = 3
     spool_in_memory: int = 8 << 20
+    # Seconds one top-level file may take (plus a second per 64 MiB of it, so hashing a large
+    # checkpoint is not cut short); None or 0: no limit. Enforced by the engine.
+    time_limit: float | None = 30.0
 
 
 @dataclass(slots=True)
@@ -90,6 +102,119 @@ def _link_escapes(info: tarfile.TarInfo) -> bool:
     if info.issym() and not target.startswith("/"):
         target = posixpath.join(posixpath.dirname(info.name), target)
     return _escapes(target)
+
+
+_MAX_HOPS = 40  # symlinks followed while resolving one path (Linux MAXSYMLINKS)
+_MAX_LINKS = 10_000
+_S_IFMT, _S_IFLNK = 0o170000, 0o120000
+
+
+class _Links:
+    """The symlinks an archive has declared so far, to resolve later member paths as an
+    extractor that honours them would (`tar`, Info-ZIP `unzip`): `a -> .` followed by
+    `b -> a/a/..` climbs out although each target looks harmless on its own."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, str] = {}
+
+    def add(self, name: str, target: str) -> None:
+        key = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
+        if len(self.links) < _MAX_LINKS:
+            self.links[key] = target.replace("\\", "/")
+
+    def escapes(self, path: str) -> bool:
+        """Whether `path` (relative to the extraction directory), followed through the known
+        symlinks, ends outside it."""
+        if not self.links:
+            return _escapes(path)
+        if _escapes(path):
+            return True
+        pending = path.replace("\\", "/").split("/")
+        pending.reverse()
+        resolved: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not resolved:
+                    return True
+                resolved.pop()
+                continue
+            resolved.append(part)
+            target = self.links.get("/".join(resolved))
+            if target is None:
+                continue
+            hops += 1
+            absolute = target.startswith("/") or (
+                len(target) > 1 and target[1] == ":" and target[0].isalpha()
+            )
+            if hops > _MAX_HOPS or absolute:
+                return True
+            resolved.pop()
+            pending.extend(reversed(target.split("/")))
+        return False
+
+
+def _zip_symlink(info: zipfile.ZipInfo) -> bool:
+    """A zip entry made on Unix with a symlink mode: Info-ZIP `unzip` recreates it as a link
+    whose target is the entry's content (Python's `zipfile` does not)."""
+    return info.create_system == 3 and (info.external_attr >> 16) & _S_IFMT == _S_IFLNK
+
+
+def _zip_link_target(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    with archive.open(info) as member:
+        return member.read(4096).decode("utf-8", "replace")
+
+
+def _symlink_target(name: str, target: str) -> str:
+    """Where a symlink at `name` points, relative to the extraction directory."""
+    normal = target.replace("\\", "/")
+    if normal.startswith("/") or (len(normal) > 1 and normal[1] == ":"):
+        return normal
+    return posixpath.join(posixpath.dirname(name.replace("\\", "/")), normal)
+
+
+def traversal_findings(source: Source) -> list[Finding]:
+    """Path traversal in a zip-based model file that the engine hands to its analyzer instead of
+    expanding (a PyTorch checkpoint, `.npz`, `.keras`): member names that are absolute, climb out
+    with `..`, or pass through a symlink member that points outside. Loaders that unpack these
+    archives (TorchServe `.mar`, NeMo, Keras' `extract` paths, `unzip`) write there."""
+    out: list[Finding] = []
+    try:
+        with source.open() as stream:
+            count = zip_entry_count(stream)
+            if count is not None and count > MAX_ZIP_ENTRIES:
+                return out  # the analyzer reports the oversized directory
+            stream.seek(0)
+            with zipfile.ZipFile(stream) as archive:
+                expander = _Expander(source, Limits(), Budget.of(Limits()))
+                links = _Links()
+                for info in archive.infolist():
+                    finding = _zip_traversal(expander, archive, info, links)
+                    if finding is not None and len(out) < 20:
+                        out.append(finding)
+    except ZIP_ERRORS:
+        return out  # the analyzer reports an unreadable archive in its own terms
+    return out
+
+
+def _zip_traversal(
+    expander: _Expander, archive: zipfile.ZipFile, info: zipfile.ZipInfo, links: _Links
+) -> Finding | None:
+    name = info.filename
+    if _escapes(name):
+        return expander.traversal(name, "member name")
+    if links.escapes(name):
+        return expander.traversal(name, "member path (through a symlink in the archive)")
+    if _zip_symlink(info):
+        target = _zip_link_target(archive, info)
+        escapes = links.escapes(_symlink_target(name, target))
+        links.add(name, target)
+        if escapes:
+            return expander.traversal(name, f"symlink target {target[:200]!r}")
+    return None
 
 
 class _Spool:
@@ -219,13 +344,20 @@ class _Expander:
         if overlap is not None:
             yield self.bomb(None, f"zip entries overlap ({overlap}): a non-recursive zip bomb")
             return
+        links = _Links()
         for info in infos:
             # Not `info.is_dir()`: it raises IndexError on an empty name (`filename[-1]`).
             if info.filename.endswith("/"):
                 continue
             name = info.filename
-            if _escapes(name):
-                yield self.traversal(name, "member name")
+            try:
+                escape = _zip_traversal(self, archive, info, links)
+            except ZIP_ERRORS as e:
+                escape = self.member_finding(
+                    name, Severity.MEDIUM, "archive.parse-error", f"member unreadable: {e}"
+                )
+            if escape is not None:
+                yield escape
             limit = self.over_count()
             if limit is not None:
                 yield limit
@@ -285,12 +417,20 @@ class _Expander:
                     yield self.finding(Severity.MEDIUM, "archive.parse-error", f"bad tar: {e}")
 
     def _tar_members(self, archive: tarfile.TarFile) -> Iterator[Source | Finding]:
+        links = _Links()
         for info in archive:
             name = info.name
             if _escapes(name):
                 yield self.traversal(name, "member name")
-            if _link_escapes(info):
-                yield self.traversal(name, f"link target {info.linkname!r}")
+            elif links.escapes(name):
+                yield self.traversal(name, "member path (through a symlink in the archive)")
+            if info.issym():
+                target = _symlink_target(name, info.linkname)
+                if _link_escapes(info) or links.escapes(target):
+                    yield self.traversal(name, f"symlink target {info.linkname[:200]!r}")
+                links.add(name, info.linkname)
+            elif info.islnk() and (_link_escapes(info) or links.escapes(info.linkname)):
+                yield self.traversal(name, f"hard link target {info.linkname[:200]!r}")
             if not info.isfile():
                 continue
             limit = self.over_count()

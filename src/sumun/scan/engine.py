@@ -17,6 +17,10 @@ The pipeline, in order:
 Every string in the result is valid Unicode: names that are not UTF-8, and lone surrogates from
 content, are shown backslash-escaped (`sumun.scan._names`), the same way in every output.
 
+A per-file time limit (`Limits.time_limit`, 30 s plus a second per 64 MiB) keeps a hostile file
+from stalling the scan: past it the file gets `scan.timeout` (medium) and the scan goes on (see
+"the per-file time limit" below for how it is enforced).
+
 Contracts: `scan` MUST NOT let an analyzer's exception escape — it becomes a
 `scan.analyzer-error` (medium) finding naming the exception type; a worker process that dies
 is retried alone, and if it dies again its task gets the same finding. Only a path that does not
@@ -43,6 +47,7 @@ import importlib
 import multiprocessing
 import os
 import posixpath
+import signal
 import sys
 import threading
 import time
@@ -52,14 +57,17 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Literal
 
 from sumun.errors import UsageError
 from sumun.scan import walk
+from sumun.scan._archive import traversal_findings
 from sumun.scan._assemble import assemble_components, assemble_findings
 from sumun.scan._names import display_name, displayable
 from sumun.scan.identify import (
     ARCHIVE_FORMATS,
+    ARCHIVE_MODEL_FORMATS,
     CODE_FORMATS,
     COMPRESSED_FORMATS,
     DATA_FORMATS,
@@ -124,6 +132,8 @@ class _FileScan:
                 result = self.analyze(source, fmt, seen)
                 if result is not None:
                     results.append(result)
+            if fmt in ARCHIVE_MODEL_FORMATS:  # zips the analyzer reads in place
+                self.out.findings.extend(traversal_findings(source))
         self.check_disguise(source, names)
         for result in results:
             self.out.findings.extend(result.findings)
@@ -255,6 +265,106 @@ class _FileScan:
             return None
 
 
+# --- the per-file time limit ------------------------------------------------------------------
+# A hostile file must not stall a scan. Two layers:
+# - soft: SIGALRM (`setitimer`) raises `_TimedOut` in the thread analyzing the file, wherever
+#   Python code is running; the file gets a `scan.timeout` finding and the scan goes on. Only
+#   in a process's main thread (worker processes, and the CLI's inline scans) and only when
+#   nobody else handles SIGALRM; `executor="thread"` scans have no soft limit.
+# - hard: in worker processes a watchdog thread ends the worker (`os._exit`) when a file runs
+#   past twice its limit plus `_HARD_GRACE` — C code that never returns to Python (a regex
+#   backtracking, a decompressor) cannot be interrupted otherwise. The pool breaks, the batch
+#   is retried one task per fresh worker, and the stalling file gets `scan.analyzer-error`.
+_BYTES_PER_SECOND = 64 << 20  # the limit grows a second per 64 MiB: hashing is not a stall
+_HARD_GRACE = 5.0
+_WATCHDOG_TICK = 0.25
+
+
+class _TimedOut(BaseException):
+    """Raised by the SIGALRM handler. A BaseException, so analyzers' `except Exception` (which
+    turns their own errors into findings) does not swallow it."""
+
+
+@dataclass(slots=True)
+class _Watch:
+    """This process's watchdog state (a worker's; the parent never starts one)."""
+
+    started: bool = False
+    deadline: float | None = None  # monotonic time at which the watchdog ends this worker
+
+
+_WATCH = _Watch()
+
+
+def _watchdog() -> None:
+    while True:
+        time.sleep(_WATCHDOG_TICK)
+        deadline = _WATCH.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            os._exit(70)  # EX_SOFTWARE; the parent sees a broken pool and retries alone
+
+
+def _worker_init() -> None:
+    """Pool initializer: start the hard-limit watchdog in this worker process. A forked worker
+    inherits the parent's SIGALRM handler (an embedding application's, a test runner's); in the
+    worker it means nothing, so the soft limit takes SIGALRM over."""
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    if not _WATCH.started:
+        _WATCH.started = True
+        threading.Thread(target=_watchdog, name="sumun-scan-watchdog", daemon=True).start()
+
+
+def _limit_for(limits: Limits, size: int) -> float | None:
+    if not limits.time_limit or limits.time_limit <= 0:
+        return None
+    return limits.time_limit + size / _BYTES_PER_SECOND
+
+
+def _can_alarm() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
+    )
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise `_TimedOut` in this thread after `seconds` (see above); no-op when it cannot."""
+    if seconds is None or not _can_alarm():
+        yield
+        return
+    armed = [True]
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed[0]:
+            armed[0] = False
+            raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    if _WATCH.started:
+        _WATCH.deadline = time.monotonic() + 2 * seconds + _HARD_GRACE
+    try:
+        yield
+    finally:
+        armed[0] = False
+        _WATCH.deadline = None
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timed_out(where: str, seconds: float) -> Finding:
+    return Finding(
+        where,
+        Severity.MEDIUM,
+        "scan.timeout",
+        f"analysis timed out after {seconds:.3g} s; the rest of this file was not analyzed "
+        "(a hostile file can be built to stall scanners: inspect it, or raise the limit)",
+    )
+
+
 def _file(task: FileTask, registry: Registry, limits: Limits) -> _Outcome:
     out = _Outcome(files=1, bytes=task.size)
     try:
@@ -271,22 +381,31 @@ def _file(task: FileTask, registry: Registry, limits: Limits) -> _Outcome:
         return out
     out.bytes = source.size
     scan = _FileScan(registry, limits, Budget.of(limits), out)
+    seconds = _limit_for(limits, source.size)
     try:
-        scan.source(source, 0, None)
+        with _deadline(seconds):
+            scan.source(source, 0, None)
+    except _TimedOut:
+        out.findings.append(_timed_out(source.path, seconds or 0.0))
     except Exception as exc:  # walker or identification bug: report, keep going
         out.findings.append(_error(source, "scanning", exc))
     return out
 
 
-def _folder(task: FolderTask, registry: Registry) -> _Outcome:
+def _folder(task: FolderTask, registry: Registry, limits: Limits) -> _Outcome:
     out = _Outcome()
+    seconds = _limit_for(limits, 0)
     try:
         analyze = registry.folder_analyzer()
         if analyze is None:
             return out
-        result = analyze(task.folder, {name: Path(p) for name, p in task.files})
+        with _deadline(seconds):
+            result = analyze(task.folder, {name: Path(p) for name, p in task.files})
         if not isinstance(result, FileResult):
             raise TypeError(type(result).__name__)
+    except _TimedOut:
+        out.findings.append(_timed_out(task.folder, seconds or 0.0))
+        return out
     except Exception as exc:
         message = f"the model-folder analyzer failed with {type(exc).__name__}"
         out.findings.append(Finding(task.folder, Severity.MEDIUM, "scan.analyzer-error", message))
@@ -299,7 +418,9 @@ def _folder(task: FolderTask, registry: Registry) -> _Outcome:
 def _run_batch(batch: Sequence[Task], registry: Registry, limits: Limits) -> list[_Outcome]:
     """One unit of work for a worker (module level, so it pickles by reference)."""
     return [
-        _file(task, registry, limits) if isinstance(task, FileTask) else _folder(task, registry)
+        _file(task, registry, limits)
+        if isinstance(task, FileTask)
+        else _folder(task, registry, limits)
         for task in batch
     ]
 
@@ -357,7 +478,11 @@ def _pool(kind: Literal["process", "thread"], workers: int) -> Executor:
     method: str | None = None
     if sys.platform == "linux":
         method = "fork" if threading.active_count() == 1 else "forkserver"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_worker_init,
+    )
 
 
 def _crashed(task: Task) -> _Outcome:
@@ -368,8 +493,8 @@ def _crashed(task: Task) -> _Outcome:
                 where,
                 Severity.MEDIUM,
                 "scan.analyzer-error",
-                "the worker process analyzing this file died (BrokenProcessPool); "
-                "it was not analyzed",
+                "the worker process analyzing this file died (BrokenProcessPool), or was "
+                "ended for running past twice the time limit; it was not analyzed",
             )
         ],
         files=1 if isinstance(task, FileTask) else 0,
@@ -465,13 +590,16 @@ def scan(
     registry: Registry | None = None,
     limits: Limits | None = None,
     executor: Literal["process", "thread"] = "process",
+    time_limit: float | None = None,
 ) -> ScanResult:
     """Scan a directory, a file or an archive. Never raises for what it finds in them.
 
     `workers`: parallel worker processes (default: one per core, at most 4; small scans run
     inline);
     `progress(done, total)` is called in this thread as tasks finish. `registry` and `limits`
-    replace the default analyzers and archive bounds (tests, embedding). Raises `UsageError`
+    replace the default analyzers and archive bounds (tests, embedding). `time_limit`: seconds
+    one file may take (default `Limits.time_limit`, 30 s plus a second per 64 MiB; 0 disables);
+    a file over it gets a `scan.timeout` finding and the scan goes on. Raises `UsageError`
     when `path` does not exist or `workers` < 1.
     """
     started = time.perf_counter()
@@ -483,6 +611,10 @@ def scan(
         ) from None
     reg = registry if registry is not None else default_registry()
     bounds = limits if limits is not None else Limits()
+    if time_limit is not None:
+        if time_limit < 0:
+            raise UsageError(f"--time-limit must be 0 (none) or more, not {time_limit}")
+        bounds = dataclasses.replace(bounds, time_limit=time_limit or None)
     tasks = planned.tasks
     count = _workers(workers, tasks)
     if progress is not None:

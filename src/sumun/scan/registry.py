@@ -48,6 +48,8 @@ DEFAULT_ANALYZERS: Mapping[str, str] = MappingProxyType(
         "onnx": "sumun.scan.formats.onnx:analyze",
         "keras": "sumun.scan.formats.keras:analyze",
         "hdf5": "sumun.scan.formats.keras:analyze",
+        "keras-json": "sumun.scan.formats.keras:analyze_json",
+        "tensorflow": "sumun.scan.formats.tensorflow:analyze",
         "python": "sumun.scan.code.python:analyze",
         "javascript": "sumun.scan.code.patterns:analyze",
         "typescript": "sumun.scan.code.patterns:analyze",
@@ -71,6 +73,7 @@ DEFAULT_SNIFFERS: Mapping[str, str] = MappingProxyType(
         "pickle": "sumun.scan.formats.pickle:sniff",
         "safetensors": "sumun.scan.formats.safetensors:sniff",
         "onnx": "sumun.scan.formats.onnx:looks_like_onnx",
+        "keras-json": "sumun.scan.formats.keras:looks_like_keras_json",
     }
 )
 

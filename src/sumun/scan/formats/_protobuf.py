@@ -1,8 +1,10 @@
 """The protobuf wire format, read field by field from a stream (protobuf.dev "Encoding").
 
-Just enough for ONNX: a message is a sequence of (tag, value) where tag = field << 3 | wire type;
-wire type 0 is a varint, 1 eight bytes, 2 a length-delimited payload (strings, bytes, sub-messages,
-packed repeated fields), 5 four bytes. Groups (3, 4) are deprecated and not used by ONNX.
+Just enough for ONNX and TensorFlow SavedModels: a message is a sequence of (tag, value) where
+tag = field << 3 | wire type; wire type 0 is a varint, 1 eight bytes, 2 a length-delimited
+payload (strings, bytes, sub-messages, packed repeated fields; a `map<K, V>` field is a repeated
+entry message with key 1 and value 2), 5 four bytes. Groups (3, 4) are deprecated and used by
+neither format.
 
 `fields()` yields one field at a time. For a length-delimited field the caller may read the
 payload, descend into it as a sub-message, or do nothing: when iteration resumes, whatever the

@@ -2,11 +2,17 @@
 
 A Keras model file stores its architecture as JSON: `config.json` inside the `.keras` zip (with
 `metadata.json` and `model.weights.h5`), or the `model_config` attribute on the root group of a
-legacy `.h5` file (Keras 2, TensorFlow 1/2). Loading rebuilds every object the JSON names:
+legacy `.h5` file (Keras 2, TensorFlow 1/2). The same JSON also travels on its own: Keras 2
+`model.to_json()` output saved as `model.json` / `model_config.json` / `config.json` beside
+the weights (`model_from_json` rebuilds it), recognised by its shape — `class_name` first, a
+`config` with `layers` — not by its name, so Hugging Face `config.json` files are not taken
+for it (`analyze_json`); and in TensorFlow SavedModels as per-layer metadata
+(`config_findings`, used by `tensorflow.py`). Loading rebuilds every object the JSON names:
 
 - a **Lambda** layer stores its Python function as base64 `marshal` bytecode — Keras 3
   `{"class_name": "__lambda__", "config": {"code": …}}`, Keras 2 `"function": [code, defaults,
-  closure]` with `"function_type": "lambda"` — and loading runs it unless a safe mode refuses
+  closure]` (tf.keras: `{"class_name": "__tuple__", "items": [...]}`) with `"function_type":
+  "lambda"` — and loading runs it unless a safe mode refuses
   it (CVE-2024-3660) ⇒ `keras.lambda-layer` (high; critical when the bytecode names process,
   import or file primitives such as `system` or `__import__`). The bytecode is never unmarshalled:
   its identifiers are read as text.
@@ -44,7 +50,14 @@ from typing import IO, Any
 
 from sumun.scan.model import Component, FileResult, Finding, Severity, Source
 
-__all__ = ["HDF5_MAGIC", "analyze", "sniff"]
+__all__ = [
+    "HDF5_MAGIC",
+    "analyze",
+    "analyze_json",
+    "config_findings",
+    "looks_like_keras_json",
+    "sniff",
+]
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CONFIG_LIMIT = 32 << 20
@@ -258,6 +271,78 @@ def _h5_attr(attrs: Any, name: str, limit: int) -> str | None:
     return text
 
 
+# --- Keras model JSON (`model.to_json()`, `model_config.json`, an unzipped `config.json`) ------
+_JSON_HEAD = re.compile(r'^\ufeff?\s*\{\s*"(class_name|module)"\s*:')
+
+
+def looks_like_keras_json(head: bytes) -> bool:
+    """A JSON object whose first key is `class_name` (Keras 2 `model.to_json()`) or `module`
+    followed by `class_name` (Keras 3 `config.json`). Hugging Face `config.json` files start
+    with `_name_or_path`, `architectures` or `model_type`, never with these."""
+    text = head[:4096].decode("utf-8", "replace")
+    match = _JSON_HEAD.match(text)
+    if match is None:
+        return False
+    return match.group(1) == "class_name" or '"class_name"' in text
+
+
+def _is_keras_model(config: object) -> bool:
+    """The shape of a serialized Keras model: `class_name` + a `config` object holding
+    `layers`, or a top level that names its Keras version / module."""
+    if not isinstance(config, dict):
+        return False
+    inner = config.get("config")
+    if not isinstance(config.get("class_name"), str) or not isinstance(inner, dict):
+        return False
+    module = config.get("module")
+    return (
+        isinstance(inner.get("layers"), list)
+        or isinstance(config.get("keras_version"), str)
+        or (isinstance(module, str) and _is_keras(module))
+    )
+
+
+def analyze_json(source: Source) -> FileResult:
+    """A Keras model serialized as JSON: Lambda bytecode, foreign modules, custom objects, as in
+    `.keras` and `.h5` files (`keras.lambda-layer` …). JSON that turns out not to be a Keras
+    model goes to the configuration analyzer, as any other JSON file. Never raises."""
+    result = FileResult("keras-json")
+    try:
+        with source.open() as stream:
+            data = stream.read(_CONFIG_LIMIT + 1)
+        if len(data) > _CONFIG_LIMIT:
+            raise ValueError(f"larger than {_CONFIG_LIMIT} bytes")
+        config = json.loads(data.decode("utf-8-sig"))
+    except (OSError, ValueError, RecursionError) as exc:
+        result.findings.append(
+            source.finding(Severity.MEDIUM, "keras.parse-error", f"model JSON unreadable: {exc}")
+        )
+        return result
+    if not _is_keras_model(config):
+        from sumun.scan.code import config as config_analyzer
+
+        return config_analyzer.analyze(source)
+    version = config.get("keras_version")
+    _finish(source, result, config, "keras-json", version if isinstance(version, str) else None)
+    return result
+
+
+def config_findings(source: Source, config: object, prefix: str = "") -> list[Finding]:
+    """The findings for one Keras configuration tree (a layer's metadata in a TensorFlow
+    SavedModel, …), located under `prefix`."""
+    walk = _Walk()
+    out: list[Finding] = []
+    try:
+        _walk_config(config, walk)
+    except ValueError as exc:
+        out.append(source.finding(Severity.MEDIUM, "keras.parse-error", str(exc)))
+    if prefix:
+        walk.findings = [
+            (sev, rule, f"{prefix}: {message}") for sev, rule, message in walk.findings
+        ]
+    return out + _findings(source, walk)
+
+
 # --- the configuration ---------------------------------------------------------------------------
 def _finish(
     source: Source, result: FileResult, config: object, fmt: str, version: str | None
@@ -337,6 +422,8 @@ def _keras2_functions(walk: _Walk, path: str, node: dict[str, Any]) -> None:
     ):
         kind = node.get(type_key)
         value = node.get(value_key)
+        if isinstance(value, dict) and value.get("class_name") == "__tuple__":
+            value = value.get("items")  # tf.keras' JSON encoding of a tuple (json_utils)
         if kind == "lambda":
             walk.lambdas += 1
             code = value[0] if isinstance(value, list) and value else value

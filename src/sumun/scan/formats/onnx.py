@@ -8,7 +8,14 @@ it reach outside the file when a runtime loads it:
   or one that climbs out with `..` makes the loader read (or, when saving, write) any file the
   process can reach — the onnx path-traversal advisories (CVE-2022-25882, CVE-2024-27318; the
   write direction CVE-2025-51480).
-  ⇒ `onnx.external-data-escape` (high).
+  ⇒ `onnx.external-data-escape` (high). For a model on disk the named files are also checked the
+  way onnx's own checker does (onnx/checker.cc `resolve_external_data_location`): a file that is
+  a symbolic link, or is reached through a symlinked folder, and resolves outside the model's
+  folder ⇒ `onnx.external-data-symlink` (high — the loader reads whatever the link points at);
+  a symlink that stays inside, a file with several hard links ⇒ the same rule, medium; a file
+  that does not exist or is not a regular file ⇒ `onnx.external-data-missing` (medium: the model
+  does not load, or loads what someone puts there later). Only metadata is read (`lstat`,
+  `realpath`); the data files are never opened.
 - **custom-op domains**: nodes in a domain outside the standard opsets run only if the loader
   registers a custom-op library (native code) for that domain. ⇒ `onnx.custom-op-domain`
   (info for well-known runtime vendors, medium otherwise). Domains of functions defined inside
@@ -23,6 +30,7 @@ field, sub-graphs (If/Loop/Scan attributes, functions, training info) included, 
 from __future__ import annotations
 
 import io
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -335,6 +343,7 @@ def analyze(source: Source) -> FileResult:
     except (FormatError, OSError, ValueError, MemoryError) as exc:
         result.findings.append(source.finding(Severity.MEDIUM, "onnx.parse-error", str(exc)))
     result.findings.extend(_external_findings(source, model))
+    result.findings.extend(_external_file_findings(source, model))
     result.findings.extend(_domain_findings(source, model))
     if model.has_graph or model.ir_version > 0:
         result.components.append(_component(source, model))
@@ -366,6 +375,94 @@ def _external_findings(source: Source, model: _Model) -> list[Finding]:
             )
         )
     return out
+
+
+def _external_file_findings(source: Source, model: _Model) -> list[Finding]:
+    """Missing, symlinked and hard-linked external-data files of a model on disk (locations that
+    escape lexically are `onnx.external-data-escape` already and are not looked at)."""
+    if source.real_path is None or source.member is not None or not model.external:
+        return []
+    folder = os.path.dirname(source.real_path)
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for tensor, location in model.external:
+        if location in seen or external_data_escapes(location) is not None:
+            continue
+        seen.add(location)
+        problem = _external_file_problem(folder, location)
+        if problem is not None:
+            severity, rule, why = problem
+            out.append(
+                source.finding(
+                    severity,
+                    rule,
+                    f"tensor {tensor[:80]!r} reads its data from {location[:200]!r}, which {why}",
+                )
+            )
+        if len(out) >= _MAX_ESCAPE_FINDINGS:
+            break
+    return out
+
+
+def _external_file_problem(folder: str, location: str) -> tuple[Severity, str, str] | None:
+    relative = posixpath.normpath(location.replace("\\", "/"))
+    path = os.path.join(folder, *relative.split("/"))
+    try:
+        real_folder = os.path.realpath(folder)
+        real = os.path.realpath(path)
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        info = None
+        real = ""
+    linked = real != "" and real != os.path.join(real_folder, *relative.split("/"))
+    if linked and _hf_cache_blob(folder, real):
+        linked = False  # the Hugging Face cache links every snapshot file to its blob store
+    if linked:  # the file, or a folder on the way to it, is a symbolic link
+        inside = real.startswith(real_folder + os.sep)
+        if not inside:
+            return (
+                Severity.HIGH,
+                "onnx.external-data-symlink",
+                f"is a symbolic link (or sits in a symlinked folder) resolving to {real[:200]!r}, "
+                "outside the model folder: loading the model reads that file (onnx's checker "
+                "refuses it; CVE-2024-27318)",
+            )
+        return (
+            Severity.MEDIUM,
+            "onnx.external-data-symlink",
+            "is a symbolic link (inside the model folder): onnx's checker refuses it, and what "
+            "it points at can change after the scan",
+        )
+    if info is None or not os.path.exists(path):
+        return (
+            Severity.MEDIUM,
+            "onnx.external-data-missing",
+            "does not exist next to the model: the model does not load as shipped, or loads "
+            "whatever is put there later",
+        )
+    if not os.path.isfile(path):
+        return (
+            Severity.MEDIUM,
+            "onnx.external-data-missing",
+            "is not a regular file (onnx's checker refuses it)",
+        )
+    if info.st_nlink > 1:
+        return (
+            Severity.MEDIUM,
+            "onnx.external-data-symlink",
+            f"has {info.st_nlink} hard links: a hard link can expose a file from elsewhere "
+            "(onnx's checker refuses it)",
+        )
+    return None
+
+
+def _hf_cache_blob(folder: str, real: str) -> bool:
+    """`…/models--org--name/snapshots/<rev>/` linking into `…/models--org--name/blobs/`."""
+    snapshots = os.path.dirname(os.path.abspath(folder))
+    if os.path.basename(snapshots) != "snapshots":
+        return False
+    blobs = os.path.realpath(os.path.join(os.path.dirname(snapshots), "blobs"))
+    return real.startswith(blobs + os.sep)
 
 
 def _domain_findings(source: Source, model: _Model) -> list[Finding]:
