@@ -114,6 +114,26 @@ def test_polyglot_pickle_with_a_zip_appended_is_both() -> None:
     assert identify(src(data, "model.bin"), BARE) == ("pickle", "pytorch")
 
 
+def _tar(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def test_a_tar_holding_a_checkpoint_is_an_archive_not_a_polyglot() -> None:
+    """One byte stream two loaders read differently is a polyglot; a checkpoint (a zip) that
+    is one tar member's data is read the same by both — the member is scanned as such."""
+    checkpoint = zip_bytes({"archive/data.pkl": pickle.dumps(1)})
+    tarred = _tar({"model/checkpoint.pt": checkpoint, "README": b"weights"})
+    assert identify(src(tarred, "model.tar"), BARE) == ("tar",)
+    appended = _tar({"README": b"weights"}) + checkpoint  # after the tar's end: both read it
+    assert identify(src(appended, "model.tar"), BARE) == ("tar", "pytorch")
+
+
 def test_eocd_bytes_without_a_real_zip_are_not_a_polyglot() -> None:
     data = pickle.dumps(b"PK\x05\x06" + b"\0" * 40, protocol=4)
     assert identify(src(data, "x.pkl"), BARE) == ("pickle",)

@@ -15,15 +15,20 @@ Zip archives are sub-typed by their member names: `*/data.pkl` is a PyTorch chec
 `*.npy` members an `.npz`, `config.json` with `metadata.json` or `model.weights.h5` a Keras v3
 file; any other zip is a generic archive the walker opens.
 
-Names returned (stable): pickle pytorch npy npz safetensors gguf onnx keras hdf5 zip tar gzip
-bz2 xz zlib zstd python javascript typescript java kotlin go env yaml json toml properties ini
-gomod requirements empty unknown.
+Two model formats have no magic number and are recognised otherwise: TensorFlow's
+`saved_model.pb` / `keras_metadata.pb` by their fixed file names (`tensorflow`), and a Keras model
+serialized as JSON by the shape of its first key (`keras-json`, instead of `json`).
+
+Names returned (stable): pickle pytorch npy npz safetensors gguf onnx keras hdf5 keras-json
+tensorflow zip tar gzip bz2 xz zlib zstd python javascript typescript java kotlin go env yaml
+json toml properties ini gomod requirements empty unknown.
 """
 
 from __future__ import annotations
 
 import posixpath
 import struct
+import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -34,6 +39,7 @@ from sumun.scan.registry import Registry, default_registry
 
 __all__ = [
     "ARCHIVE_FORMATS",
+    "ARCHIVE_MODEL_FORMATS",
     "CODE_FORMATS",
     "COMPRESSED_FORMATS",
     "DATA_FORMATS",
@@ -54,7 +60,22 @@ __all__ = [
 ARCHIVE_FORMATS = frozenset({"zip", "tar"})
 COMPRESSED_FORMATS = frozenset({"gzip", "bz2", "xz", "zlib", "zstd"})
 # Formats whose files become AI-BOM components with a SHA-256 (when an analyzer adds none).
-MODEL_FORMATS = frozenset({"pickle", "pytorch", "safetensors", "gguf", "onnx", "keras", "hdf5"})
+MODEL_FORMATS = frozenset(
+    {
+        "pickle",
+        "pytorch",
+        "safetensors",
+        "gguf",
+        "onnx",
+        "keras",
+        "hdf5",
+        "keras-json",
+        "tensorflow",
+    }
+)
+# Model formats that are zip archives read by their analyzer, not expanded by the walker: their
+# member names still get the walker's path-traversal check (`walk.traversal_findings`).
+ARCHIVE_MODEL_FORMATS = frozenset({"pytorch", "npz", "keras"})
 DATA_FORMATS = frozenset({"npy", "npz"})
 # Formats that execute code when loaded the usual way.
 PICKLE_FAMILY = frozenset({"pickle", "pytorch", "npy", "npz"})
@@ -145,6 +166,9 @@ _FALLBACK = {
     ".hdf5": "hdf5",
 }
 
+# TensorFlow's protobuf files have no magic number: known by name (tensorflow/python/saved_model/
+# constants.py SAVED_MODEL_FILENAME_PB; keras/saving/saved_model/constants.py SAVED_METADATA_PATH).
+_TENSORFLOW_NAMES = frozenset({"saved_model.pb", "keras_metadata.pb"})
 _ZIP_LOCAL = b"PK\x03\x04"
 _ZIP_EMPTY = b"PK\x05\x06"
 _EOCD = b"PK\x05\x06"
@@ -355,6 +379,42 @@ def _trailing_zip_kind(source: Source) -> str | None:
     return zip_subtype(members) if members else None
 
 
+_MAX_TAR_MEMBERS = 10_000
+_TAR_ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    *ZIP_ERRORS,
+    tarfile.TarError,
+    OSError,
+    ValueError,
+    EOFError,
+)
+
+
+def _zip_is_a_tar_member(source: Source) -> bool:
+    """Whether the zip that `zipfile` finds at the end of a tar lies inside one regular member's
+    data (a `.tar`/`.tar.gz` of a PyTorch checkpoint): the tar loader and `zipfile` then read the
+    same bytes, and the member is scanned as such. A zip outside every member (appended after
+    the tar's end, or spanning headers) stays a polyglot."""
+    try:
+        with source.open() as stream:
+            with zipfile.ZipFile(stream) as archive:
+                infos = archive.infolist()
+                if not infos:
+                    return False
+                start = min(info.header_offset for info in infos)
+                directory = archive.start_dir
+            stream.seek(0)
+            with tarfile.open(fileobj=stream, mode="r:") as tar:
+                for count, member in enumerate(tar):
+                    if count >= _MAX_TAR_MEMBERS:
+                        return False
+                    end = member.offset_data + member.size
+                    if member.isreg() and member.offset_data <= start and directory < end:
+                        return True
+    except _TAR_ZIP_ERRORS:
+        return False
+    return False
+
+
 def _magic(source: Source, registry: Registry, claims: frozenset[str]) -> str | None:
     head = source.head
     if head.startswith((_ZIP_LOCAL, _ZIP_EMPTY)):
@@ -387,14 +447,20 @@ def identify(source: Source, registry: Registry | None = None) -> tuple[str, ...
         return (fallback,) if fallback else ("empty",)
     code = code_format(name)
     if code is not None and is_text(source.head):
+        if code == "json" and _sniff(reg, "keras-json", source.head):
+            return ("keras-json",)
         return (code,)
     found = _magic(source, reg, claims)
+    if found is None and posixpath.basename(name).lower() in _TENSORFLOW_NAMES:
+        found = "tensorflow"
     if found is None and not is_text(source.head) and _sniff(reg, "onnx", source.head):
         found = "onnx"
     names: list[str] = [found] if found is not None else []
     if found not in (None, "zip", "pytorch", "npz", "keras") and _has_trailing_zip(source):
         extra = _trailing_zip_kind(source)
-        if extra is not None and extra != found:
+        # A zip inside one tar member's data is that member, read alike by both loaders.
+        inside_tar = found == "tar" and _zip_is_a_tar_member(source)
+        if extra is not None and extra != found and not inside_tar:
             names.append(extra)
     if names:
         return tuple(names)

@@ -547,6 +547,35 @@ def _binpersid_payload() -> bytes:
     return b"\x80\x02(X\x07\x00\x00\x00storage" + inner + b"tQ."
 
 
+_TRAIN_CONFIG = G("my_project.config", "TrainConfig")
+
+
+def project_class_streams() -> dict[str, tuple[bytes, str]]:
+    """A project's own classes, as pickle writes them: not evidence of an attack (medium)."""
+    state = {"lr": 0.001, "epochs": 3, "features": ["age", "income"]}
+    return {
+        "project_class.pkl": (
+            dumps({"config": NewObj(_TRAIN_CONFIG, state=state), "weights": [0.5, 0.25]}, 4),
+            "a project's own class (NEWOBJ + BUILD, protocol 4): medium, not high",
+        ),
+        "project_class_p2.pkl": (
+            dumps(
+                R(
+                    G("copy_reg", "_reconstructor"),
+                    (_TRAIN_CONFIG, G("__builtin__", "object"), None),
+                    state=state,
+                ),
+                2,
+            ),
+            "a project's own class through copyreg._reconstructor (protocols 0-1 style): medium",
+        ),
+        "project_function_ref.pkl": (
+            dumps({"transform": G("my_project.features", "log_income")}, 4),
+            "a project's function stored as a value, never called: medium",
+        ),
+    }
+
+
 def malicious_streams() -> dict[str, tuple[bytes, str]]:
     getattr_chain = R(
         G("builtins", "getattr"),
@@ -562,6 +591,16 @@ def malicious_streams() -> dict[str, tuple[bytes, str]]:
     inner = dumps(_system(), 2)
     return {
         "reduce_os_system.pkl": (dumps(_system("os"), 4), "REDUCE os.system (the classic)"),
+        # A project's own class is medium on its own (issue 17): beside a dangerous call it is
+        # part of the payload, and an unknown *function* called with arguments is still high.
+        "project_class_with_system.pkl": (
+            dumps(NewObj(_TRAIN_CONFIG, state={"lr": 0.1, "hook": _system()}), 4),
+            "a project class whose state REDUCEs os.system (the class alone is only medium)",
+        ),
+        "project_function_called.pkl": (
+            dumps(R(G("my_project.hooks", "on_load"), ("rm -rf /tmp/x",)), 4),
+            "an unknown function called with arguments (REDUCE): a code path that executes",
+        ),
         "posix_system.pkl": (
             dumps(_system("posix"), 2),
             "posix.system, as pickle writes os.system on Linux",
@@ -1107,6 +1146,9 @@ def _write_benign(root: Path, out: list[Sample]) -> None:
         ),
     ]
     for name, data, description in plain:
+        (base / name).write_bytes(data)
+        add(name, description)
+    for name, (data, description) in project_class_streams().items():
         (base / name).write_bytes(data)
         add(name, description)
 

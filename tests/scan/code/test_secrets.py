@@ -124,6 +124,17 @@ SDK_LINES = [
     'DEMO_API_KEY = "demo-api-key.txt"',
     "    secret_key=self.secret_key,",
 ]
+# What transformers 5 writes into every tokenizer_config.json: a class name under a key with
+# "token" in it.
+CONFIG_LINES = [
+    '  "tokenizer_class": "TokenizersBackend",',
+    "tokenizer_class: PreTrainedTokenizerFast",
+]
+
+
+@pytest.mark.parametrize("line", CONFIG_LINES)
+def test_class_names_in_config_are_not_secrets(line: str) -> None:
+    assert secrets.scan(line) == []
 
 
 @pytest.mark.parametrize("line", SDK_LINES)

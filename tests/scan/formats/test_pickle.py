@@ -395,7 +395,7 @@ def test_codecs_encode_with_another_encoding_is_suspicious() -> None:
         ("copy_reg", "_reconstructor", VerdictKind.ALLOWED),
         ("numpy.random._pickle", "__randomstate_ctor", VerdictKind.ALLOWED),
         ("__main__", "Net", VerdictKind.UNKNOWN),
-        ("sklearn.linear_model._logistic", "LogisticRegression", VerdictKind.UNKNOWN),
+        ("sklearn.linear_model._logistic", "LogisticRegression", VerdictKind.ALLOWED),  # trusted
         ("os", "system", VerdictKind.DANGEROUS),
         ("os.path", "join", VerdictKind.DANGEROUS),
         ("pathlib", "os.system", VerdictKind.DANGEROUS),

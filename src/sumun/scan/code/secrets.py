@@ -147,6 +147,8 @@ _NAME_LIKE = re.compile(
     r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[\w.-]+\.(?:txt|json|ya?ml|pem|key|crt|env|ini|cfg|toml)"
     r"|[a-z]+(?:[-_][a-z]+)+"
 )
+# Two or more capitalised words run together, letters only: how class names are written.
+_CLASS_NAME = re.compile(r"(?:[A-Z][a-z]+){2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,8 @@ def _is_generic_placeholder(value: str) -> bool:
         return True  # a URL, a path or a URN, not a credential
     if _NAME_LIKE.fullmatch(value):
         return True  # an environment variable's name, a file name, words joined by - or _
+    if _CLASS_NAME.fullmatch(value):
+        return True  # a class name (`"tokenizer_class": "TokenizersBackend"`), not a secret
     return _is_placeholder(value) or _entropy(value) < _MIN_ENTROPY
 
 

@@ -9,6 +9,8 @@ assembles them into `_Machine` and supplies the two budgeted hooks, `_tuple` and
 
 from __future__ import annotations
 
+import re
+
 from sumun.scan.formats._pickle_ops import OpReader
 from sumun.scan.formats._pickle_record import GlobalUse, Walk
 from sumun.scan.formats._pickle_values import (
@@ -47,6 +49,22 @@ _TENSOR_REBUILDS = frozenset(
         "_rebuild_device_tensor_from_numpy",
     )
 )
+# pickle's default object protocol: the first argument is the class to instantiate
+_CONSTRUCTORS = frozenset(
+    {
+        "copyreg._reconstructor",
+        "copyreg.__newobj__",
+        "copyreg.__newobj_ex__",
+        "copy_reg._reconstructor",
+    }
+)
+_OBJECT = frozenset({"builtins.object", "__builtin__.object"})
+# Bound methods and classmethods pickle as getattr(cls, "name") at every protocol (zoneinfo's
+# ZoneInfo._unpickle in any tz-aware pandas column); a literal attribute of an imported global
+# is the same as importing `module.cls.name`, so it is judged as that global.
+GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
+PARTIAL = "functools.partial"  # scikit-learn's HistGradientBoosting keeps partial(check_array)
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _LATIN1 = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
 
 
@@ -142,6 +160,10 @@ class _Core:
         if isinstance(callee, Global):
             use = self._use(callee, opcode)
             use.calls += 1
+            if opcode in ("NEWOBJ", "NEWOBJ_EX"):
+                use.news += 1
+            else:
+                use.reduces += 1
             if use.preview is None:
                 first = args[0] if isinstance(args, tuple) and args else args
                 use.preview = _preview(first)
@@ -153,6 +175,18 @@ class _Core:
                 result.dtype = _dtype_from_typestr(args[0])
             elif full == "_codecs.encode":
                 self._check_codecs(args)
+            elif full in _CONSTRUCTORS and isinstance(args, tuple) and args:
+                self._constructor(full, args)
+            elif full in GETATTR:
+                resolved = self._getattr(use, args)
+                if resolved is not None:
+                    walk.spent += 120
+                    return resolved
+            elif (
+                full == PARTIAL and isinstance(args, tuple) and args and isinstance(args[0], Global)
+            ):
+                use.modelled += 1
+                use.targets.append((args[0].module, args[0].name))
             walk.spent += 120
             return result
         desc = _describe(callee)
@@ -164,6 +198,27 @@ class _Core:
         )
         walk.spent += 120
         return Call(None, desc[:120])
+
+    def _getattr(self, use: GlobalUse, args: object) -> Global | None:
+        if not (isinstance(args, tuple) and len(args) == 2):
+            return None
+        owner, attribute = args
+        if not (isinstance(owner, Global) and isinstance(attribute, str)):
+            return None
+        if not _ATTRIBUTE.fullmatch(attribute):
+            return None
+        use.modelled += 1
+        return self._import(owner.module, f"{owner.name}.{attribute}", "REDUCE")
+
+    def _constructor(self, full: str, args: tuple[object, ...]) -> None:
+        """`copyreg._reconstructor(cls, base, state)` runs `base.__new__(cls, state)` and, unless
+        base is `object`, `base.__init__(obj, state)`: cls is instantiated, base is called."""
+        cls = args[0]
+        if isinstance(cls, Global):
+            self._use(cls, "REDUCE").news += 1
+        base = args[1] if len(args) > 1 and full.endswith("_reconstructor") else None
+        if isinstance(base, Global) and base.full not in _OBJECT:
+            self._use(base, "REDUCE").reduces += 1
 
     def _check_codecs(self, args: object) -> None:
         # Protocol 2 writes bytes as _codecs.encode(str, "latin1"); anything else is not what

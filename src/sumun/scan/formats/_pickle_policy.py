@@ -14,9 +14,21 @@ built on the same idea), so the judgement is:
 2. **allowed**: an exact `module.name` on `DEFAULT_ALLOWED` (after Python 2 → 3 name mapping, as
    the unpickler itself does with `fix_imports`), a torch storage class, or an entry added by
    configuration (`GlobalPolicy.extended`, or `SUMUN_SCAN_PICKLE_ALLOW`).
-3. **unknown** (`high`): everything else. The table of dangerous names can never be complete
-   (picklescan and modelscan have shipped a new bypass every few months by finding one more
-   stdlib helper that runs code); default deny is what makes an unlisted gadget still fail.
+3. **trusted**: a type on the trusted-types table (`data/trusted_types.yaml`: what
+   scikit-learn, XGBoost, LightGBM, CatBoost, SciPy sparse and pandas pickles import at the
+   pinned versions, recorded from real objects, in the spirit of skops' trusted types), used
+   the way its library's own pickles use it: instantiated as a class then given its state
+   (`new`), called with arguments (`call`), or only referenced. A trusted class *called* with
+   arguments by REDUCE is not what its library writes, and is judged as unknown.
+4. **unknown** (`high`): any other global that the pickle *calls* with arguments (REDUCE, INST,
+   OBJ). The table of dangerous names can never be complete (picklescan and modelscan have
+   shipped a new bypass every few months by finding one more stdlib helper that runs code);
+   default deny is what makes an unlisted gadget still fail.
+5. **unknown class** (`medium`): any other global that is only instantiated as a class
+   (NEWOBJ, `copyreg._reconstructor`) or referenced — a project's own `TrainConfig`. Loading
+   imports its module and runs the class's own `__setstate__`, but nothing in the file chooses
+   a function to call with its arguments. `pickle.py` raises these to high when the same
+   stream also does something dangerous.
 
 Configuration can only widen the allowlist for names that are not dangerous: `os.system` stays
 critical whatever the configuration says.
@@ -26,18 +38,27 @@ from __future__ import annotations
 
 import _compat_pickle
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import resources
+
+import yaml
+
+from sumun.scan.formats._pickle_record import GlobalUse
 
 __all__ = [
     "ALLOW_ENV",
     "DEFAULT_ALLOWED",
     "DEFAULT_POLICY",
     "GlobalPolicy",
+    "TrustedType",
     "Verdict",
     "VerdictKind",
+    "load_trusted_types",
     "policy_from_env",
+    "trust_entries",
 ]
 
 ALLOW_ENV = "SUMUN_SCAN_PICKLE_ALLOW"
@@ -277,9 +298,51 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MAX_PARTS = 32
 
 
+# --- trusted ML types (data/trusted_types.yaml) -----------------------------------------------
+_MODES = frozenset({"new", "call", "ref"})
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedType:
+    family: str  # "scikit-learn", "pandas", …
+    made_with: str  # "scikit-learn==1.9.1": the version whose pickles it was recorded from
+    modes: frozenset[str]  # "new" (class + BUILD), "call" (REDUCE), "ref" (referenced only)
+
+
+def parse_trusted_types(text: str) -> dict[str, TrustedType]:
+    """The table's `families: {family: {made_with, versions, types: {name: [modes]}}}`.
+
+    Raises `ValueError` on a malformed table (a packaging bug, caught by the tests)."""
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    if not isinstance(raw, dict) or raw.get("format") != 1:
+        raise ValueError("trusted types: expected format: 1")
+    out: dict[str, TrustedType] = {}
+    for family, body in (raw.get("families") or {}).items():
+        if not isinstance(body, dict) or not isinstance(body.get("types"), dict):
+            raise ValueError(f"trusted types: family {family!r} has no types")
+        made_with = str(body.get("made_with", ""))
+        for name, modes in body["types"].items():
+            if not (isinstance(name, str) and _DOTTED.fullmatch(name) and "." in name):
+                raise ValueError(f"trusted types: not a module.name global: {name!r}")
+            if _dangerous(*name.rsplit(".", 1)) is not None:
+                raise ValueError(f"trusted types: {name} is on the danger table")
+            if not (isinstance(modes, list) and modes and set(modes) <= _MODES):
+                raise ValueError(f"trusted types: bad modes for {name}: {modes!r}")
+            out[name] = TrustedType(str(family), made_with, frozenset(modes))
+    return out
+
+
+@functools.cache
+def load_trusted_types() -> Mapping[str, TrustedType]:
+    """The packaged trusted-types table (read once per process)."""
+    text = resources.files("sumun.scan").joinpath("data/trusted_types.yaml").read_text("utf-8")
+    return parse_trusted_types(text)
+
+
 class VerdictKind(enum.Enum):
     ALLOWED = "allowed"
     UNKNOWN = "unknown"
+    UNKNOWN_CLASS = "unknown-class"  # not called with arguments: instantiated or referenced
     DANGEROUS = "dangerous"
     NESTED = "nested"  # a dangerous global that deserializes a nested payload
 
@@ -329,6 +392,7 @@ class GlobalPolicy:
 
     allowed: frozenset[str] = DEFAULT_ALLOWED
     allowed_modules: tuple[str, ...] = ()
+    trusted: Mapping[str, TrustedType] = field(default_factory=load_trusted_types)
 
     def extended(self, entries: Iterable[str]) -> GlobalPolicy:
         """A policy that also allows `entries`: `module.name`, or `package.*` for a package.
@@ -351,7 +415,7 @@ class GlobalPolicy:
                 exact.add(entry)
             else:
                 raise ValueError(f"not a module.name global: {entry!r}")
-        return GlobalPolicy(frozenset(exact), tuple(dict.fromkeys(modules)))
+        return GlobalPolicy(frozenset(exact), tuple(dict.fromkeys(modules)), self.trusted)
 
     def judge(self, module: str, name: str) -> Verdict:  # noqa: PLR0911 - ordered rules
         """Judge one imported global. Pure; never raises."""
@@ -364,7 +428,7 @@ class GlobalPolicy:
                 kind = VerdictKind.NESTED if why is _Why.NESTED else VerdictKind.DANGEROUS
                 return Verdict(kind, why.value)
         full = f"{norm_module}.{norm_name}"
-        if full in self.allowed:
+        if full in self.allowed or full in self.trusted:
             return Verdict(VerdictKind.ALLOWED, "")
         if any(_DUNDER.fullmatch(part) for part in name.split(".")):
             return Verdict(VerdictKind.DANGEROUS, _Why.INTROSPECT.value)
@@ -375,8 +439,64 @@ class GlobalPolicy:
                 return Verdict(VerdictKind.ALLOWED, "")
         return Verdict(VerdictKind.UNKNOWN, "not on the allowlist of model-checkpoint globals")
 
+    def _configured(self, full: str, module: str) -> bool:
+        return full in self.allowed or any(
+            module == prefix or module.startswith(prefix + ".") for prefix in self.allowed_modules
+        )
+
+    def judge_use(self, use: GlobalUse) -> Verdict:  # noqa: PLR0911 - ordered rules
+        """Judge a global with how the stream used it (`judge` plus the trusted types' modes
+        and the unknown-class rule). Pure; never raises."""
+        verdict = self.judge(use.module, use.name)
+        module, name = _normalize(use.module, use.name)
+        full = f"{module}.{name}"
+        # getattr(<global>, "<literal>"): the attribute is judged as its own global.
+        # partial(<global>, …): building one calls nothing (calling it would be an indirect
+        # call); what it wraps is judged as its own global, and must not be dangerous.
+        if (
+            full in _MODELLED
+            and use.calls
+            and use.modelled == use.calls
+            and all(self.judge(*t).kind not in _HARMFUL for t in use.targets)
+        ):
+            return Verdict(VerdictKind.ALLOWED, "")
+        if verdict.kind in (VerdictKind.DANGEROUS, VerdictKind.NESTED):
+            return verdict
+        trusted = self.trusted.get(full)
+        if trusted is not None and not self._configured(full, module):
+            if use.reduces and "call" not in trusted.modes:
+                return Verdict(
+                    VerdictKind.UNKNOWN,
+                    f"a trusted {trusted.family} class, but called with arguments (REDUCE), "
+                    f"which {trusted.made_with} pickles never do",
+                )
+            if use.news and not trusted.modes & {"new", "call"}:
+                return Verdict(
+                    VerdictKind.UNKNOWN_CLASS,
+                    f"a trusted {trusted.family} name, but instantiated as a class, "
+                    f"which {trusted.made_with} pickles never do",
+                )
+            return Verdict(VerdictKind.ALLOWED, "")
+        if verdict.kind is VerdictKind.UNKNOWN and use.reduces == 0:
+            return Verdict(VerdictKind.UNKNOWN_CLASS, "not on the allowlist or trusted types")
+        return verdict
+
 
 DEFAULT_POLICY = GlobalPolicy()
+_MODELLED = frozenset({"builtins.getattr", "functools.partial"})
+_HARMFUL = frozenset({VerdictKind.DANGEROUS, VerdictKind.NESTED})
+
+
+def trust_entries(modules: Iterable[str]) -> list[str]:
+    """`--trust-module my_project` as allowlist entries (`my_project.*`); `ValueError` for a
+    name that is not a dotted module name."""
+    out = []
+    for raw in modules:
+        name = raw.strip().removesuffix(".*")
+        if not _DOTTED.fullmatch(name) or _DUNDER.search(name):
+            raise ValueError(f"not a module name: {raw!r}")
+        out.append(f"{name}.*")
+    return out
 
 
 def policy_from_env(environ: Mapping[str, str]) -> GlobalPolicy:

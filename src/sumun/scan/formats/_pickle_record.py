@@ -21,6 +21,16 @@ class GlobalUse:
     offset: int
     imports: int = 0
     calls: int = 0
+    # how it was called: instantiated as a class (NEWOBJ/NEWOBJ_EX, or the class argument of
+    # `copyreg._reconstructor`/`__newobj__`), or called with arguments (REDUCE/INST/OBJ, or the
+    # base class whose `__init__` `copyreg._reconstructor` runs)
+    news: int = 0
+    reduces: int = 0
+    # calls whose whole effect the replay modelled: `getattr(<imported global>, "<literal>")`
+    # (its result is judged as the global `module.name.attr`) and `functools.partial(<imported
+    # global>, …)` (its target, from the arguments and any BUILD state, is in `targets`)
+    modelled: int = 0
+    targets: list[tuple[str, str]] = field(default_factory=list)
     preview: str | None = None  # a short escaped preview of the first call's first argument
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sumun.scan.formats._pickle_calls import _CallOps
-from sumun.scan.formats._pickle_core import _NUMPY_DTYPE, _Limit, _Malformed, _Stop
+from sumun.scan.formats._pickle_core import _NUMPY_DTYPE, PARTIAL, _Limit, _Malformed, _Stop
 from sumun.scan.formats._pickle_literals import _LiteralOps
 from sumun.scan.formats._pickle_ops import OPCODE_NAMES, OpReader, Truncated
 from sumun.scan.formats._pickle_record import Event, GlobalUse, Walk
@@ -206,6 +206,8 @@ class _Machine(_LiteralOps, _StackOps, _CallOps):
         if not isinstance(target, Call) or target.callee is None:
             return
         full = target.callee.full
+        if full == PARTIAL:
+            self._partial_state(target.callee, state)
         if full == _NUMPY_DTYPE and isinstance(state, tuple) and len(state) >= 8:
             # numpy's dtype state: (version, byteorder, subarray, names, fields, elsize,
             # alignment, flags); elsize is set for flexible and structured dtypes, and flag
@@ -219,6 +221,15 @@ class _Machine(_LiteralOps, _StackOps, _CallOps):
             target.dtype = (itemsize, hasobject) if itemsize >= 0 or hasobject else None
         elif full in _JOBLIB_WRAPPERS:
             self._joblib_array(state)
+
+    def _partial_state(self, callee: Global, state: object) -> None:
+        """partial.__setstate__((func, args, kwds, dict)) replaces the function: judge it too."""
+        use = self._use(callee, "BUILD")
+        func = state[0] if isinstance(state, tuple) and state else None
+        if isinstance(func, Global):
+            use.targets.append((func.module, func.name))
+        else:
+            use.modelled = -1  # a state the replay cannot read: the partial stays dangerous
 
     def _joblib_array(self, state: object) -> None:
         """Skip (or, for object arrays, replay) the array data joblib writes after a wrapper."""

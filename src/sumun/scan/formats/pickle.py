@@ -9,7 +9,10 @@ it; loading one is running it. This analyzer replays that program symbolically
   `numpy.__builtins__`, `pathlib.os.system`…); `pickle.nested-pickle` (critical) when it
   deserializes a payload of its own (`pickle.loads`, `marshal.loads`, `torch.load`…);
 - `pickle.unknown-global` (high): any other global not on the allowlist of what model
-  checkpoints need (`_pickle_policy`; widen it with `SUMUN_SCAN_PICKLE_ALLOW`);
+  checkpoints need nor on the trusted ML types that the pickle *calls* with arguments; medium
+  when it is only instantiated as a class or referenced (a project's own `TrainConfig`) and
+  nothing in the stream is dangerous (`_pickle_policy`; widen it with `SUMUN_SCAN_PICKLE_ALLOW`
+  or `sumun scan --trust-module`);
 - structural tricks: `pickle.dynamic-global` (STACK_GLOBAL of computed names),
   `pickle.indirect-call` (calling a call's result), `pickle.build-on-global`,
   `pickle.setstate-injection`, `pickle.extension-code`, `pickle.suspicious-call`,
@@ -49,6 +52,7 @@ from sumun.scan.formats._pickle_policy import (
     VerdictKind,
     policy_from_env,
 )
+from sumun.scan.formats._pickle_record import GlobalUse
 from sumun.scan.formats._pickle_vm import Walk, probe, safe_name, walk
 from sumun.scan.model import Component, FileResult, Finding, Severity, Source
 
@@ -135,13 +139,31 @@ class _Make:
         return Finding(self._source.path, severity, rule, message, member=self._member)
 
 
+def _class_message(name: str, use: GlobalUse, reason: str) -> str:
+    module = name.split(".", maxsplit=1)[0]
+    what = "unknown class" if use.news else "unknown global"
+    how = "instantiated" if use.news else "only referenced, never called"
+    return (
+        f"{what} {name} ({use.opcode} at offset {use.offset}; {how}), {reason}: loading "
+        f"imports its module and runs its own state-setting code, but nothing in the file "
+        f"calls a dangerous function. If it is your project's, allow it with "
+        f"`sumun scan --trust-module {module}` or {ALLOW_ENV}={module}.*"
+    )
+
+
 def _global_findings(w: Walk, policy: GlobalPolicy, make: _Make) -> list[Finding]:
     flagged = []
     for use in w.uses.values():
-        verdict = policy.judge(use.module, use.name)
+        verdict = policy.judge_use(use)
         if verdict.kind is not VerdictKind.ALLOWED:
             flagged.append((use, verdict))
-    flagged.sort(key=lambda item: (item[1].kind is VerdictKind.UNKNOWN, item[0].offset))
+    # A class nobody calls is medium, unless the same stream also does something dangerous:
+    # then it may be part of the payload.
+    hostile = any(v.kind in (VerdictKind.DANGEROUS, VerdictKind.NESTED) for _, v in flagged) or any(
+        e.severe for e in w.events
+    )
+    order = {VerdictKind.DANGEROUS: 0, VerdictKind.NESTED: 0, VerdictKind.UNKNOWN: 1}
+    flagged.sort(key=lambda item: (order.get(item[1].kind, 2), item[0].offset))
     out = []
     for use, verdict in flagged[:_MAX_GLOBAL_FINDINGS]:
         name = safe_name(f"{use.module}.{use.name}")
@@ -149,7 +171,13 @@ def _global_findings(w: Walk, policy: GlobalPolicy, make: _Make) -> list[Finding
         times = f" {use.calls} times" if use.calls > 1 else ""
         where = f"{use.opcode} at offset {use.offset}"
         argument = f", first argument {use.preview}" if use.preview and use.calls else ""
-        if verdict.kind is VerdictKind.UNKNOWN:
+        if verdict.kind is VerdictKind.UNKNOWN_CLASS:
+            severity = Severity.HIGH if hostile else Severity.MEDIUM
+            message = _class_message(name, use, verdict.reason)
+            if hostile:
+                message = f"{message}; raised to high: this stream also calls something dangerous"
+            out.append(make(severity, "pickle.unknown-global", message))
+        elif verdict.kind is VerdictKind.UNKNOWN:
             out.append(
                 make(
                     Severity.HIGH,
@@ -172,11 +200,13 @@ def _global_findings(w: Walk, policy: GlobalPolicy, make: _Make) -> list[Finding
                 )
             )
     if len(flagged) > _MAX_GLOBAL_FINDINGS:
+        rest = flagged[_MAX_GLOBAL_FINDINGS:]
+        loud = hostile or any(v.kind is VerdictKind.UNKNOWN for _, v in rest)
         out.append(
             make(
-                Severity.HIGH,
+                Severity.HIGH if loud else Severity.MEDIUM,
                 "pickle.unknown-global",
-                f"… and {len(flagged) - _MAX_GLOBAL_FINDINGS} more globals not on the allowlist",
+                f"… and {len(rest)} more globals not on the allowlist",
             )
         )
     return out
