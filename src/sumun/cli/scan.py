@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +30,9 @@ from sumun.cli.render import console, err_console, print_json
 from sumun.errors import UsageError
 from sumun.scan._names import display_name
 from sumun.scan.model import ScanResult, Severity
+
+if TYPE_CHECKING:
+    from sumun.scan.runtime import RuntimeUsage
 
 __all__ = ["OutputFormat", "register", "render_summary", "write_document"]
 
@@ -61,21 +64,25 @@ def _infer(output: Path) -> OutputFormat:
     return OutputFormat.json
 
 
-def write_document(result: ScanResult, fmt: OutputFormat) -> str:
-    """The document for `fmt` as text (JSON keys sorted for `json`, spec order otherwise)."""
+def write_document(
+    result: ScanResult, fmt: OutputFormat, runtime: RuntimeUsage | None = None
+) -> str:
+    """The document for `fmt` as text (JSON keys sorted for `json`, spec order otherwise);
+    `runtime` (from `--ledger`) adds the services used to the CycloneDX BOM and the HTML."""
     if fmt is OutputFormat.json:
         return json.dumps(result.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
     if fmt is OutputFormat.cyclonedx:
         from sumun.scan.bom import to_cyclonedx
 
-        return json.dumps(to_cyclonedx(result), ensure_ascii=False, indent=2) + "\n"
+        bom = to_cyclonedx(result, runtime=runtime)
+        return json.dumps(bom, ensure_ascii=False, indent=2) + "\n"
     if fmt is OutputFormat.sarif:
         from sumun.scan.sarif import to_sarif
 
         return json.dumps(to_sarif(result), ensure_ascii=False, indent=2) + "\n"
     from sumun.scan.html import render_html
 
-    return render_html(result)
+    return render_html(result, runtime=runtime)
 
 
 def render_summary(result: ScanResult) -> None:
@@ -160,6 +167,32 @@ def _progress() -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
+@contextmanager
+def _trusting(modules: list[str]) -> Iterator[None]:
+    """`--trust-module NAME`: `NAME.*` added to SUMUN_SCAN_PICKLE_ALLOW for this scan (the
+    analyzers, inline or in forked workers, read their allowlist from the environment)."""
+    import os
+
+    from sumun.scan.formats._pickle_policy import ALLOW_ENV, trust_entries
+
+    if not modules:
+        yield
+        return
+    try:
+        entries = trust_entries(modules)
+    except ValueError as exc:
+        raise UsageError(f"--trust-module: {exc}") from None
+    before = os.environ.get(ALLOW_ENV)
+    os.environ[ALLOW_ENV] = " ".join([before or "", *entries]).strip()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_ENV, None)
+        else:
+            os.environ[ALLOW_ENV] = before
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
@@ -182,17 +215,52 @@ def register(app: typer.Typer) -> None:
                 "--record", help="keep the result in SUMUN_HOME for `sumun comply report`"
             ),
         ] = False,
+        trust_module: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--trust-module",
+                help="trust pickled classes and functions of this package (your project's "
+                "own); repeatable; dangerous calls stay critical",
+            ),
+        ] = None,
+        ledger: Annotated[
+            bool,
+            typer.Option(
+                "--ledger",
+                help="add the services the gateway used (cyclonedx, html): runtime AI-BOM",
+            ),
+        ] = False,
+        since: Annotated[
+            float | None, typer.Option("--since", help="with --ledger: the last DAYS days")
+        ] = None,
+        start: Annotated[
+            str | None, typer.Option("--from", help="with --ledger: from this date (ISO 8601)")
+        ] = None,
+        end: Annotated[
+            str | None, typer.Option("--to", help="with --ledger: to this date (ISO 8601)")
+        ] = None,
+        time_limit: Annotated[
+            float | None,
+            typer.Option(
+                "--time-limit",
+                help="seconds per file before it is reported as timed out (default 30, plus "
+                "1 s per 64 MiB; 0: no limit)",
+            ),
+        ] = None,
     ) -> None:
         """Audit the AI supply chain: model files, AI SDK use, endpoints and their jurisdiction."""
+        from sumun.cli._scan_runtime import usage_for_options
         from sumun.scan.engine import scan as run_scan
+
+        runtime = usage_for_options(ledger, since, start, end)
 
         if json_out and fmt not in (None, OutputFormat.json):
             raise UsageError("--json means --format json; give one of them")
         chosen = OutputFormat.json if json_out else fmt
         if chosen is None and output is not None:
             chosen = _infer(output)
-        with _progress() as progress:
-            result = run_scan(path, workers=workers, progress=progress)
+        with _trusting(trust_module or []), _progress() as progress:
+            result = run_scan(path, workers=workers, progress=progress, time_limit=time_limit)
         if record:
             import time
 
@@ -206,13 +274,13 @@ def register(app: typer.Typer) -> None:
             if chosen is OutputFormat.json:
                 print_json(result.to_json())
             else:
-                sys.stdout.write(write_document(result, chosen))
+                sys.stdout.write(write_document(result, chosen, runtime))
                 sys.stdout.flush()
         else:
             shown = display_name(str(output))
             # Encoded before anything is opened, then renamed into place: a failure leaves the
             # previous file (or none), never a truncated or 0-byte document.
-            data = write_document(result, chosen).encode("utf-8")
+            data = write_document(result, chosen, runtime).encode("utf-8")
             try:
                 atomic_write(output, data, mode=0o666)  # less the umask, like any new file
             except OSError as exc:

@@ -13,6 +13,15 @@ Mapping (CycloneDX 1.6, https://cyclonedx.org/docs/1.6/json/):
   `endpoints`, `x-trust-boundary: true` (prompts leave the organisation), `trustZone` = the
   provider's headquarters jurisdiction (ISO 3166 alpha-2), a bi-directional `data` flow, and
   `properties` `sumun:jurisdiction`, `sumun:provider` and one `sumun:path` per place of use.
+- the runtime AI-BOM (`sumun scan --ledger`, from a `RuntimeUsage`): one more `services[]` entry
+  per tenant/app, provider and upstream model the gateway forwarded to in the period — `group`
+  `tenant/app`, `name` the upstream model, `provider` the operator, `endpoints` the configured
+  base URL, `x-trust-boundary` unless the provider is on-prem, `trustZone` the declared
+  jurisdiction, one `outbound` `data` flow per data class sent (`classification` C/S/O), and
+  `sumun:` properties (calls, failures, first/last seen, PII types and actions with counts,
+  region, hosting). Code services and API model names get `sumun:runtime:used` true/false;
+  runtime services get `sumun:code:declared` true/false (and `sumun:code:ref`s to the code
+  services they match): see `sumun.scan.runtime.join`.
 - findings -> `vulnerabilities[]`, only the critical and high ones that concern a component in
   this BOM (a model file): an ML-BOM consumer (Dependency-Track and the like) shows them on
   that component, which is where a poisoned pickle must be seen. Findings about code (a
@@ -32,6 +41,7 @@ from typing import Any
 
 from sumun import __version__
 from sumun.scan.model import Component, Finding, ScanResult, Severity
+from sumun.scan.runtime import RuntimeUsage, RuntimeUse, iso_ms, join
 
 __all__ = ["SPEC_VERSION", "spdx_id", "to_cyclonedx"]
 
@@ -257,6 +267,90 @@ def _service(component: Component, ref: str) -> dict[str, Any]:
     return out
 
 
+def _runtime_service(
+    use: RuntimeUse,
+    usage: RuntimeUsage,
+    *,
+    model_declared: bool,
+    code_refs: list[str],
+    ref: str,
+) -> dict[str, Any]:
+    provider = usage.provider(use.provider)
+    out: dict[str, Any] = {"bom-ref": ref}
+    operator = (provider.operator if provider else None) or use.provider
+    out["provider"] = {"name": operator}
+    out["group"] = use.subject
+    out["name"] = use.model
+    endpoint = _endpoint(provider.endpoint) if provider and provider.endpoint else None
+    if endpoint:
+        out["endpoints"] = [endpoint]
+    out["x-trust-boundary"] = provider.leaves_organization if provider else True
+    jurisdiction = (provider.jurisdiction or provider.table_jurisdiction) if provider else None
+    if jurisdiction:
+        out["trustZone"] = jurisdiction
+    flows = [
+        {"flow": "outbound", "classification": data_class, "name": f"prompts of class {data_class}"}
+        for data_class, _ in use.data_classes
+    ]
+    out["data"] = flows or [{"flow": "outbound", "classification": "unclassified"}]
+    props: list[tuple[str, str]] = [
+        ("source", "ledger"),
+        ("tenant", use.tenant),
+        ("app", use.app),
+        ("provider:name", use.provider),
+    ]
+    if provider is not None:
+        props.append(("provider:kind", provider.kind))
+        if provider.table_id:
+            props.append(("provider", provider.table_id))
+        if provider.jurisdiction:
+            props.append(("jurisdiction", provider.jurisdiction))
+        if provider.table_jurisdiction:
+            props.append(("jurisdiction:table", provider.table_jurisdiction))
+        if provider.hosting:
+            props.append(("hosting", provider.hosting))
+        if provider.region:
+            props.append(("region", provider.region))
+        if provider.region_country:
+            props.append(("region_country", provider.region_country))
+            props.append(("region_in_korea", str(provider.region_country == "KR").lower()))
+    props += [("model:requested", name) for name in use.requested]
+    props += [
+        ("runtime:calls", str(use.calls)),
+        ("runtime:failed", str(use.failed)),
+        ("runtime:first_seen", iso_ms(use.first_ms)),
+        ("runtime:last_seen", iso_ms(use.last_ms)),
+        ("runtime:tokens_in", str(use.tokens_in)),
+        ("runtime:tokens_out", str(use.tokens_out)),
+    ]
+    props += [(f"data_class:{name}", str(n)) for name, n in use.data_classes]
+    props += [(f"pii:type:{name}", str(n)) for name, n in use.pii_types]
+    props += [(f"pii:action:{name}", str(n)) for name, n in use.pii_actions]
+    props.append(("code:declared", str(bool(code_refs)).lower()))
+    props += [("code:ref", r) for r in code_refs]
+    props.append(("code:model_declared", str(model_declared).lower()))
+    out["properties"] = _props(props)
+    return out
+
+
+def _runtime_metadata(usage: RuntimeUsage) -> list[tuple[str, str]]:
+    return [
+        ("runtime:origin", usage.origin),
+        ("runtime:from", iso_ms(usage.since_ms) if usage.since_ms is not None else "start"),
+        ("runtime:to", iso_ms(usage.until_ms) if usage.until_ms is not None else "end"),
+        ("runtime:entries", str(usage.entries)),
+        ("runtime:calls", str(sum(u.calls for u in usage.uses))),
+        ("runtime:unreadable", str(usage.unreadable)),
+    ]
+
+
+def _used(entry: dict[str, Any], calls: int | None) -> None:
+    props = entry.setdefault("properties", [])
+    props += _props(
+        [("runtime:used", str(bool(calls)).lower()), ("runtime:calls", str(calls or 0))]
+    )
+
+
 def _vulnerabilities(
     findings: Iterable[Finding], refs_by_location: dict[tuple[str, str | None], str]
 ) -> list[dict[str, Any]]:
@@ -294,8 +388,10 @@ def to_cyclonedx(
     *,
     serial: uuid.UUID | None = None,
     timestamp: dt.datetime | None = None,
+    runtime: RuntimeUsage | None = None,
 ) -> dict[str, Any]:
-    """The CycloneDX 1.6 JSON document (a dict ready for `json.dumps`)."""
+    """The CycloneDX 1.6 JSON document (a dict ready for `json.dumps`); with `runtime`, the
+    services the ledger saw used, joined with what the code references."""
     when = timestamp if timestamp is not None else dt.datetime.now(dt.UTC)
     refs = _Refs()
     components: list[dict[str, Any]] = []
@@ -303,19 +399,41 @@ def to_cyclonedx(
     by_location: dict[tuple[str, str | None], str] = {}
     dataset_refs: dict[str, str] = {}
     planned: list[tuple[Component, str]] = []
+    matched = join(result.components, runtime) if runtime is not None else None
     for component in result.components:
         where = _location(component.path, component.member)
         ref = refs.make(f"{component.type}:{where or component.name}")
         planned.append((component, ref))
         if component.type == "data" and component.path is None:
             dataset_refs.setdefault(component.name, ref)
-    for component, ref in planned:
+    for i, (component, ref) in enumerate(planned):
         if component.type == "service":
             services.append(_service(component, ref))
+            if matched is not None:
+                _used(services[-1], matched.used_services.get(i))
             continue
         components.append(_component(component, ref, dataset_refs))
+        if (
+            matched is not None
+            and component.type == "machine-learning-model"
+            and not (component.path)
+        ):
+            _used(components[-1], matched.used_models.get(i))
         if component.path is not None:
             by_location.setdefault((component.path, component.member), ref)
+    if runtime is not None and matched is not None:
+        for u, use in enumerate(runtime.uses):
+            code_refs = [planned[i][1] for i in matched.declared.get(u, ())]
+            ref = refs.make(f"runtime:{use.subject}:{use.provider}:{use.model}")
+            services.append(
+                _runtime_service(
+                    use,
+                    runtime,
+                    model_declared=u in matched.model_declared,
+                    code_refs=code_refs,
+                    ref=ref,
+                )
+            )
     root_name = result.root.rstrip("/").rsplit("/", 1)[-1] or result.root
     bom: dict[str, Any] = {
         "bomFormat": "CycloneDX",
@@ -331,6 +449,7 @@ def to_cyclonedx(
             "properties": _props(
                 [("files", str(result.files)), ("bytes", str(result.bytes))]
                 + [(f"findings:{s.label}", str(n)) for s, n in _counts(result.findings)]
+                + (_runtime_metadata(runtime) if runtime is not None else [])
             ),
         },
         "components": components,

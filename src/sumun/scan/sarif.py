@@ -6,7 +6,13 @@ by). Each finding is one `result`: `level` error (critical, high), warning (medi
 (low, info); the file as a relative `artifactLocation.uri` under `%SRCROOT%`, with
 `region.startLine` for code findings. A finding inside an archive names the member in its
 message and in `properties.member` (a SARIF location cannot point inside a zip).
-`partialFingerprints` let dashboards follow a finding across runs.
+`partialFingerprints` let dashboards follow a finding across runs. Each rule's `help` is its
+remediation line (English in `text`, Korean beside it in `markdown` and `properties`).
+
+The run's `properties` list the cloud AI services found (`sumun:services`): provider, operator
+jurisdiction, the hosting region the code or configuration names (`region`, its country, and
+`in_korea` for Seoul: ap-northeast-2, asia-northeast3, koreacentral, …), endpoint and paths —
+a SARIF result is a finding, and a service is not one, so they ride on the run.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import urllib.parse
 from typing import Any
 
 from sumun import __version__
-from sumun.scan.model import Finding, ScanResult, Severity
+from sumun.scan.model import Component, Finding, ScanResult, Severity
+from sumun.scan.remediation import remediation
 
 __all__ = ["SARIF_SCHEMA", "level", "to_sarif"]
 
@@ -102,6 +109,38 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
     }
 
 
+def _rule(rule: str, worst: Severity) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": rule,
+        "name": rule,
+        "shortDescription": {"text": _describe(rule)},
+        "defaultConfiguration": {"level": level(worst)},
+        "properties": {"security-severity": _SCORE[worst], "tags": ["security", "ai-supply-chain"]},
+    }
+    fix = remediation(rule)
+    if fix is not None:
+        out["help"] = {"text": fix.en, "markdown": f"{fix.en}\n\n{fix.ko}"}
+        out["properties"]["remediation_ko"] = fix.ko
+    return out
+
+
+def _service(c: Component) -> dict[str, Any]:
+    props = dict(c.properties)
+    countries = [x for x in props.get("region_country", "").split(",") if x]
+    out: dict[str, Any] = {
+        "provider": c.provider or c.name,
+        "jurisdiction": c.jurisdiction or "unknown",
+    }
+    if props.get("region"):
+        out["region"] = props["region"]
+        out["region_country"] = ",".join(countries)
+        out["in_korea"] = "KR" in countries
+    if c.endpoint:
+        out["endpoint"] = c.endpoint
+    out["paths"] = list(c.paths)
+    return out
+
+
 def to_sarif(result: ScanResult) -> dict[str, Any]:
     """The SARIF 2.1.0 log (a dict ready for `json.dumps`)."""
     worst: dict[str, Severity] = {}
@@ -109,19 +148,8 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
         worst[finding.rule] = max(worst.get(finding.rule, finding.severity), finding.severity)
     rule_ids = sorted(worst)
     index = {rule: i for i, rule in enumerate(rule_ids)}
-    rules = [
-        {
-            "id": rule,
-            "name": rule,
-            "shortDescription": {"text": _describe(rule)},
-            "defaultConfiguration": {"level": level(worst[rule])},
-            "properties": {
-                "security-severity": _SCORE[worst[rule]],
-                "tags": ["security", "ai-supply-chain"],
-            },
-        }
-        for rule in rule_ids
-    ]
+    rules = [_rule(rule, worst[rule]) for rule in rule_ids]
+    services = [_service(c) for c in result.components if c.type == "service"]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -137,6 +165,7 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
                 },
                 "columnKind": "unicodeCodePoints",
                 "results": [_result(f, index[f.rule]) for f in result.findings],
+                "properties": {"sumun:services": services},
             }
         ],
     }

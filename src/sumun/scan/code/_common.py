@@ -258,6 +258,8 @@ class Inventory:
             props.append(("region", ",".join(s.regions)))
         if s.countries:
             props.append(("region_country", ",".join(s.countries)))
+            # Seoul (ap-northeast-2, asia-northeast3, koreacentral, …): hosted in Korea.
+            props.append(("region_in_korea", "true" if "KR" in s.countries else "false"))
         if s.match is None:
             props.append(("jurisdiction_table", "unknown endpoint"))
             return Component(
