@@ -202,7 +202,7 @@ def format_corpus(name: str, res: dict[str, Any]) -> str:
             f"{_f1(s, t, 'overlap'):6.3f} {po}"
         )
     m = res["macro_f1"]
-    for scope, label in (("covered", "macro, 9 covered"), ("all", "macro, all 14")):
+    for scope, label in (("covered", "macro, 9 covered"), ("all", f"macro, all {len(TYPES)}")):
         lines.append(
             f"{label:<24} |        {m[f'sumun_{scope}_exact']:6.3f} "
             f"{m[f'presidio_{scope}_exact']:8.3f} |          {m[f'sumun_{scope}_overlap']:6.3f} "
@@ -263,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{mx['mb_s']} MB/s on one core"
         )
         if exe is not None:
-            print(f"Presidio cannot detect at all: {', '.join(NOT_COVERED)} (recall 0 in 'all 14')")
+            print(
+                f"Presidio cannot detect at all: {', '.join(NOT_COVERED)} "
+                f"(recall 0 in 'all {len(TYPES)}')"
+            )
     return 0
 
 

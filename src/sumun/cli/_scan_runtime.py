@@ -23,7 +23,6 @@ from sumun.config import Settings
 from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
 from sumun.ledger.store.base import LedgerStore, StoredEntry
-from sumun.runtime import open_store
 from sumun.scan.runtime import RuntimeProvider, RuntimeUsage, RuntimeUse, runtime_provider
 
 __all__ = ["Period", "parse_period", "read_usage", "usage_for_options", "usage_from_entries"]
@@ -270,6 +269,8 @@ def read_usage(settings: Settings, period: Period) -> RuntimeUsage:
         if conf.store == "sqlite"
         else f"PostgreSQL schema {conf.postgres_schema}"
     )
+    from sumun.runtime import open_store  # the ledger's drivers: only with --ledger
+
     store = open_store(settings)
     try:
         size = store.size()

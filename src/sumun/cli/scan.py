@@ -249,10 +249,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Audit the AI supply chain: model files, AI SDK use, endpoints and their jurisdiction."""
-        from sumun.cli._scan_runtime import usage_for_options
         from sumun.scan.engine import scan as run_scan
 
-        runtime = usage_for_options(ledger, since, start, end)
+        runtime = None
+        if ledger or since is not None or start or end:  # the ledger's modules only then
+            from sumun.cli._scan_runtime import usage_for_options
+
+            runtime = usage_for_options(ledger, since, start, end)
 
         if json_out and fmt not in (None, OutputFormat.json):
             raise UsageError("--json means --format json; give one of them")
