@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +42,7 @@ from sumun.ledger.proofs import ProofReader
 from sumun.ledger.sequencer import Durability, Receipt, Sequencer
 from sumun.ledger.spool import Spool
 from sumun.ledger.store.base import LedgerStore, StoredCheckpoint, StoredEntry
+from sumun.ledger.wakeup import LoopWaker
 
 __all__ = ["InclusionBundle", "Ledger", "TailRow", "payload_context"]
 
@@ -101,6 +103,10 @@ class Ledger:
         self._keys: KeyService | None = None
         self._signing: signing.SigningKeys | None = None
         self._checkpoint_lock = threading.Lock()
+        # One waker per event loop that appends (the gateway's, the XKS proxy's: the same one).
+        self._wakers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopWaker] = (
+            weakref.WeakKeyDictionary()
+        )
         self.proofs = ProofReader(store)
         self._recovery = Recovery(
             store,
@@ -185,14 +191,15 @@ class Ledger:
         """Strict append for asyncio callers: awaits durability without blocking the loop."""
         draft = self._seal(meta, payload, key_id, subject)
         loop = asyncio.get_running_loop()
-        done = asyncio.Event()
-
-        def wake() -> None:
-            loop.call_soon_threadsafe(done.set)
-
-        receipt = self._sequencer.submit(draft, "strict", on_done=wake)
+        waker = self._wakers.get(loop)
+        if waker is None:
+            waker = self._wakers[loop] = LoopWaker(loop)
+        durable: asyncio.Future[None] = loop.create_future()
+        # One loop wake-up per committed batch, not per entry (sumun.ledger.wakeup).
+        receipt = self._sequencer.submit(draft, "strict", on_done=lambda: waker.resolve(durable))
         try:
-            await asyncio.wait_for(done.wait(), self.config.timeout_seconds)
+            async with asyncio.timeout(self.config.timeout_seconds):
+                await durable
         except TimeoutError as exc:
             raise LedgerUnavailableError(
                 f"ledger commit did not finish within {self.config.timeout_seconds} s"
