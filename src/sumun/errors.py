@@ -42,6 +42,8 @@ raise precise errors. Messages MUST NOT contain key material, shares or plaintex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "AdminChannelError",
     "AuthError",
@@ -229,11 +231,21 @@ class LimitError(SumunError):
 class RateLimitedError(LimitError):
     """Too many requests or tokens per minute. `retry_after` (seconds) feeds `Retry-After`."""
 
-    def __init__(self, message: str, *, retry_after: float, scope: str, dimension: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        scope: str,
+        dimension: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.scope = scope  # "key" or "tenant"
         self.dimension = dimension  # "rpm" or "tpm"
+        # The `x-ratelimit-*` headers of the refusal (the limiter's view when it refused).
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 class BudgetExceededError(LimitError):

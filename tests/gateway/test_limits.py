@@ -371,17 +371,17 @@ def test_a_reservation_is_charged_at_admission_and_settled_to_what_was_used(
     limiter: Limiter,
 ) -> None:
     budget = Limits(token_budget=100)
-    assert limiter.check(ALICE, NONE, budget, reserve=60) == 60
+    assert limiter.check(ALICE, NONE, budget, reserve=60).reserved == 60
     with pytest.raises(BudgetExceededError, match=r"has 40 of its 100 tokens left.*up to 60"):
         limiter.check(ALICE, NONE, budget, reserve=60)
     limiter.settle(ALICE, 60, 20)  # the answer used 20: 40 come back
-    assert limiter.check(ALICE, NONE, budget, reserve=60) == 60  # 20 + 60
+    assert limiter.check(ALICE, NONE, budget, reserve=60).reserved == 60  # 20 + 60
     limiter.settle(ALICE, 60, 60)  # nothing reported (a cut stream): the reservation stands
     with pytest.raises(BudgetExceededError):
         limiter.check(ALICE, NONE, budget, reserve=30)  # 80 + 30 > 100
-    assert limiter.check(ALICE, NONE, budget, reserve=20) == 20
+    assert limiter.check(ALICE, NONE, budget, reserve=20).reserved == 20
     # Without a budget nothing is reserved: the tokens are counted when settled, as before.
-    assert limiter.check(CAROL, NONE, NONE, reserve=500) == 0
+    assert limiter.check(CAROL, NONE, NONE, reserve=500).reserved == 0
 
 
 def test_concurrent_requests_cannot_spend_a_budget_twice(
@@ -400,8 +400,10 @@ def test_concurrent_requests_cannot_spend_a_budget_twice(
 
     def one(i: int) -> None:
         try:
-            charged = limiters[i % len(limiters)].check(
-                ALICE, Limits(token_budget=100), NONE, reserve=10
+            charged = (
+                limiters[i % len(limiters)]
+                .check(ALICE, Limits(token_budget=100), NONE, reserve=10)
+                .reserved
             )
         except BudgetExceededError:
             return
@@ -420,7 +422,7 @@ def test_concurrent_requests_cannot_spend_a_budget_twice(
 
 def test_used_reads_what_each_budget_was_charged(limiter: Limiter) -> None:
     assert limiter.used("key", [ALICE.key_id, BOB.key_id]) == {ALICE.key_id: 0, BOB.key_id: 0}
-    reserved = limiter.check(ALICE, NONE, Limits(token_budget=1000), reserve=300)
+    reserved = limiter.check(ALICE, NONE, Limits(token_budget=1000), reserve=300).reserved
     assert limiter.used("key", [ALICE.key_id]) == {ALICE.key_id: 300}  # in flight: reserved
     limiter.settle(ALICE, reserved, 120)
     limiter.record_tokens(BOB, 7)

@@ -18,6 +18,13 @@ limit through around the boundary, and gives an exact `retry_after` for the esti
 estimate assumes the previous minute's traffic was even; with bursty traffic it may be off by
 a fraction of the limit for one minute — accepted, as at Cloudflare, for O(1) state.
 
+What the caller is told: `check` returns the `Headroom` it saw while checking — per minute,
+the limit, what is left and when the window is whole again — for the OpenAI-style
+`x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers (`Headroom.headers`), and a
+`RateLimitedError` carries the same headers. Redis computes them in the check's own script: no
+extra round trip. With both a key and a tenant limit, the one with less left is reported. No
+per-minute limit at any level: no headers (a token budget is a quota, not a rate).
+
 Refusals: `RateLimitedError` (429, `retry_after` seconds for `Retry-After`) and
 `BudgetExceededError` (429 `insufficient_quota`: waiting does not help; see `sumun.errors`).
 
@@ -56,7 +63,15 @@ from sumun.errors import (
 )
 from sumun.store.model import Limits, Principal
 
-__all__ = ["Limiter", "MemoryLimiter", "RedisLimiter", "make_limiter"]
+__all__ = [
+    "Admitted",
+    "Headroom",
+    "Limiter",
+    "MemoryLimiter",
+    "Quota",
+    "RedisLimiter",
+    "make_limiter",
+]
 
 _WINDOW_SECONDS = 60.0
 _REDIS_TIMEOUT = 0.25
@@ -72,13 +87,14 @@ _WHAT = {"rpm": "requests per minute", "tpm": "tokens per minute"}
 class Limiter(Protocol):
     def check(
         self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
-    ) -> int:
+    ) -> Admitted:
         """Admit one request or raise RateLimitedError / BudgetExceededError.
 
         An admitted request is counted against `rpm` at once. When the key or its tenant has a
         token budget, `reserve` tokens are charged to both budgets in the same atomic step and
-        returned (the caller MUST `settle` them); else 0. Raises LimiterUnavailableError if the
-        limits cannot be checked (the caller MUST refuse the request).
+        returned as `reserved` (the caller MUST `settle` them); else 0. Raises
+        LimiterUnavailableError if the limits cannot be checked (the caller MUST refuse the
+        request).
         """
         ...
 
@@ -100,17 +116,78 @@ class Limiter(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One per-minute limit as the caller sees it: `remaining` whole units (after this request,
+    when it was admitted) and `reset` seconds until the window is whole again (nothing counted)."""
+
+    limit: int
+    remaining: int
+    reset: float
+
+
+def _quota(limit: int, estimate: float, reset: float) -> Quota:
+    return Quota(limit, max(0, math.floor(limit - estimate + _SLACK)), max(0.0, reset))
+
+
+def _tightest(quotas: Sequence[Quota]) -> Quota | None:
+    """The quota that binds first (least left; then the smaller limit), None if none is set."""
+    return min(quotas, key=lambda q: (q.remaining, q.limit), default=None)
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` as OpenAI writes its reset headers (Go durations): "17ms", "1s", "6m0s"."""
+    ms = max(0, math.ceil(seconds * 1000 - 1e-6))  # round up: waiting `reset` is enough
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    return (f"{hours}h" if hours else "") + (f"{minutes}m" if hours or minutes else "") + f"{secs}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Headroom:
+    """The binding per-minute quotas of one check: requests (`rpm`) and tokens (`tpm`)."""
+
+    requests: Quota | None = None
+    tokens: Quota | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The `x-ratelimit-*` headers; none for a dimension without a limit."""
+        out: dict[str, str] = {}
+        for name, quota in (("requests", self.requests), ("tokens", self.tokens)):
+            if quota is not None:
+                out[f"x-ratelimit-limit-{name}"] = str(quota.limit)
+                out[f"x-ratelimit-remaining-{name}"] = str(quota.remaining)
+                out[f"x-ratelimit-reset-{name}"] = _duration(quota.reset)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """An admitted request: budget tokens `reserved` (to `settle`) and the `headroom` left."""
+
+    reserved: int
+    headroom: Headroom
+
+
 def _who(scope: str, principal: Principal) -> str:
     return "this API key" if scope == "key" else f"tenant {principal.tenant!r}"
 
 
-def _rate_error(scope: str, dim: str, limit: int, wait: float, who: Principal) -> RateLimitedError:
+def _rate_error(
+    scope: str, dim: str, limit: int, wait: float, who: Principal, *, headroom: Headroom
+) -> RateLimitedError:
     wait = max(wait, 0.001)
     return RateLimitedError(
         f"rate limit: {_who(scope, who)} is at its {_WHAT[dim]} ({limit}); retry after {wait:.1f}s",
         retry_after=wait,
         scope=scope,
         dimension=dim,
+        headers=headroom.headers(),
     )
 
 
@@ -153,6 +230,14 @@ def _wait(w: _Window, frac: float, limit: int, window: float) -> float:
     return (1 - frac) * window + after * window
 
 
+def _reset(current: float, previous: float, frac: float, window: float) -> float:
+    """Seconds until `previous * (1 - f) + current` is 0: this window's count decays over the
+    next one; the previous window's by the end of this one."""
+    if current > 0:
+        return (2 - frac) * window
+    return (1 - frac) * window if previous > 0 else 0.0
+
+
 class MemoryLimiter:
     """Limits in this process's memory. Thread-safe; the clock is injectable."""
 
@@ -180,7 +265,7 @@ class MemoryLimiter:
 
     def check(
         self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
-    ) -> int:
+    ) -> Admitted:
         if reserve < 0:
             raise ValueError("reserve must not be negative")
         levels = (
@@ -193,27 +278,38 @@ class MemoryLimiter:
             index = math.floor(now / self._window)
             frac = now / self._window - index
             worst: tuple[float, str, str, int] | None = None
-            admitted: list[_Window] = []
+            counted: list[tuple[str, int, _Window]] = []
             for dim in ("rpm", "tpm"):
                 for scope, name, limits in levels:
                     limit = getattr(limits, dim)
                     if limit is None:
                         continue
                     w = self._counter(scope, name, dim, index)
+                    counted.append((dim, limit, w))
                     if w.previous * (1 - frac) + w.current + 1 > limit + _SLACK:
                         wait = _wait(w, frac, limit, self._window)
                         if worst is None or wait > worst[0]:
                             worst = (wait, scope, dim, limit)
-                    elif dim == "rpm":
-                        admitted.append(w)
             if worst is not None:
-                raise _rate_error(worst[1], worst[2], worst[3], worst[0], principal)
-            for w in admitted:
-                w.current += 1
+                headroom = self._headroom(counted, frac)
+                raise _rate_error(
+                    worst[1], worst[2], worst[3], worst[0], principal, headroom=headroom
+                )
+            for dim, _limit, w in counted:
+                if dim == "rpm":
+                    w.current += 1
             charged = reserve if budgeted else 0
             for scope, name, _limits in levels:
                 self._used[scope, name] = self._used.get((scope, name), 0) + charged
-            return charged
+            return Admitted(charged, self._headroom(counted, frac))
+
+    def _headroom(self, counted: Sequence[tuple[str, int, _Window]], frac: float) -> Headroom:
+        quotas: dict[str, list[Quota]] = {"rpm": [], "tpm": []}
+        for dim, limit, w in counted:
+            estimate = w.previous * (1 - frac) + w.current
+            reset = _reset(w.current, w.previous, frac, self._window)
+            quotas[dim].append(_quota(limit, estimate, reset))
+        return Headroom(_tightest(quotas["rpm"]), _tightest(quotas["tpm"]))
 
     def _fits(
         self, levels: tuple[tuple[str, str, Limits], ...], reserve: int, who: Principal
@@ -276,8 +372,9 @@ end
 
 # KEYS: key rpm, tenant rpm, key tpm, tenant tpm, key used, tenant used.
 # ARGV: window ms, then the six limits in the same order (0 = no limit), then the reservation.
-# Returns {0, charged} admitted, {1, i, wait ms} rate-limited by KEYS[i], {2, i, used} the
-# budget KEYS[i] cannot take the reservation.
+# Returns {0, charged, view} admitted, {1, i, wait ms, view} rate-limited by KEYS[i], {2, i,
+# used} the budget KEYS[i] cannot take the reservation. `view`: for KEYS[1..4] in turn, the
+# estimate (thousandths; an admitted request counted) and ms until it is 0 (`_reset`).
 _LUA_CHECK = (
     _LUA_PRELUDE
     + """
@@ -311,16 +408,30 @@ for i = 1, 4 do
     end
   end
 end
-if which > 0 then return {1, which, math.ceil(worst)} end
+local function view(reply)
+  for i = 1, 4 do
+    local c, p = 0, 0
+    if state[i] then c, p = state[i][1], state[i][2] end
+    local reset = 0
+    if c > 0 then reset = (2 - frac) * window elseif p > 0 then reset = (1 - frac) * window end
+    table.insert(reply, math.floor((p * (1 - frac) + c) * 1000))
+    table.insert(reply, math.ceil(reset))
+  end
+  return reply
+end
+if which > 0 then return view({1, which, math.ceil(worst)}) end
 for i = 1, 2 do
-  if state[i] then store(KEYS[i], state[i][1] + 1, state[i][2]) end
+  if state[i] then
+    state[i][1] = state[i][1] + 1
+    store(KEYS[i], state[i][1], state[i][2])
+  end
 end
 if budgeted and reserve > 0 then
   redis.call('INCRBY', KEYS[5], reserve)
   redis.call('INCRBY', KEYS[6], reserve)
-  return {0, reserve}
+  return view({0, reserve})
 end
-return {0, 0}
+return view({0, 0})
 """
 )
 
@@ -410,7 +521,7 @@ class RedisLimiter:
 
     def check(
         self, principal: Principal, tenant_limits: Limits, key_limits: Limits, *, reserve: int = 0
-    ) -> int:
+    ) -> Admitted:
         if reserve < 0:
             raise ValueError("reserve must not be negative")
         limits = (
@@ -422,21 +533,34 @@ class RedisLimiter:
             tenant_limits.token_budget,
         )
         if not any(limits):
-            return 0  # nothing to enforce: no round trip
+            return Admitted(0, Headroom())  # nothing to enforce: no round trip
         keys = self._keys(principal, ("rpm", "tpm", "used"))
         args = [self._window_ms, *(v or 0 for v in limits), reserve]
         reply = self._run(self._check, keys, args)
         if not isinstance(reply, list) or not reply:
-            return 0
+            return Admitted(0, Headroom())
         if reply[0] == 0:
-            return int(reply[1]) if len(reply) > 1 else 0
+            return Admitted(int(reply[1]), self._headroom(limits, reply[2:]))
         which = int(reply[1]) - 1
         if reply[0] == 2:
             scope = _SCOPES[which - 4]
             used = int(reply[2]) if len(reply) > 2 else None
             raise _budget_error(scope, int(limits[which] or 0), principal, used, reserve)
         scope, dim = _DIMENSIONS[which]
-        raise _rate_error(scope, dim, int(limits[which] or 0), int(reply[2]) / 1000, principal)
+        headroom = self._headroom(limits, reply[3:])
+        wait = int(reply[2]) / 1000
+        raise _rate_error(scope, dim, int(limits[which] or 0), wait, principal, headroom=headroom)
+
+    @staticmethod
+    def _headroom(limits: Sequence[int | None], view: Sequence[int]) -> Headroom:
+        """The script's `view` (estimate in thousandths, reset ms; per counter) as a Headroom."""
+        quotas: dict[str, list[Quota]] = {"rpm": [], "tpm": []}
+        for i, (_scope, dim) in enumerate(_DIMENSIONS):
+            limit = limits[i]
+            if limit and len(view) >= 2 * i + 2:
+                estimate, reset = int(view[2 * i]), int(view[2 * i + 1])
+                quotas[dim].append(_quota(limit, estimate / 1000, reset / 1000))
+        return Headroom(_tightest(quotas["rpm"]), _tightest(quotas["tpm"]))
 
     def settle(self, principal: Principal, reserved: int, tokens: int) -> None:
         if tokens < 0 or reserved < 0:

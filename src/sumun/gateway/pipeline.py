@@ -1,4 +1,4 @@
-"""The request path, one call from start to end (ARCHITECTURE.md "One request, end to end").
+"""The request path, one call from start to end (docs/architecture.md, "One request, end to end").
 
     1. ready?      sealed keys / unreachable backend or ledger ⇒ 503, nothing else happens
     2. parse       body read with a limit, strict UTF-8, JSON, required fields   (400 / 413)
@@ -52,7 +52,7 @@ from sumun.gateway.entries import admitted_entry, cap_payload, completed_entry
 from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.inflight import InFlight, StoppedError, Ticket, until_stopped
 from sumun.gateway.labels import DEFAULT_NOTICE, label_body, notice_stream
-from sumun.gateway.limits import Limiter
+from sumun.gateway.limits import Headroom, Limiter
 from sumun.gateway.metrics import Metrics
 from sumun.gateway.refusals import RefusalLog, classify_refusal, refusal_entry
 from sumun.gateway.router import Attempt, Router
@@ -113,6 +113,7 @@ class _Context:
     ticket: Ticket | None = None  # from admission until the ending is recorded
     completed: bool = False
     reserved: int = 0  # budget tokens charged at admission, not yet settled
+    headroom: Headroom | None = None  # the per-minute limits as the check saw them
 
 
 class Gateway:
@@ -175,9 +176,10 @@ class Gateway:
                 endpoint=endpoint,
                 default_output=self.default_output_reservation,
             )
-            ctx.reserved = self.limiter.check(
+            admitted = self.limiter.check(
                 ctx.principal, tenant.limits, ctx.principal.limits, reserve=estimate
             )
+            ctx.reserved, ctx.headroom = admitted.reserved, admitted.headroom
             route = self.router.route(parsed.model)  # unknown model ⇒ 404, nothing recorded
             decide = partial(
                 self.admission.decide,
@@ -392,6 +394,8 @@ class Gateway:
             headers["x-sumun-ledger-seq"] = str(ctx.admitted_seq)
         if attempt is not None:
             headers["x-sumun-provider"] = attempt.provider
+        if ctx.headroom is not None:
+            headers.update(ctx.headroom.headers())
         return headers
 
     @staticmethod
@@ -568,6 +572,9 @@ class Gateway:
         headers = {"x-sumun-request-id": ctx.request_id}
         if isinstance(exc, RateLimitedError):
             headers["retry-after"] = str(max(1, int(exc.retry_after + 0.999)))
+            headers.update(exc.headers)
+        elif ctx.headroom is not None:  # admitted, then failed: what it used still counts
+            headers.update(ctx.headroom.headers())
         if isinstance(exc, BudgetExceededError):
             headers["x-should-retry"] = "false"  # waiting does not refill a budget
         if status == 503 and not isinstance(exc, UpstreamError):
