@@ -106,7 +106,8 @@ def _listen(what: str, host: str, port: int) -> socket.socket:
     except OSError as exc:
         raise ConfigError(
             f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}",
-            advice="choose another address or port (sumun.yaml, --port, --admin-port)",
+            advice="is another `sumun serve` or `sumun demo` running? Pass a free port with "
+            "--port (the admin API's with --admin-port), or set it in sumun.yaml",
         ) from exc
 
 

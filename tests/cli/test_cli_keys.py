@@ -117,8 +117,9 @@ def test_user_mistakes_get_one_line_and_exit_2(cli: Cli, args: list[str], messag
 def test_uninitialised_home_is_a_clear_error(cli: Cli) -> None:
     done = cli.run("keys", "create", "acme", "--share", "x")
     assert done.returncode == 2 and "not an initialised Sumun home" in done.stderr
-    status = cli.json("status")
-    assert status["initialised"] is False
+    status = cli.run("status")  # a read on an uninitialised home: exit 2, nothing created
+    assert status.returncode == 2 and "not an initialised Sumun home" in status.stderr
+    assert not cli.home.exists()
 
 
 @dataclass

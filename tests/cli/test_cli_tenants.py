@@ -76,7 +76,13 @@ class Cli:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "home")
+    home = tmp_path / "home"
+    env = {**os.environ, "SUMUN_HOME": str(home)}
+    env.pop("SUMUN_CONFIG", None)
+    init = [sys.executable, "-m", "sumun.cli.main", "init", "--json"]
+    done = subprocess.run(init, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr  # the reads (`list`) need an initialised home
+    return Cli(home)
 
 
 def _stored(home: Path) -> bytes:

@@ -11,12 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sumun.cli.common import actor, credentials, settings
+from sumun.cli.common import actor, credentials, require_initialised, settings
 from sumun.cli.target import open_target
-from sumun.config import Settings
-from sumun.errors import StateError
-from sumun.keys import seal
-from sumun.store.control import documents_for
 
 __all__ = ["AppOpt", "ledger_append", "require_initialised", "when"]
 
@@ -25,11 +21,6 @@ AppOpt = Annotated[str | None, typer.Option("--app", help="the app, as TENANT/AP
 
 def when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def require_initialised(conf: Settings) -> None:
-    if not seal.is_initialised(documents_for(conf)):
-        raise StateError(f"{conf.home} is not an initialised Sumun home", advice="run `sumun init`")
 
 
 def ledger_append(body: dict[str, Any], shares: list[str] | None, passphrase: bool) -> int:

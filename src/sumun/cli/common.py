@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from sumun.cli.render import err_console
+from sumun.cli.render import err_console, print_json
 from sumun.errors import (
     AdminChannelError,
     BackendError,
     KeystoreCorruptError,
+    StateError,
     SumunError,
     UsageError,
 )
@@ -36,7 +37,9 @@ __all__ = [
     "actor",
     "credentials",
     "handle_errors",
+    "home_settings",
     "prompt_passphrase",
+    "require_initialised",
     "settings",
     "state",
     "with_target",
@@ -68,6 +71,27 @@ def settings() -> config.Settings:
     return config.load(config_file=state.config_file, home=state.home)
 
 
+def require_initialised(conf: config.Settings) -> None:
+    """Refuse a home that `sumun init` never made: a mistyped SUMUN_HOME MUST fail here, before
+    anything opens (and so creates) a directory or database in it."""
+    from sumun.keys import seal
+    from sumun.store.control import documents_for
+
+    if not seal.is_initialised(documents_for(conf)):
+        raise StateError(
+            f"{conf.home} is not an initialised Sumun home",
+            advice="check SUMUN_HOME or --home, or run `sumun init` there",
+        )
+
+
+def home_settings() -> config.Settings:
+    """The settings of a command that acts on an existing home (every read, every key
+    operation): an uninitialised home is refused, and nothing is created in it."""
+    conf = settings()
+    require_initialised(conf)
+    return conf
+
+
 def _exit_code(exc: SumunError) -> int:
     if isinstance(exc, BackendError | KeystoreCorruptError | AdminChannelError):
         return 1
@@ -75,14 +99,23 @@ def _exit_code(exc: SumunError) -> int:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn SumunError into one line on stderr and the contract's exit code."""
+    """Turn SumunError into the contract's exit code and one line on stderr; under `--json`
+    also one object on stdout, in the admin API's shape
+    (`{"error": {"type": "<error class>", "message": "…"}}`), for the script reading it."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except SumunError as exc:
-            err_console.print(f"[red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+            if kwargs.get("json_out"):
+                print_json({"error": {"type": type(exc).__name__, "message": str(exc)}})
+            err_console.print(
+                f"[red]error:[/] {escape(str(exc))}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,  # one line, however long the home's path
+            )
             raise typer.Exit(_exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -185,4 +218,4 @@ def actor() -> str:
 def with_target(shares: list[str] | None, passphrase: bool) -> KeyTarget:
     from sumun.cli.target import open_target
 
-    return open_target(settings(), credentials(shares, passphrase), actor())
+    return open_target(home_settings(), credentials(shares, passphrase), actor())

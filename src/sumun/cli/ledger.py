@@ -16,7 +16,15 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings, with_target
+from sumun.cli.common import (
+    JsonOpt,
+    PassOpt,
+    ShareOpt,
+    handle_errors,
+    home_settings,
+    settings,
+    with_target,
+)
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import LedgerIntegrityError, UsageError
 from sumun.keys import registry, seal
@@ -46,7 +54,7 @@ def _verifiers() -> list[Verifier]:
 @handle_errors
 def verify(json_out: JsonOpt = False) -> None:
     """fsck: re-derive every hash and the root from the stored entries; check checkpoints."""
-    conf = settings()
+    conf = home_settings()
     store = open_store(conf)
     try:
         show = sys.stderr.isatty() and not json_out
@@ -119,7 +127,7 @@ def _key_state(conf: Any, store: LedgerStore, size: int) -> list[Disagreement]:
 @handle_errors
 def vkeys(json_out: JsonOpt = False) -> None:
     """The log's signed-note verifier keys (public), to give a verifier out of band."""
-    keys = list(signing.public_vkeys(documents_for(settings())))
+    keys = list(signing.public_vkeys(documents_for(home_settings())))
     if not keys:
         raise UsageError("no signing keys yet", advice="sign a checkpoint first")
     if json_out:
@@ -165,7 +173,7 @@ def prove(
     json_out: JsonOpt = False,
 ) -> None:
     """Inclusion proof of one entry against the latest signed checkpoint covering it."""
-    conf = settings()
+    conf = home_settings()
     store = open_store(conf)
     try:
         if seq < 0:
@@ -191,7 +199,7 @@ def export(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a C2SP tlog-tiles copy of the log up to the latest signed checkpoint."""
-    conf = settings()
+    conf = home_settings()
     store = open_store(conf)
     try:
         latest = _signed_checkpoint(store)

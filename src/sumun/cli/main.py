@@ -99,8 +99,11 @@ def _root(
 
 
 @app.command()
-def version() -> None:
+def version(json_out: JsonOpt = False) -> None:
     """Print Sumun's version."""
+    if json_out:
+        print_json({"version": __version__})
+        return
     console.print(f"sumun {__version__}")
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sumun.cli.common import JsonOpt, handle_errors, settings
+from sumun.cli.common import JsonOpt, handle_errors, home_settings, settings
 from sumun.cli.render import console, print_json
 from sumun.errors import UsageError
 from sumun.gateway.assemble import kill_switch_entry
@@ -71,7 +71,7 @@ def _ledger(name: str, action: str, actor: str, reason: str) -> int:
 @handle_errors
 def list_(json_out: JsonOpt = False) -> None:
     """Configured providers, their kind and whether the kill switch has cut them off."""
-    conf = settings()
+    conf = home_settings()
     switch = _switch()
     records = {r.name: r for r in switch.records()}
     rows: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sumun.cli.common import JsonOpt, handle_errors, settings
+from sumun.cli.common import JsonOpt, handle_errors, home_settings, settings
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import UsageError
 from sumun.store.control import open_control
@@ -60,8 +60,10 @@ class Clearable(enum.StrEnum):
 
 
 @contextmanager
-def _directory() -> Iterator[Directory]:
-    directory = Directory(open_control(settings()).database())
+def _directory(*, read: bool = False) -> Iterator[Directory]:
+    """The tenant directory; a `read` refuses an uninitialised home rather than create one."""
+    conf = home_settings() if read else settings()
+    directory = Directory(open_control(conf).database())
     try:
         yield directory
     finally:
@@ -138,7 +140,7 @@ def create(
 @handle_errors
 def list_(json_out: JsonOpt = False) -> None:
     """List tenants with their notice settings and limits."""
-    with _directory() as directory:
+    with _directory(read=True) as directory:
         tenants = directory.list_tenants()
     if json_out:
         print_json({"tenants": [_record(t) for t in tenants]})
@@ -248,7 +250,7 @@ def apps_create(
 @handle_errors
 def apps_list(tenant: TenantFilter = None, json_out: JsonOpt = False) -> None:
     """List apps (of one tenant with --tenant)."""
-    with _directory() as directory:
+    with _directory(read=True) as directory:
         found = directory.list_apps(tenant)
     if json_out:
         print_json({"apps": [_record(a) for a in found]})
@@ -307,7 +309,7 @@ def keys_issue(
 @handle_errors
 def keys_list(tenant: TenantFilter = None, json_out: JsonOpt = False) -> None:
     """List keys (never their secrets)."""
-    with _directory() as directory:
+    with _directory(read=True) as directory:
         found = directory.list_keys(tenant)
     if json_out:
         print_json({"keys": [_record(k) for k in found]})
