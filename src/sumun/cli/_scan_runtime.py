@@ -21,14 +21,14 @@ from typing import Any
 
 from sumun.config import Settings
 from sumun.errors import UsageError
-from sumun.ledger.entry import EntryKind
+from sumun.ledger.entry import EntryKind, kind_marker
 from sumun.ledger.store.base import LedgerStore, StoredEntry
 from sumun.scan.runtime import RuntimeProvider, RuntimeUsage, RuntimeUse, runtime_provider
 
 __all__ = ["Period", "parse_period", "read_usage", "usage_for_options", "usage_from_entries"]
 
-_ADMITTED = b'"kind":"' + EntryKind.REQUEST_ADMITTED.value.encode() + b'"'
-_COMPLETED = b'"kind":"' + EntryKind.REQUEST_COMPLETED.value.encode() + b'"'
+_ADMITTED = kind_marker(EntryKind.REQUEST_ADMITTED)
+_COMPLETED = kind_marker(EntryKind.REQUEST_COMPLETED)
 # An admission older than the period's start may still complete inside it (a long stream).
 _ADMITTED_LOOKBACK_MS = 6 * 3600 * 1000
 _DAY_MS = 86_400_000

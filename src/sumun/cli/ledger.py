@@ -29,7 +29,7 @@ from sumun.cli.render import console, err_console, print_json
 from sumun.errors import LedgerIntegrityError, UsageError
 from sumun.keys import registry, seal
 from sumun.ledger import merkle, signing
-from sumun.ledger.entry import EntryKind, decode_entry
+from sumun.ledger.entry import EntryKind, decode_entry, kind_marker
 from sumun.ledger.fsck import fsck
 from sumun.ledger.keystate import Disagreement, key_state_disagreements
 from sumun.ledger.note import Verifier
@@ -44,6 +44,8 @@ from sumun.store.documents import as_documents
 __all__ = ["app"]
 
 app = typer.Typer(help="The transparency ledger: verify, prove, checkpoint, export, tail.")
+
+_KEY_EVENT_MARK = kind_marker(EntryKind.KEY_EVENT)
 
 
 def _verifiers() -> list[Verifier]:
@@ -118,7 +120,7 @@ def _key_state(conf: Any, store: LedgerStore, size: int) -> list[Disagreement]:
     events = (
         (stored.seq, decode_entry(stored.entry))
         for stored in store.entries(0, size)
-        if b'"kind":"key-event"' in stored.entry
+        if _KEY_EVENT_MARK in stored.entry
     )
     return key_state_disagreements(events, records)
 

@@ -30,6 +30,7 @@ __all__ = [
     "EntryMeta",
     "decode_entry",
     "entry_identity",
+    "kind_marker",
 ]
 
 ENTRY_VERSION = 1
@@ -107,6 +108,14 @@ class EntryDraft:
     def identity(self) -> bytes:
         """What this entry will be whatever seq it gets: see `entry_identity`."""
         return _identity(self.meta.to_json(0, self.payload))
+
+
+def kind_marker(kind: EntryKind | str) -> bytes:
+    """The bytes every canonical entry of `kind` contains (`"kind":"…"`, no spaces): a cheap
+    `in` test that skips other entries unparsed. A match is decoded before it is believed (an
+    attribute value could hold the same bytes)."""
+    value = kind.value if isinstance(kind, EntryKind) else kind
+    return b'"kind":' + json.dumps(value, ensure_ascii=False).encode()
 
 
 def decode_entry(raw: bytes) -> dict[str, Any]:

@@ -15,14 +15,14 @@ from typing import Any
 
 from sumun.errors import LedgerCorruptError
 from sumun.keys.model import KeyAction, KeyEvent
-from sumun.ledger.entry import EntryKind, EntryMeta, decode_entry
+from sumun.ledger.entry import EntryKind, EntryMeta, decode_entry, kind_marker
 from sumun.ledger.service import Ledger
 from sumun.ledger.store.base import LedgerStore
 
 __all__ = ["LedgerEventSink", "last_key_event"]
 
 _DETAIL = "detail."
-_MARK = b'"kind":"key-event"'  # a cheap filter; a match is decoded before it is believed
+_MARK = kind_marker(EntryKind.KEY_EVENT)  # a cheap filter; a match is decoded before it is believed
 _FIRST_STEP, _MAX_STEP = 16, 4096
 
 

@@ -29,7 +29,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sumun.errors import LedgerError
-from sumun.ledger.entry import EntryDraft, EntryKind, EntryMeta, decode_entry, entry_identity
+from sumun.ledger.entry import (
+    EntryDraft,
+    EntryKind,
+    EntryMeta,
+    decode_entry,
+    entry_identity,
+    kind_marker,
+)
 from sumun.ledger.spool import Segment, Spool, SpooledEntry
 from sumun.ledger.store.base import AppendResult, LedgerStore
 
@@ -38,6 +45,8 @@ __all__ = ["Recovery", "SpoolStats"]
 log = logging.getLogger("sumun.ledger")
 
 _REASON_CHARS = 300
+
+_RECOVERY_MARK = kind_marker(EntryKind.LEDGER_RECOVERY)  # canonical JSON: an exact match
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +230,7 @@ class Recovery:
         found: set[bytes] = set()
         done: set[str] = set()
         for stored in self._store.entries(floor, size):
-            if b'"kind":"ledger-recovery"' in stored.entry:  # canonical JSON: an exact match
+            if _RECOVERY_MARK in stored.entry:
                 named = str(decode_entry(stored.entry)["attrs"].get("segments", ""))
                 done |= ids & set(named.split(","))
                 continue

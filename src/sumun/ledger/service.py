@@ -35,7 +35,7 @@ from sumun.errors import (
 from sumun.keys.envelope import Context
 from sumun.keys.service import KeyService
 from sumun.ledger import merkle, signing
-from sumun.ledger.entry import EntryDraft, EntryMeta, decode_entry
+from sumun.ledger.entry import EntryDraft, EntryMeta, decode_entry, kind_marker
 from sumun.ledger.note import Checkpoint, sign_note
 from sumun.ledger.outage import Recovery, SpoolStats
 from sumun.ledger.proofs import ProofReader
@@ -323,8 +323,7 @@ class Ledger:
     def _latest(self, size: int, count: int, kind: str | None, scan: int) -> list[StoredEntry]:
         if kind is None:
             return list(self.store.entries(max(0, size - count), size))
-        # Canonical entries spell the kind exactly so: a byte test skips the others unparsed.
-        needle = b'"kind":"' + kind.encode() + b'"'
+        needle = kind_marker(kind)
         found: list[StoredEntry] = []
         end, floor = size, max(0, size - scan)
         while end > floor and len(found) < count:

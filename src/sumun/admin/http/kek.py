@@ -40,7 +40,7 @@ from sumun.gateway.inflight import SEAL_GRACE_SECONDS
 from sumun.keys import operations
 from sumun.keys.epoch import rekey_due
 from sumun.keys.model import KeyAction, KeyRecord, VersionState
-from sumun.ledger.entry import EntryKind, decode_entry
+from sumun.ledger.entry import EntryKind, decode_entry, kind_marker
 from sumun.ledger.signing import SYSTEM_KEY
 from sumun.store.model import Permission
 
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 _DAY = 86400.0
-_KEY_EVENT = b'"kind":"key-event"'  # as the canonical entry encoding writes it
+_KEY_EVENT = kind_marker(EntryKind.KEY_EVENT)
 _MAX_SHARES = 255  # GF(256) has 255 x-values: no quorum has more shares
 
 
