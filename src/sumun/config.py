@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -29,14 +31,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdminApiConfig",
+    "ComplyConfig",
     "ControlConfig",
     "KeysConfig",
     "LedgerConfig",
+    "LoggingConfig",
     "OidcConfig",
     "OpenBaoConfig",
     "Pkcs11Config",
+    "PriceConfig",
+    "PricesConfig",
     "ServerConfig",
     "Settings",
+    "TelemetryConfig",
+    "TracesConfig",
     "XksConfig",
     "admin_tls_files",
     "load",
@@ -162,13 +170,28 @@ _DEMO_PROFILE = ProfileConfig(
 
 
 class ProviderConfig(_Strict):
-    """An upstream model provider. Secrets (API keys) come from `api_key_env`, never the file."""
+    """An upstream model provider. Secrets (API keys) come from `api_key_env` or a file of their
+    own (`api_key_file`, re-read when it changes), never from this file."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
-    kind: Literal["openai", "azure", "anthropic", "demo"]
+    kind: Literal["openai", "azure", "anthropic", "demo", "gemini", "vertex", "clova", "bedrock"]
     base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1 (vLLM), https://…/openai (Azure)
     api_key_env: str | None = None
+    # A file holding the key or token (chmod 600; relative to the config file's folder),
+    # re-read when it changes: for short-lived tokens renewed while Sumun runs.
+    api_key_file: Path | None = None
     api_version: str | None = None  # Azure OpenAI `api-version`
+    project: str | None = None  # Vertex AI: the Google Cloud project id
+    location: str | None = None  # Vertex AI: the region, e.g. asia-northeast3 (Seoul)
+    region: str | None = None  # Amazon Bedrock: the AWS region, e.g. ap-northeast-2 (Seoul)
+    # Amazon Bedrock: the variables holding the AWS credentials (default: the AWS_* standard ones)
+    aws_access_key_id_env: str | None = None
+    aws_secret_access_key_env: str | None = None
+    aws_session_token_env: str | None = None
+    # Amazon Bedrock: or an AWS shared credentials file (INI; the `aws_profile` section, default
+    # `default`), re-read when it changes: for STS temporary credentials a sidecar renews.
+    aws_credentials_file: Path | None = None
+    aws_profile: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     timeout_seconds: float = Field(default=60.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     # Declared terms; None = unknown = admitted for open (O) data only.
@@ -176,6 +199,61 @@ class ProviderConfig(_Strict):
 
     def effective_profile(self) -> ProfileConfig | None:
         return _DEMO_PROFILE if self.kind == "demo" and self.profile is None else self.profile
+
+    @model_validator(mode="after")
+    def _vertex_names_its_project(self) -> ProviderConfig:
+        if self.kind == "vertex" and not (self.project and self.location):
+            raise ValueError("a vertex provider needs project and location")
+        return self
+
+    @model_validator(mode="after")
+    def _bedrock_names_its_region(self) -> ProviderConfig:
+        if self.kind == "bedrock" and not self.region:
+            raise ValueError("a bedrock provider needs region (e.g. region: ap-northeast-2)")
+        if self.kind == "bedrock" and (self.api_key_env or self.api_key_file):
+            raise ValueError(
+                "a bedrock provider signs with AWS credentials (aws_*_env or "
+                "aws_credentials_file), not an API key"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_source_per_secret(self) -> ProviderConfig:
+        if self.api_key_env and self.api_key_file:
+            raise ValueError("api_key_env and api_key_file are exclusive: name one")
+        aws_env = (
+            self.aws_access_key_id_env,
+            self.aws_secret_access_key_env,
+            self.aws_session_token_env,
+        )
+        if self.aws_credentials_file and any(aws_env):
+            raise ValueError("aws_credentials_file and the aws_*_env settings are exclusive")
+        if self.kind != "bedrock" and (self.aws_credentials_file or self.aws_profile):
+            raise ValueError("aws_credentials_file and aws_profile are for bedrock providers")
+        if self.aws_profile and not self.aws_credentials_file:
+            raise ValueError("aws_profile names a section of aws_credentials_file: set that too")
+        return self
+
+
+_PROVIDER_FILES = ("api_key_file", "aws_credentials_file")
+
+
+def _provider_beside(provider: Any, folder: Path) -> Any:
+    """A provider (as given to Settings) with its relative secret files taken from `folder`."""
+    if isinstance(provider, ProviderConfig):
+        update = {
+            key: folder / value
+            for key in _PROVIDER_FILES
+            if isinstance(value := getattr(provider, key), Path) and not value.is_absolute()
+        }
+        return provider.model_copy(update=update) if update else provider
+    if isinstance(provider, dict):
+        provider = dict(provider)
+        for key in _PROVIDER_FILES:
+            value = provider.get(key)
+            if isinstance(value, str | Path) and str(value) and not Path(value).is_absolute():
+                provider[key] = str(folder / value)
+    return provider
 
 
 class RouteTarget(_Strict):
@@ -211,6 +289,25 @@ class GatewayConfig(_Strict):
     # The most of one answer (streamed or not) the ledger keeps as its encrypted payload; a
     # longer answer is cut there and the cut recorded (`payload_truncated_from`).
     ledger_payload_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+
+
+class PriceConfig(_Strict):
+    """One model's price per million tokens (sumun.gateway.spend). Decimal: never a float."""
+
+    currency: Literal["KRW", "USD"]
+    input_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
+    output_per_mtok: Decimal = Field(ge=0, allow_inf_nan=False)
+
+
+class PricesConfig(_Strict):
+    """`prices:` — per model (`provider/model` or the upstream model name). A model not here
+    has an unknown cost (counted as such), and a request for it under a spend budget is refused."""
+
+    models: dict[str, PriceConfig] = {}
+    # The operator's exchange rate (KRW per USD) for reporting the other currency, and the day
+    # it was taken: Sumun never fetches one.
+    usd_krw: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
+    rate_date: date | None = None
 
 
 _DEMO_PROVIDERS = (ProviderConfig(name="demo", kind="demo"),)
@@ -389,6 +486,65 @@ class XksConfig(_Strict):
         return host, int(port)
 
 
+class ComplyConfig(_Strict):
+    """`sumun comply report` (docs/compliance.md): how the report names this deployment, and
+    where its models live.
+
+    `system_name` heads the report (None: "Sumun at <hostname>"). `model_paths` are the
+    directories or files holding the deployment's models (relative to the config file's
+    folder); a recorded scan of a path under none of them is shown as an "other scan" and
+    does not count against the deployment. Empty: every recorded scan counts.
+    """
+
+    system_name: str | None = Field(default=None, min_length=1, max_length=200)
+    model_paths: tuple[Path, ...] = ()
+
+
+class TracesConfig(_Strict):
+    """OpenTelemetry traces of the request path over OTLP (docs/observability.md); off by
+    default. Spans carry the GenAI semantic conventions and Sumun's decision, never content.
+
+    `endpoint`: the collector's base URL (OTLP/HTTP: `/v1/traces` is added unless given; gRPC:
+    `http://host:4317`, plain only for an http:// URL). None: the exporter's default (or the
+    OTEL_EXPORTER_OTLP_* environment). Headers (e.g. an auth token) come from the environment
+    variable `headers_env` ("name=value,name2=value2", as OTEL_EXPORTER_OTLP_HEADERS), never the
+    file. Needs the `otel` extra (`pip install 'sumun[otel]'`).
+    """
+
+    exporter: Literal["none", "otlp-http", "otlp-grpc"] = "none"
+    endpoint: str | None = None
+    headers_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    ca_file: Path | None = None  # a CA bundle (PEM) for an https endpoint; None: the system's
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    service_name: str = Field(default="sumun", min_length=1, max_length=200)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _endpoint_is_a_url(self) -> TracesConfig:
+        if self.endpoint is not None:
+            parsed = urlsplit(self.endpoint)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("telemetry.traces.endpoint must be an http:// or https:// URL")
+            if parsed.username or parsed.password or parsed.query or parsed.fragment:
+                raise ValueError(
+                    "telemetry.traces.endpoint must have no credentials, query or fragment "
+                    "(headers come from headers_env)"
+                )
+        return self
+
+
+class TelemetryConfig(_Strict):
+    traces: TracesConfig = TracesConfig()
+
+
+class LoggingConfig(_Strict):
+    """Log lines on stderr (sumun.logs): `text`, or `json` — one object per line, with a
+    per-request event at info. None level: info for json, warning for text."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] | None = None
+
+
 class Settings(_Strict):
     home: Path
     keys: KeysConfig = KeysConfig()
@@ -397,13 +553,29 @@ class Settings(_Strict):
     server: ServerConfig = ServerConfig()
     admin_api: AdminApiConfig = AdminApiConfig()
     gateway: GatewayConfig = GatewayConfig()
+    prices: PricesConfig = PricesConfig()
     providers: tuple[ProviderConfig, ...] = _DEMO_PROVIDERS
     routes: tuple[RouteConfig, ...] = _DEMO_ROUTES
     xks: XksConfig = XksConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
+    logging: LoggingConfig = LoggingConfig()
+    comply: ComplyConfig = ComplyConfig()
     # The policy file (sumun.policy.rules); relative to the config file's folder. None: the
     # home's `policy.yaml` when there is one, else the built-in policy.
     policy_file: Path | None = None
     config_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_files_beside_config(cls, data: Any) -> Any:
+        """A provider's relative api_key_file / aws_credentials_file is in the config's folder."""
+        if not isinstance(data, dict) or data.get("config_file") is None:
+            return data
+        providers = data.get("providers")
+        if not isinstance(providers, list | tuple):
+            return data
+        folder = Path(data["config_file"]).parent
+        return {**data, "providers": [_provider_beside(p, folder) for p in providers]}
 
     @model_validator(mode="after")
     def _routes_name_known_providers(self) -> Settings:
@@ -521,11 +693,15 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 def _format_validation(path: Path | None, exc: ValidationError) -> str:
+    from sumun.config_errors import line_of, node_tree  # each problem at its line
+
+    root = node_tree(path)
     where = str(path) if path else "configuration"
     problems = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        problems.append(f"{loc}: {err['msg']}")
+        line, _column = line_of(root, err["loc"], str(err["msg"]))
+        problems.append(("" if line is None else f"line {line}: ") + f"{loc}: {err['msg']}")
     return f"{where}: " + "; ".join(problems)
 
 

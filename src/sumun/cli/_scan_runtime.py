@@ -212,6 +212,24 @@ class _Pass:
         ]
 
 
+def _bedrock_url(kind: str, region: str | None) -> str | None:
+    """A bedrock provider without base_url talks to its region's endpoint."""
+    if kind != "bedrock" or not region:
+        return None
+    from sumun.gateway.upstream.bedrock import default_base_url  # the gateway stack, lazily
+
+    return default_base_url(region)
+
+
+def _vertex_url(kind: str, location: str | None) -> str | None:
+    """A vertex provider without base_url talks to its location's endpoint."""
+    if kind != "vertex" or not location:
+        return None
+    from sumun.gateway.upstream.gemini import vertex_base  # the gateway stack, lazily
+
+    return vertex_base(location)
+
+
 def configured_providers(settings: Settings) -> list[RuntimeProvider]:
     out = []
     for p in settings.providers:
@@ -220,7 +238,7 @@ def configured_providers(settings: Settings) -> list[RuntimeProvider]:
             runtime_provider(
                 p.name,
                 p.kind,
-                p.base_url,
+                p.base_url or _bedrock_url(p.kind, p.region) or _vertex_url(p.kind, p.location),
                 jurisdiction=profile.jurisdiction if profile else None,
                 hosting=profile.hosting if profile else None,
             )

@@ -45,11 +45,17 @@ __all__ = [
 DEFAULT_URLS: Mapping[str, str] = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+    "clova": "https://clovastudio.stream.ntruss.com",
 }
 _KIND_TABLE_IDS: Mapping[str, str] = {
     "openai": "openai",
     "azure": "azure-openai",
     "anthropic": "anthropic",
+    "bedrock": "aws-bedrock",
+    "gemini": "google-gemini",
+    "vertex": "google-vertex",
+    "clova": "naver-clova",
 }
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S104 (a name, not a bind)
 

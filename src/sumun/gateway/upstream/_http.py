@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
@@ -43,7 +42,6 @@ __all__ = [
     "EventPipe",
     "UpstreamSession",
     "UpstreamStream",
-    "api_key",
     "base_url",
     "error_for_status",
     "error_for_transport",
@@ -64,19 +62,6 @@ _READ_BUFFER = 64 * 1024
 Json = dict[str, Any]
 # What aiohttp raises for transport failures: its own errors, and its timeouts (TimeoutError).
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
-
-
-def api_key(config: ProviderConfig) -> str | None:
-    """The provider's API key from the environment variable the config names (None: no key)."""
-    if config.api_key_env is None:
-        return None
-    value = os.environ.get(config.api_key_env)
-    if not value:
-        raise ConfigError(
-            f"provider {config.name!r}: environment variable {config.api_key_env} is not set",
-            advice="export the upstream API key in that variable, or remove api_key_env",
-        )
-    return value
 
 
 def base_url(config: ProviderConfig) -> str:
@@ -192,6 +177,9 @@ def _message_of(parsed: Any) -> str | None:
             return str(error["message"])
         if isinstance(error, str):
             return error
+        status = parsed.get("status")  # CLOVA Studio {"status": {"code": "42901", "message"}}
+        if isinstance(status, dict) and status.get("message"):
+            return f"{status.get('code', '')} {status['message']}".strip()
         for key in ("message", "detail"):
             if parsed.get(key):
                 value = parsed[key]

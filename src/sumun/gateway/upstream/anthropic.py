@@ -24,10 +24,10 @@ from sumun.gateway.translate import (
     anthropic_to_openai_response,
     openai_to_anthropic_request,
 )
+from sumun.gateway.upstream._credentials import api_secret
 from sumun.gateway.upstream._http import (
     EventPipe,
     UpstreamSession,
-    api_key,
     base_url,
     error_for_transport,
     open_stream,
@@ -91,7 +91,7 @@ class AnthropicAdapter:
             raise ConfigError(f"provider {config.name!r} is {config.kind}, not anthropic")
         self._config = config
         self._base = base_url(config)
-        self._key = api_key(config)
+        self._key = api_secret(config)  # read per request: a key file may be renewed
         self._clock = clock
         self._session = UpstreamSession(config)
         self._headers = {
@@ -99,8 +99,6 @@ class AnthropicAdapter:
             "User-Agent": "sumun",
             "anthropic-version": ANTHROPIC_VERSION,
         }
-        if self._key is not None:
-            self._headers["x-api-key"] = self._key
 
     @property
     def name(self) -> str:
@@ -114,7 +112,7 @@ class AnthropicAdapter:
             f"{self._base}/v1/messages",
             provider=self.name,
             headers=self._call_headers(call),
-            secret=self._key,
+            secret=self._key.current(),
             body=body,
         )
         usage = Usage()
@@ -146,7 +144,7 @@ class AnthropicAdapter:
             pipe,
             provider=self.name,
             headers=self._call_headers(call),
-            secret=self._key,
+            secret=self._key.current(),
             body=body,
         )
         return StreamReply(chunks=chunks, usage=usage)
@@ -158,8 +156,8 @@ class AnthropicAdapter:
                 "GET",
                 f"{self._base}/v1/models",
                 provider=self.name,
-                headers=self._headers,
-                secret=self._key,
+                headers=self._auth_headers(),
+                secret=self._key.current(),
                 params={"limit": "1000"},
             )
         except UpstreamError as exc:
@@ -195,5 +193,9 @@ class AnthropicAdapter:
             body["stream"] = False
         return body
 
+    def _auth_headers(self) -> dict[str, str]:
+        key = self._key.current()
+        return self._headers if key is None else {**self._headers, "x-api-key": key}
+
     def _call_headers(self, call: Call) -> dict[str, str]:
-        return {**self._headers, "X-Request-Id": call.request_id}
+        return {**self._auth_headers(), "X-Request-Id": call.request_id}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from sumun.config import ProviderConfig
 from sumun.gateway.upstream.anthropic import AnthropicAdapter
 from sumun.gateway.upstream.base import ProviderAdapter
+from sumun.gateway.upstream.bedrock import BedrockAdapter
+from sumun.gateway.upstream.clova import ClovaAdapter
 from sumun.gateway.upstream.demo import DemoAdapter
+from sumun.gateway.upstream.gemini import GeminiAdapter
 from sumun.gateway.upstream.openai_compat import OpenAICompatAdapter
 
 __all__ = ["make_adapter"]
@@ -22,4 +25,10 @@ def make_adapter(config: ProviderConfig) -> ProviderAdapter:
             adapter = AnthropicAdapter(config)
         case "demo":
             adapter = DemoAdapter(config)
+        case "gemini" | "vertex":
+            adapter = GeminiAdapter(config)
+        case "clova":
+            adapter = ClovaAdapter(config)
+        case "bedrock":
+            adapter = BedrockAdapter(config)
     return adapter

@@ -31,10 +31,10 @@ from sumun.gateway.translate import (
     anthropic_to_openai_request,
     openai_to_anthropic_response,
 )
+from sumun.gateway.upstream._credentials import api_secret
 from sumun.gateway.upstream._http import (
     EventPipe,
     UpstreamSession,
-    api_key,
     base_url,
     error_for_transport,
     open_stream,
@@ -149,14 +149,9 @@ class OpenAICompatAdapter:
             raise ConfigError(f"provider {config.name!r} (azure) needs api_version")
         self._config = config
         self._base = base_url(config)
-        self._key = api_key(config)
+        self._key = api_secret(config)  # read per request: a key file may be renewed
         self._session = UpstreamSession(config)
         self._headers = {"Content-Type": "application/json", "User-Agent": "sumun"}
-        if self._key is not None:
-            if self._azure:
-                self._headers["api-key"] = self._key
-            else:
-                self._headers["Authorization"] = f"Bearer {self._key}"
 
     @property
     def name(self) -> str:
@@ -171,7 +166,7 @@ class OpenAICompatAdapter:
             url,
             provider=self.name,
             headers=self._call_headers(call),
-            secret=self._key,
+            secret=self._key.current(),
             body=body,
             params=params,
         )
@@ -207,7 +202,7 @@ class OpenAICompatAdapter:
             pipe,
             provider=self.name,
             headers=self._call_headers(call),
-            secret=self._key,
+            secret=self._key.current(),
             body=body,
             params=params,
         )
@@ -222,8 +217,8 @@ class OpenAICompatAdapter:
                 "GET",
                 f"{self._base}/models",
                 provider=self.name,
-                headers=self._headers,
-                secret=self._key,
+                headers=self._auth_headers(),
+                secret=self._key.current(),
             )
         except UpstreamError as exc:
             if exc.status == 404:
@@ -264,8 +259,18 @@ class OpenAICompatAdapter:
             return f"{self._base}/openai/responses", params
         return f"{self._base}/openai/deployments/{quote(model, safe='')}/{path}", params
 
+    def _auth_headers(self) -> dict[str, str]:
+        headers = dict(self._headers)
+        key = self._key.current()
+        if key is not None:
+            if self._azure:
+                headers["api-key"] = key
+            else:
+                headers["Authorization"] = f"Bearer {key}"
+        return headers
+
     def _call_headers(self, call: Call) -> dict[str, str]:
-        return {**self._headers, "X-Request-Id": call.request_id}
+        return {**self._auth_headers(), "X-Request-Id": call.request_id}
 
     def _unsupported(self, what: str) -> UpstreamError:
         return UpstreamError(
