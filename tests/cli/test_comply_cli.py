@@ -118,7 +118,7 @@ def _quorum(shares: list[str]) -> list[str]:
     return [arg for share in shares[:2] for arg in ("--share", share)]
 
 
-def test_register_review_attest_and_report(tmp_path: Path) -> None:
+def test_register_review_attest_and_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = Runner(tmp_path / "home")
     shares = runner.json("init", "--custodians", "3", "--threshold", "2")["shares"]
     runner.json("tenants", "create", "acme", "--rpm", "60")
@@ -138,8 +138,9 @@ def test_register_review_attest_and_report(tmp_path: Path) -> None:
                         "--automated", "no")  # fmt: skip
     assert human["high_impact"] is False
     assert human["determination"]["automated"] == "no"
-    # The questionnaire, answered on stdin: area 7 (사, loan screening), significant: yes,
-    # automated: yes.
+    # The questionnaire, answered at a terminal (typed on stdin here): area 7 (사, loan
+    # screening), significant: yes, automated: yes.
+    monkeypatch.setattr("sumun.cli._comply_register.interactive", lambda: True)
     asked = runner.run(
         "comply", "register", "acme/loans", "--purpose", "대출 심사 보조", "--sector", "finance",
         "--high-impact", "ask", "--model", "demo", "--oversight", "Kim <kim@acme.kr>",

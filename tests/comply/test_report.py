@@ -70,4 +70,5 @@ def test_html_is_self_contained_bilingual_printable_and_escaped(deploy: Deploy) 
     # … with its reason beside it, never a bare flag.
     assert html.count("미확인 사유 Why unconfirmed:") == html.count('class="badge unconfirmed"')
     assert "not an NIS statement; the guideline speaks of stopping S-grade leaks" in html
-    assert "N2SF-CA.CTRL" in html and "sumun providers cut demo --reason drill" in html
+    shown = re.sub(r"</span> <span class=\"tok\">", " ", html)  # a command's tokens, joined
+    assert "N2SF-CA.CTRL" in html and "sumun providers cut demo --reason drill" in shown

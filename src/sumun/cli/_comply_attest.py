@@ -118,7 +118,7 @@ def scan_import(
     """Keep a scan result as the latest AI-BOM the report reads."""
     conf = settings()
     require_initialised(conf)
-    latest = record_scan(conf.home, load_scan_file(result), now=time.time())
+    latest = record_scan(conf.home, load_scan_file(result), now=time.time(), resolve_root=False)
     if json_out:
         print_json({"latest": str(latest)})
     else:

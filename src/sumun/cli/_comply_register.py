@@ -16,9 +16,9 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from sumun.cli._comply_common import ledger_append
-from sumun.cli.common import JsonOpt, actor, handle_errors, settings
+from sumun.cli.common import JsonOpt, actor, handle_errors, interactive, settings
 from sumun.cli.render import console, print_json
-from sumun.comply.catalog import Catalog, load_catalog
+from sumun.comply.catalog import Catalog, load_areas, load_catalog
 from sumun.comply.model import HighImpactArea
 from sumun.comply.register import (
     QUESTION_AUTOMATED,
@@ -35,7 +35,16 @@ from sumun.errors import UsageError
 from sumun.ledger.entry import EntryKind
 from sumun.store.control import documents_for
 
-__all__ = ["register"]
+__all__ = ["areas", "register"]
+
+# The valid `--area` ids, listed in `--help` (read from the built-in catalog's areas file).
+AREA_IDS = tuple(a.id for a in load_areas())
+_NO_TERMINAL = (
+    "the high-impact questionnaire needs answers and there is no terminal to ask them: pass "
+    "--high-impact yes|no, or answer it with --area ID (repeat; ids: `sumun comply areas`; "
+    "none: --area none), "
+    "--significant yes|no|unsure and --automated yes|no|unsure"
+)
 
 
 def _ask_areas(areas: tuple[HighImpactArea, ...], subject: str) -> list[str]:
@@ -93,6 +102,9 @@ def _determination(
         return declared(catalog.areas, high_impact == "yes", areas or [])
     if high_impact != "ask":
         raise UsageError("--high-impact must be yes, no or ask")
+    _check_areas(catalog.areas, areas or [])
+    if not interactive() and _needs_prompt(areas, given_significant, given_automated):
+        raise UsageError(_NO_TERMINAL)
     try:
         chosen = areas if areas is not None else _ask_areas(catalog.areas, subject)
         if not chosen:
@@ -106,6 +118,25 @@ def _determination(
             "--area ID (repeat), --significant yes|no|unsure and --automated yes|no|unsure"
         ) from None
     return determine(catalog.areas, chosen, answer, manner)
+
+
+def _needs_prompt(areas: list[str] | None, significant: str | None, automated: str | None) -> bool:
+    """Would the questionnaire have to ask anything the flags did not answer?"""
+    if areas is None:
+        return True
+    if not areas:
+        return False
+    return significant is None or (significant != "no" and automated is None)
+
+
+def _check_areas(known: tuple[HighImpactArea, ...], chosen: list[str]) -> None:
+    ids = [a.id for a in known]
+    bad = [c for c in chosen if c not in ids]
+    if bad:
+        raise UsageError(
+            f"unknown high-impact area {bad[0]!r}; valid ids: {', '.join(ids)} "
+            "(`sumun comply areas` explains each)"
+        )
 
 
 def _registration_json(reg: Registration) -> dict[str, Any]:
@@ -147,7 +178,12 @@ def register(
     ] = None,
     area: Annotated[
         list[str] | None,
-        typer.Option("--area", help="art. 2(4) area id the app is used in (repeat)"),
+        typer.Option(
+            "--area",
+            help="art. 2(4) area the app is used in (repeat; `none` for none): "
+            + ", ".join(AREA_IDS)
+            + " — `sumun comply areas` explains each",
+        ),
     ] = None,
     significant: Annotated[
         str | None,
@@ -192,6 +228,8 @@ def register(
     catalog = load_catalog()
     if high_impact is None and previous is None:
         high_impact = "ask"
+    if area is not None and [a.lower() for a in area] == ["none"]:
+        area = []  # answered: used in none of the listed areas
     if high_impact is not None:
         determination = _determination(catalog, app_ref, high_impact, area, significant, automated)
     else:
@@ -245,3 +283,22 @@ def _show_registration(
             "  art. 34 duties now apply: risk-management plan, explanation plan, user "
             "protection, human oversight, document retention — see `sumun comply report`"
         )
+
+
+@handle_errors
+def areas(json_out: JsonOpt = False) -> None:
+    """The AI Basic Act art. 2(4) areas: the ids `register --area` takes."""
+    known = load_areas()
+    if json_out:
+        print_json({"areas": [a.model_dump(mode="json") for a in known]})
+        return
+    table = Table(title="High-impact areas (AI Basic Act art. 2(4))", title_justify="left")
+    for column in ("id", "item", "area", "sector"):
+        table.add_column(column, overflow="fold")
+    for a in known:
+        table.add_row(a.id, a.item, escape(f"{a.title_ko}\n{a.title_en}"), a.sector or "-")
+    console.print(table)
+    console.print(
+        "use: `sumun comply register TENANT/APP --high-impact ask --area ID` (repeat --area)",
+        highlight=False,
+    )

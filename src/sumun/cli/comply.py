@@ -1,4 +1,4 @@
-"""`sumun comply report|catalog|register|review|reviews|attest|attestations|scan-import`.
+"""`sumun comply report|catalog|register|areas|review|reviews|attest|attestations|scan-import`.
 
 Korea's requirements as code: the report reads the deployment's real state (keys, ledger,
 store, policy, the latest scan, the register) and assesses every requirement of the catalog.
@@ -28,7 +28,7 @@ from rich.table import Table
 
 from sumun.cli._comply_attest import attest, attestations, scan_import
 from sumun.cli._comply_common import require_initialised
-from sumun.cli._comply_register import register
+from sumun.cli._comply_register import areas, register
 from sumun.cli._comply_review import review, reviews
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, actor, credentials, handle_errors, settings
 from sumun.cli.render import console, err_console, print_json
@@ -215,6 +215,7 @@ def catalog_(
 # The other commands live in their own modules; registered here, in this order, so that
 # `sumun comply --help` lists them as before.
 app.command()(register)
+app.command()(areas)
 app.command()(review)
 app.command()(reviews)
 app.command()(attest)

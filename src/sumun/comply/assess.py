@@ -190,6 +190,9 @@ def assess(catalog: Catalog, facts: Facts) -> tuple[Assessment, ...]:
 
 @dataclass(frozen=True, slots=True)
 class TopItem:
+    """One gap of a failing requirement and its own remedy (`advice`, a command when there is
+    one); `remedy_*` (the requirement's general remedy) only when the check gave none."""
+
     id: str
     subject: str | None
     title_ko: str
@@ -210,24 +213,34 @@ class Summary:
     headline_ko: str
 
 
-def _top(item: Assessment) -> TopItem:
+def _gaps(item: Assessment) -> list[TopItem]:
+    """One row per gap: each failing (else undetermined) check with its own remedy — a
+    requirement with two gaps (no drill, no limits) gets two rows, each with what fixes it.
+    The requirement's general remedy is kept only where a check gave no advice of its own."""
     failing = [e for e in item.evidence if e.ok is False] or [
         e for e in item.evidence if e.ok is None
     ]
-    first = failing[0] if failing else None
-    return TopItem(
-        id=item.requirement.id,
-        subject=item.subject,
-        title_ko=item.requirement.title_ko,
-        title_en=item.requirement.title_en,
-        problem=first.summary if first else item.reason,
-        advice=first.advice if first else None,
-        remedy_ko=item.requirement.remedy_ko,
-        remedy_en=item.requirement.remedy_en,
-    )
+    req = item.requirement
+
+    def row(problem: str, advice: str | None) -> TopItem:
+        generic = advice is None
+        return TopItem(
+            id=req.id,
+            subject=item.subject,
+            title_ko=req.title_ko,
+            title_en=req.title_en,
+            problem=problem,
+            advice=advice,
+            remedy_ko=req.remedy_ko if generic else None,
+            remedy_en=req.remedy_en if generic else None,
+        )
+
+    if not failing:
+        return [row(item.reason, None)]
+    return [row(e.summary, e.advice) for e in failing]
 
 
-def summarize(assessments: Sequence[Assessment], *, top: int = 5) -> Summary:
+def summarize(assessments: Sequence[Assessment], *, top: int = 8) -> Summary:
     counts: dict[Status, int] = {s: 0 for s in STATUSES}
     for item in assessments:
         counts[item.status] += 1
@@ -237,7 +250,7 @@ def summarize(assessments: Sequence[Assessment], *, top: int = 5) -> Summary:
         for a in assessments
         if a.status != "not-applicable" and a.requirement.source.status == "unconfirmed"
     )
-    failures = tuple(_top(a) for a in assessments if a.status == "not-satisfied")[:top]
+    failures = tuple(g for a in assessments if a.status == "not-satisfied" for g in _gaps(a))[:top]
     bad, attest = counts["not-satisfied"], counts["needs-attestation"]
     ok, unknown = counts["satisfied"], counts["undetermined"]
     headline_en = (

@@ -26,7 +26,7 @@ from sumun.comply.collectors import COLLECTORS
 from sumun.comply.model import CatalogFile, HighImpactArea, Requirement, SourceRef
 from sumun.errors import ConfigError
 
-__all__ = ["AREAS_FILE", "Catalog", "CatalogSource", "load_catalog"]
+__all__ = ["AREAS_FILE", "Catalog", "CatalogSource", "load_areas", "load_catalog"]
 
 AREAS_FILE = "high_impact_areas.yaml"
 
@@ -101,6 +101,16 @@ def _order(name: str) -> tuple[int, str]:
     preferred = ("ai_basic_act", "pipa", "n2sf", "csap", "kcmvp", "sector")
     stem = name.removesuffix(".yaml")
     return (preferred.index(stem) if stem in preferred else len(preferred), stem)
+
+
+def load_areas() -> tuple[HighImpactArea, ...]:
+    """The built-in art. 2(4) areas alone (for `--help` and `sumun comply areas`): one small
+    file, without validating the whole catalog."""
+    entry = resources.files("sumun.comply") / "catalog" / AREAS_FILE
+    try:
+        return _AreasFile.model_validate(_yaml(AREAS_FILE, entry)).areas
+    except ValidationError as exc:
+        raise _invalid(AREAS_FILE, exc) from exc
 
 
 def load_catalog(directory: Path | None = None) -> Catalog:

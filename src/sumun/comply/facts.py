@@ -10,6 +10,7 @@ a collector turns an unreadable part into `ok=None` evidence, never into a pass.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sumun.comply.model import AttestationRecord
@@ -268,6 +269,18 @@ class ScanFacts:
     components: dict[str, int] = field(default_factory=dict)  # type -> count
     services: tuple[ScanService, ...] = ()
     error: str | None = None
+    # The path that was scanned: absolute when `sumun scan --record` recorded it (resolved
+    # then), else the root as the result names it; None when the result does not say.
+    target: str | None = None
+
+    @property
+    def named(self) -> str:
+        """ "the scan of PATH on DATE", for evidence lines (the path and when, always)."""
+        where = self.target or "an unnamed path"
+        if self.scanned_at is None:
+            return f"the scan of {where}"
+        stamp = dt.datetime.fromtimestamp(self.scanned_at, tz=dt.UTC)
+        return f"the scan of {where} on {stamp:%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,12 +335,24 @@ class Facts:
     ledger: LedgerFacts
     directory: DirectoryFacts
     policy: PolicyFacts
-    scan: ScanFacts | None  # None: no scan recorded
+    scan: ScanFacts | None  # the deployment's newest scan; None: no scan recorded
     register: tuple[Registration, ...] = ()
     register_origin: str = ""
     attestations: tuple[AttestationRecord, ...] = ()
     routes: tuple[str, ...] = ()
     xks: XksFacts = field(default_factory=lambda: XksFacts(origin="not read"))
+    # Scans of the deployment's model locations (`comply.model_paths`), newest per path,
+    # newest first; empty: just `scan`. `other_scans` are shown apart and never count.
+    scans: tuple[ScanFacts, ...] = ()
+    other_scans: tuple[ScanFacts, ...] = ()
+    model_paths: tuple[str, ...] = ()
+    system_name: str = "Sumun"
+
+    @property
+    def deployment_scans(self) -> tuple[ScanFacts, ...]:
+        if self.scans:
+            return self.scans
+        return () if self.scan is None else (self.scan,)
 
     def registration(self, subject: str) -> Registration | None:
         return next((r for r in self.register if r.subject == subject), None)

@@ -6,11 +6,13 @@
                latest signed checkpoint, the signing algorithms, and one pass over the clear
                metadata (kill-switch events, oversight reviews, data classes seen, app traffic)
     directory  store.db: tenants, apps, virtual keys, provider cuts
-    policy     providers' declared profiles and what each is admitted for (`admit_profile`)
+    policy     providers' declared profiles and what each is admitted for (`admit_profile`;
+               `gather_policy`)
     xks        the XKS proxy's keystores, credential counts and external keys (control store),
                each key's state and backend from the key registry; its calls and kill-switch
                drills come from the same pass over the ledger
-    scan       `$SUMUN_HOME/scans/latest.json` (or the file given)
+    scan       the recorded scans under `$SUMUN_HOME/scans/` (or the file given), split into
+               the deployment's and other scans (`comply.scans.scan_scope`)
     register   `comply/register.json`; attestations `comply/attestations.json`
 
 Nothing here decides anything: a part that cannot be read is recorded with its error.
@@ -19,6 +21,7 @@ Nothing here decides anything: a part that cannot be read is recorded with its e
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,9 +35,6 @@ from sumun.comply.facts import (
     KeyFacts,
     LedgerActivity,
     LedgerFacts,
-    PiiRuleFact,
-    PolicyFacts,
-    ProviderFacts,
     Review,
     SwitchEvent,
     XksActivity,
@@ -43,11 +43,12 @@ from sumun.comply.facts import (
     XksKeyFact,
     XksKeystoreFact,
 )
+from sumun.comply.gather_policy import policy_facts
 from sumun.comply.oversight import review_from_entry
 from sumun.comply.register import Register
-from sumun.comply.scans import LATEST, SCANS_DIR, read_scan
-from sumun.config import Settings, load_policy, policy_path
-from sumun.errors import ConfigError, DecryptionError, LedgerIntegrityError, SumunError
+from sumun.comply.scans import scan_scope
+from sumun.config import Settings
+from sumun.errors import DecryptionError, LedgerIntegrityError, SumunError
 from sumun.keys import envelope
 from sumun.keys.model import KeyRecord
 from sumun.ledger import signing
@@ -55,14 +56,11 @@ from sumun.ledger.entry import EntryKind
 from sumun.ledger.fsck import fsck
 from sumun.ledger.note import ALG_ECDSA, ALG_ED25519, Verifier
 from sumun.ledger.store.base import LedgerStore
-from sumun.policy.profiles import ProviderProfile, admit_profile
-from sumun.policy.rules import DEFAULT_POLICY, Policy, Where
 from sumun.runtime import ledger_origin, open_store
 from sumun.store.control import documents_for, open_control
 from sumun.store.cuts import CutTable
 from sumun.store.database import Database
 from sumun.store.directory import Directory
-from sumun.store.pseudonyms import PseudonymVault
 from sumun.store.xks import XksStore
 
 __all__ = ["gather", "key_facts", "ledger_activity", "policy_facts", "xks_facts"]
@@ -498,102 +496,6 @@ def _directory_facts(settings: Settings) -> DirectoryFacts:
     )
 
 
-def _where(where: Where | None) -> str:
-    if where is None:
-        return "any provider"
-    parts = []
-    if where.providers:
-        parts.append("providers " + ", ".join(where.providers))
-    if where.hosting:
-        parts.append("hosting " + ", ".join(where.hosting))
-    if where.jurisdictions:
-        parts.append("operators in " + ", ".join(where.jurisdictions))
-    return "; ".join(parts) or "any provider"
-
-
-def _reaches_outside(where: Where | None) -> bool:
-    """Can the rule apply to a provider hosted outside the organization (KR region, abroad)?"""
-    return where is None or not where.hosting or bool(set(where.hosting) - {"on-prem"})
-
-
-def _pseudonym_tables(settings: Settings) -> int | None:
-    path = settings.home / "pseudonyms.db"
-    if settings.control.store == "sqlite" and not path.exists():
-        return None
-    try:
-        vault = PseudonymVault(open_control(settings).vault_database())
-    except SumunError:
-        return None
-    try:
-        return vault.count()
-    finally:
-        vault.close()
-
-
-def policy_facts(settings: Settings, policy: Policy | None = None) -> PolicyFacts:
-    """The policy in force and, per configured provider, the highest class it is admitted for
-    (`admit_profile` with the policy's admission rules: what the gateway itself computes)."""
-    where = str(settings.config_file) if settings.config_file else "built-in defaults"
-    error = None
-    if policy is None:
-        try:
-            path = policy_path(settings)
-            policy = load_policy(settings)
-        except ConfigError as exc:
-            error, path, policy = str(exc), None, DEFAULT_POLICY
-        source = str(path) if path else "the built-in policy"
-    else:
-        source = policy.source
-    rules = policy.admission.rules()
-    served: dict[str, list[str]] = {}
-    for route in settings.routes:
-        for target in route.targets:
-            served.setdefault(target.provider, []).append(route.model)
-    providers = []
-    for provider in settings.providers:
-        declared = provider.effective_profile()
-        profile = ProviderProfile(**declared.model_dump()) if declared else ProviderProfile()
-        providers.append(
-            ProviderFacts(
-                name=provider.name,
-                kind=provider.kind,
-                base_url=provider.base_url,
-                declared=declared is not None,
-                profile=profile,
-                admitted=admit_profile(profile, rules),
-                routes=tuple(served.get(provider.name, ())),
-            )
-        )
-    classification = policy.classification
-    return PolicyFacts(
-        origin=f"configuration ({where}) and policy ({source})",
-        providers=tuple(providers),
-        rules=rules,
-        unique_identifiers=frozenset(classification.floor_types),
-        floor_class=classification.floor_class.value,
-        pii_rules=tuple(
-            PiiRuleFact(
-                id=rule.id,
-                types=rule.types,
-                action=rule.action,
-                when=_where(rule.when),
-                outside=_reaches_outside(rule.when),
-                providers=tuple(
-                    p.name
-                    for p in providers
-                    if rule.when is None or rule.when.matches(p.name, p.profile)
-                ),
-            )
-            for rule in policy.pii.rules
-        ),
-        pii_default=policy.pii.default,
-        output_scan=policy.output.scan,
-        pseudonym_retention_days=settings.gateway.pseudonym_retention_days,
-        pseudonym_tables=_pseudonym_tables(settings),
-        error=error,
-    )
-
-
 def gather(
     settings: Settings,
     *,
@@ -607,6 +509,10 @@ def gather(
     register = Register(documents_for(settings))
     keys = key_facts(key_status, key_origin)
     xks = xks_facts(settings, keys)
+    base = settings.config_file.parent if settings.config_file else home
+    scans = scan_scope(
+        home, [(base / p).resolve() for p in settings.comply.model_paths], scan_file=scan_file
+    )
     return Facts(
         now=time.time() if now is None else now,
         home=str(home),
@@ -615,7 +521,11 @@ def gather(
         ledger=_ledger_facts(settings, (k.key_id for k in xks.keys)),
         directory=_directory_facts(settings),
         policy=policy_facts(settings),
-        scan=read_scan(scan_file or home / SCANS_DIR / LATEST),
+        scan=scans.scans[0] if scans.scans else None,
+        scans=scans.scans,
+        other_scans=scans.others,
+        model_paths=scans.model_paths,
+        system_name=settings.comply.system_name or f"Sumun at {socket.gethostname()}",
         register=register.load(),
         register_origin=str(register.path),
         attestations=Attestations(documents_for(settings)).load(),

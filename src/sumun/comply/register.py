@@ -126,7 +126,8 @@ def determine(
     unknown = [c for c in chosen if c not in known]
     if unknown:
         raise UsageError(
-            f"unknown high-impact area {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            f"unknown high-impact area {unknown[0]!r}; valid ids: {', '.join(known)} "
+            "(`sumun comply areas` explains each)"
         )
     picked = tuple(dict.fromkeys(chosen))
     if not picked:

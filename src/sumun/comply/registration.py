@@ -45,10 +45,13 @@ def declared(
     areas: Sequence[HighImpactArea], high_impact: bool, chosen: Sequence[str]
 ) -> Determination:
     """The operator's own answer (no questionnaire); the areas named must be known ones."""
-    known = {a.id for a in areas}
+    known = [a.id for a in areas]
     bad = [a for a in chosen if a not in known]
     if bad:
-        raise UsageError(f"unknown high-impact area {bad[0]!r}; known: {', '.join(known)}")
+        raise UsageError(
+            f"unknown high-impact area {bad[0]!r}; valid ids: {', '.join(known)} "
+            "(`sumun comply areas` explains each)"
+        )
     return Determination(
         high_impact=high_impact,
         method="declared",

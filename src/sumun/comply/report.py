@@ -3,7 +3,9 @@
 HTML is rendered with jinja2 (autoescape on: every value from the deployment — tenant names,
 notice texts, scan paths — is escaped), self-contained (inline CSS, no script, no external
 resource), Korean and English side by side, with a print stylesheet. Both formats open with
-the disclaimer: guidance with sources, not legal advice.
+the disclaimer: guidance with sources, not legal advice. The HTML shows values for people
+(`comply.present`): the system's name rather than its home directory, words rather than
+Python values, commands that never wrap inside a token.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ import jinja2
 
 from sumun.comply.assess import Summary, summarize
 from sumun.comply.catalog import Catalog
-from sumun.comply.facts import Facts
+from sumun.comply.facts import Facts, ScanFacts
 from sumun.comply.model import STATUSES, Assessment, Evidence
+from sumun.comply.present import (
+    SUPPORTING_EN,
+    SUPPORTING_KO,
+    attest_command,
+    commands,
+    for_people,
+    human,
+    marker,
+)
 
 __all__ = ["DISCLAIMER_EN", "DISCLAIMER_KO", "FORMAT", "Report", "build_report", "render_html"]
 
@@ -66,6 +77,7 @@ class Report:
             "generated_at": _iso(self.generated_at),
             "disclaimer": {"en": DISCLAIMER_EN, "ko": DISCLAIMER_KO},
             "deployment": {
+                "system_name": facts.system_name,
                 "home": facts.home,
                 "config_file": facts.config_file,
                 "keys": {
@@ -100,13 +112,12 @@ class Report:
                     for r in facts.register
                 ],
                 "xks": _xks(facts),
-                "scan": None
-                if scan is None
-                else {
-                    "origin": scan.origin,
-                    "scanned_at": _iso(scan.scanned_at) if scan.scanned_at else None,
-                    "by_severity": scan.by_severity,
-                },
+                "scan": None if scan is None else _scan(scan),
+                # Which paths hold the deployment's models (`comply.model_paths`); the scans
+                # that count, newest per path, and the other scans that do not.
+                "model_paths": list(facts.model_paths),
+                "scans": [_scan(s) for s in facts.deployment_scans],
+                "other_scans": [_scan(s) for s in facts.other_scans],
             },
             "catalog": [
                 {
@@ -166,6 +177,16 @@ class Report:
             "remedy_en": req.remedy_en,
             "remedy_ko": req.remedy_ko,
         }
+
+
+def _scan(scan: ScanFacts) -> dict[str, Any]:
+    return {
+        "origin": scan.origin,
+        "target": scan.target,
+        "scanned_at": _iso(scan.scanned_at) if scan.scanned_at else None,
+        "by_severity": scan.by_severity,
+        "error": scan.error,
+    }
 
 
 def _xks(facts: Facts) -> dict[str, Any]:
@@ -250,12 +271,20 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["iso"] = _iso
+    env.filters["cmd"] = commands
+    env.filters["human"] = human
+    env.globals.update(
+        marker=marker,
+        attest_command=attest_command,
+        supporting_en=SUPPORTING_EN,
+        supporting_ko=SUPPORTING_KO,
+    )
     return env
 
 
 def render_html(report: Report) -> str:
     """The report as one self-contained, printable HTML page (Korean and English)."""
-    data = report.to_json()
+    data = for_people(report.to_json(), report.facts.home)
     groups = []
     for source in data["catalog"]:
         items = [r for r in data["requirements"] if r["catalog_file"] == source["file"]]

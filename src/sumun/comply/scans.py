@@ -2,15 +2,24 @@
 
 Contract with `sumun scan` (CONTRACTS.md, `ScanResult.to_json()`): the latest result is kept at
 `$SUMUN_HOME/scans/latest.json` — that JSON object, plus an optional top-level
-`"scanned_at"` (ISO 8601, UTC; the file's modification time when absent). Earlier results are
-kept beside it as `scans/<UTC stamp>.json`. `record_scan` writes both; `sumun comply
-scan-import FILE` calls it for a result produced elsewhere.
+`"scanned_at"` (ISO 8601, UTC; the file's modification time when absent) and `"target"` (the
+scanned path, made absolute when `sumun scan --record` recorded it). Earlier results are kept
+beside it as `scans/<UTC stamp>.json`. `record_scan` writes both; `sumun comply scan-import
+FILE` calls it for a result produced elsewhere.
+
+Which scans count (`scan_scope`): with `comply.model_paths` set, the newest scan of each path
+under them is the deployment's, and scans of any other path are "other scans" — shown apart,
+never failing a requirement (a scan of some unrelated checkout says nothing about the
+deployment). Without it, the newest recorded scan counts, as recorded; older scans of other
+paths are other scans.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +27,21 @@ from sumun._fs import atomic_write, private_dir
 from sumun.comply.facts import ScanFacts, ScanService
 from sumun.errors import UsageError
 
-__all__ = ["LATEST", "SCANS_DIR", "load_scan_file", "read_scan", "record_scan"]
+__all__ = [
+    "LATEST",
+    "SCANS_DIR",
+    "ScanScope",
+    "load_scan_file",
+    "read_scan",
+    "record_scan",
+    "scan_scope",
+]
 
 SCANS_DIR = "scans"
 LATEST = "latest.json"
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 _MAX_BYTES = 256 * 1024 * 1024
+_HISTORY = 20  # recorded scans read per report, newest first
 
 
 def _stamp(ts: float) -> str:
@@ -47,10 +65,28 @@ def _validate(obj: Any, where: str) -> dict[str, Any]:
     return obj
 
 
-def record_scan(home: Path, result: dict[str, Any], *, now: float) -> Path:
-    """Keep `result` as the latest scan (and in the history). Returns the latest's path."""
+def _root(obj: dict[str, Any]) -> str | None:
+    summary = obj.get("summary")
+    root = summary.get("root") if isinstance(summary, dict) else None
+    return root if isinstance(root, str) and root else None
+
+
+def record_scan(
+    home: Path, result: dict[str, Any], *, now: float, resolve_root: bool = True
+) -> Path:
+    """Keep `result` as the latest scan (and in the history). Returns the latest's path.
+
+    `resolve_root`: the result was made here, now (`sumun scan --record`), so a relative root
+    is resolved against the current directory into `target`; an imported result keeps only an
+    absolute root as its target (a relative one named a directory elsewhere)."""
     result = dict(_validate(result, "scan result"))
     result.setdefault("scanned_at", _stamp(now))
+    root = _root(result)
+    if root is not None and "target" not in result:
+        if Path(root).is_absolute():
+            result["target"] = root
+        elif resolve_root:
+            result["target"] = str(Path(root).resolve())
     folder = private_dir(home / SCANS_DIR)
     data = json.dumps(result, ensure_ascii=False, sort_keys=True).encode()
     stamp = str(result["scanned_at"]).replace(":", "")
@@ -113,11 +149,12 @@ def read_scan(path: Path) -> ScanFacts | None:
                     paths=tuple(str(p) for p in paths),
                 )
             )
-    summary = obj.get("summary") if isinstance(obj.get("summary"), dict) else {}
+    target = obj.get("target")
     return ScanFacts(
         origin=origin,
         scanned_at=_when(obj, path),
-        root=str(summary.get("root")) if summary and summary.get("root") else None,
+        root=_root(obj),
+        target=target if isinstance(target, str) and target else _root(obj),
         by_severity=by_severity,
         worst_findings=tuple(
             (str(f["severity"]), str(f.get("rule", "?")), str(f.get("path", "?"))) for f in worst
@@ -125,3 +162,56 @@ def read_scan(path: Path) -> ScanFacts | None:
         components=dict(sorted(components.items())),
         services=tuple(services),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanScope:
+    """The recorded scans, split: the deployment's (newest first) and the others."""
+
+    scans: tuple[ScanFacts, ...]
+    others: tuple[ScanFacts, ...]
+    model_paths: tuple[str, ...]
+
+
+def _under(target: str | None, places: Sequence[Path]) -> bool:
+    if target is None:
+        return False
+    path = Path(target)
+    return any(path == place or place in path.parents for place in places)
+
+
+def _recorded(home: Path) -> list[ScanFacts]:
+    """The newest recorded scans (history, else latest.json alone), newest first."""
+    folder = home / SCANS_DIR
+    if not folder.is_dir():
+        return []
+    history = sorted(
+        (p for p in folder.glob("*.json") if p.name != LATEST and p.is_file()),
+        key=lambda p: p.name,
+        reverse=True,
+    )[:_HISTORY]
+    found = [read_scan(p) for p in history] or [read_scan(folder / LATEST)]
+    scans = [f for f in found if f is not None]
+    return sorted(scans, key=lambda f: f.scanned_at or 0.0, reverse=True)
+
+
+def scan_scope(
+    home: Path, model_paths: Sequence[Path], *, scan_file: Path | None = None
+) -> ScanScope:
+    """Which scans count against the deployment (see the module's docstring).
+
+    `model_paths` are absolute. A scan file given for this report (`--scan`) counts alone."""
+    places = tuple(model_paths)
+    named = tuple(str(p) for p in places)
+    if scan_file is not None:
+        given = read_scan(scan_file)
+        return ScanScope((given,) if given else (), (), named)
+    newest: dict[str | None, ScanFacts] = {}
+    for scan in _recorded(home):
+        newest.setdefault(scan.target, scan)  # newest first: keep the first per path
+    ordered = list(newest.values())
+    if not places:
+        return ScanScope(tuple(ordered[:1]), tuple(ordered[1:]), named)
+    ours = tuple(s for s in ordered if _under(s.target, places))
+    others = tuple(s for s in ordered if not _under(s.target, places))
+    return ScanScope(ours, others, named)

@@ -25,6 +25,7 @@ def _no_directory(name: str, directory: DirectoryFacts) -> Evidence | None:
             ok=None,
             summary=f"the tenant directory could not be read: {directory.error}",
             origin=directory.origin,
+            advice="`sumun tenants list` shows why the tenant directory cannot be read",
         )
     if not directory.tenants:
         return Evidence(

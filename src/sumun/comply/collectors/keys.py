@@ -23,6 +23,8 @@ _SEALED = (
     "keys are sealed: the key registry cannot be verified (run the report against a running "
     "Sumun, or pass --share)"
 )
+# What to do about _SEALED: read the registry unsealed.
+_UNSEAL = "`sumun comply report --share SHARE …` (or run it while `sumun serve` is unsealed)"
 
 
 def _not_initialised(name: str, keys: KeyFacts) -> Evidence | None:
@@ -40,6 +42,7 @@ def _not_initialised(name: str, keys: KeyFacts) -> Evidence | None:
             ok=None,
             summary=f"key status unreadable: {keys.error}",
             origin=keys.origin,
+            advice="`sumun status` names what is wrong with the key layer",
         )
     return None
 
@@ -105,6 +108,7 @@ def backend(facts: Facts, params: Params, _subject: Registration | None) -> Evid
             summary=f"{shown} is configured but unreachable: {keys.backend_error}",
             origin=keys.origin,
             details=info,
+            advice=f"make the {shown} key backend reachable, then `sumun status`",
         )
     checked = "" if keys.backend_ok else " (reachability not checked while sealed)"
     return Evidence(
@@ -165,6 +169,7 @@ def suite(facts: Facts, params: Params, _subject: Registration | None) -> Eviden
             summary=f"deployment suite is {required}, but " + _SEALED,
             origin=origin,
             details=info,
+            advice=_UNSEAL,
         )
     return Evidence(
         collector=name,
@@ -181,7 +186,9 @@ def rotation(facts: Facts, params: Params, _subject: Registration | None) -> Evi
     if (problem := _not_initialised(name, keys)) is not None:
         return problem
     if not keys.verified:
-        return Evidence(collector=name, ok=None, summary=_SEALED, origin=keys.origin)
+        return Evidence(
+            collector=name, ok=None, summary=_SEALED, origin=keys.origin, advice=_UNSEAL
+        )
     max_days = param_float(params, "max_age_days", 365)
     enabled = [k for k in keys.keys if k.state is KeyState.ENABLED]
     ages: dict[str, str | int | float | bool | None] = {}
@@ -234,7 +241,7 @@ def tenant_keys(facts: Facts, _params: Params, _subject: Registration | None) ->
             advice="run `sumun ledger verify` and investigate how they were written",
         )
     if not keys.verified:
-        return Evidence(collector=name, ok=None, summary=_SEALED, origin=origin)
+        return Evidence(collector=name, ok=None, summary=_SEALED, origin=origin, advice=_UNSEAL)
     by_id = {k.key_id: k for k in keys.keys}
     states: dict[str, str | int | float | bool | None] = {}
     for tenant in facts.directory.tenants:
@@ -262,7 +269,9 @@ def destruction(facts: Facts, _params: Params, _subject: Registration | None) ->
     if (problem := _not_initialised(name, keys)) is not None:
         return problem
     if not keys.verified:
-        return Evidence(collector=name, ok=None, summary=_SEALED, origin=keys.origin)
+        return Evidence(
+            collector=name, ok=None, summary=_SEALED, origin=keys.origin, advice=_UNSEAL
+        )
     destroyed = [k for k in keys.keys if k.state is KeyState.DESTROYED]
     pending = [k for k in keys.keys if k.state is KeyState.PENDING_DESTRUCTION]
     overdue = [k for k in pending if k.destroy_after is not None and k.destroy_after < facts.now]

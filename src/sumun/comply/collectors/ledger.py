@@ -18,6 +18,7 @@ def _unreadable(name: str, ledger: LedgerFacts) -> Evidence | None:
         ok=None,
         summary=f"the ledger could not be read: {ledger.error}",
         origin=ledger.origin,
+        advice="`sumun ledger verify` names what is wrong with the ledger",
     )
 
 
@@ -172,6 +173,8 @@ def encrypted_payloads(facts: Facts, _params: Params, _subject: Registration | N
             summary=f"{activity.payload_not_envelope:,} stored payload(s) are not encrypted",
             origin=f"{ledger.origin}: payload headers",
             details={"encrypted": count, "suites": suites},
+            advice="treat as an incident: `sumun ledger verify`, and find what wrote payloads "
+            "outside the gateway",
         )
     return Evidence(
         collector=name,
@@ -204,6 +207,7 @@ def app_records(facts: Facts, _params: Params, subject: Registration | None) -> 
             summary="the ledger that keeps this app's records does not verify",
             origin=ledger.origin,
             details=info,
+            advice="`sumun ledger verify` — the app's records are only evidence once it passes",
         )
     return Evidence(
         collector=name,

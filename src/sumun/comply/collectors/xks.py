@@ -32,6 +32,7 @@ def _moot(name: str, facts: Facts) -> Evidence | None:
             ok=None,
             summary=f"the XKS tables could not be read: {xks.error}",
             origin=xks.origin,
+            advice="`sumun xks keystores list` shows why the XKS tables cannot be read",
         )
     if not xks.configured:
         listening = f"; xks.listen is {xks.listen} but no keystore exists" if xks.listen else ""
@@ -54,6 +55,7 @@ def _ledger_unusable(name: str, facts: Facts) -> Evidence | None:
             ok=None,
             summary=f"the ledger could not be read: {ledger.error}",
             origin=ledger.origin,
+            advice="`sumun ledger verify` names what is wrong with the ledger",
         )
     return None
 
@@ -76,6 +78,7 @@ def _keys_unreadable(name: str, facts: Facts, info: dict[str, DetailValue]) -> E
             + (keys.error or "this SUMUN_HOME is not initialised"),
             origin=xks.origin,
             details=info,
+            advice="`sumun status` names what is wrong with the key layer",
         )
     if not xks.keys:
         return Evidence(
@@ -97,6 +100,8 @@ def _keys_unreadable(name: str, facts: Facts, info: dict[str, DetailValue]) -> E
             "--share)",
             origin=xks.origin,
             details=info,
+            advice="`sumun comply report --share SHARE …` (or run it while `sumun serve` is "
+            "unsealed)",
         )
     return None
 
@@ -206,6 +211,7 @@ def uses_recorded(facts: Facts, _params: Params, _subject: Registration | None) 
             summary="the ledger could not be verified, so the record of XKS calls is unproven",
             origin=origin,
             details=info,
+            advice="`sumun ledger verify`",
         )
     if calls.calls == 0:
         return Evidence(

@@ -33,6 +33,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "compliance.evidence_count": ("Evidence ({n})", "증거 {n}건"),
     "compliance.advice": ("What to do", "조치 방법"),
     "compliance.remedy": ("How to fix", "개선 방법"),
+    "compliance.system": ("System", "시스템"),
+    "compliance.supporting": (
+        "This evidence supports but does not settle the item; an attestation is needed:",
+        "아래 근거는 이 항목을 뒷받침할 뿐 충족시키지는 않습니다. 증빙이 필요합니다:",
+    ),
+    "compliance.supporting_only": ("supporting only", "뒷받침 근거"),
     "compliance.unconfirmed": ("[unconfirmed source]", "[출처 미확인]"),
     "compliance.attested_by": ("attested by {by} (ledger #{seq})", "{by} 증빙(원장 #{seq})"),
     "compliance.status.satisfied": ("Satisfied", "충족"),

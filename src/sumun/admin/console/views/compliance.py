@@ -41,6 +41,7 @@ from sumun.admin.http.compliance_report import (
 )
 from sumun.admin.http.compliance_reviews import ReviewBody, Reviewed, ReviewList, ReviewQuery
 from sumun.admin.http.inputs import body_from
+from sumun.comply.present import attest_command, commands, for_people, marker
 from sumun.errors import ForbiddenError
 from sumun.store.model import Permission
 
@@ -58,11 +59,13 @@ async def _may(visit: Visit, name: str) -> bool:
 
 
 def _groups(report: ComplianceReport) -> list[dict[str, Any]]:
-    """The requirements under their instrument (AI Basic Act, PIPA, N2SF, KCMVP, CSAP)."""
+    """The requirements under their instrument (AI Basic Act, PIPA, N2SF, KCMVP, CSAP), as
+    people read them (`comply.present`: $SUMUN_HOME for the home's path, values in words)."""
+    shown = for_people(report.requirements, report.deployment.get("home"))
     return [
         {
             "source": source,
-            "items": [r for r in report.requirements if r["catalog_file"] == source["file"]],
+            "items": [r for r in shown if r["catalog_file"] == source["file"]],
         }
         for source in report.catalog
     ]
@@ -113,6 +116,9 @@ async def compliance(visit: Visit) -> Response:
         reviews=reviews,
         scan_param="" if scan_asked is None else f"&scan={scan_asked}",
         may_review=visit.who.principal.may(Permission.REVIEW),
+        cmd=commands,
+        marker=marker,
+        attest_command=attest_command,
     )
 
 
