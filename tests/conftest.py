@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.fixtures.fake_upstream",
     "tests.fixtures.redis",
     "tests.fixtures.netns",
+    "tests.fixtures.log_guard",  # no log record of the suite carries a key or a planted value
 ]

@@ -12,6 +12,7 @@
     │   ├── UnknownKeyError          no such key id / version
     │   ├── KeyDisabledError         the key (or version) is disabled
     │   ├── KeyDestroyedError        the key was crypto-shredded; its data is gone for good
+    │   │   └── ErasedError          (also a DecryptionError) our records say it was shredded
     │   └── KeyStateError            the operation is not allowed in the key's state
     ├── DecryptionError              opaque: tampered, moved, truncated or foreign ciphertext
     ├── KeystoreCorruptError         the keystore file fails its integrity check
@@ -53,6 +54,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DecryptionError",
+    "ErasedError",
     "ForbiddenError",
     "KeyDestroyedError",
     "KeyDisabledError",
@@ -151,6 +153,20 @@ class DecryptionError(SumunError):
 
     def __init__(self) -> None:
         super().__init__("decryption failed: the ciphertext is invalid, tampered or not ours")
+
+
+class ErasedError(KeyDestroyedError, DecryptionError):
+    """A decryption refused because our own records say its key was crypto-shredded: the key
+    registry records the key (or version) the envelope names as destroyed, or the DEK store
+    keeps the tombstone of the data subject's shredded DEK. The message says when, where that
+    is recorded. Said only from our own records, before any cryptographic check; everything
+    else (forgeries, bad tags, a data key we never issued) stays the opaque `DecryptionError`.
+    It is a DecryptionError too: code that catches failed decryptions still catches it."""
+
+    status = 410  # HTTP: Gone, on purpose
+
+    def __init__(self, message: str) -> None:
+        SumunError.__init__(self, message)
 
 
 class KeystoreCorruptError(SumunError):

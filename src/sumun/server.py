@@ -8,7 +8,9 @@ Signals are handled here once (uvicorn's per-server capture would let only one o
 Ctrl-C). A housekeeping task re-reads the key registry (revocations from other processes),
 checks the key backend (the gateway refuses traffic while it is unreachable), carries out due
 scheduled destructions and signs a ledger checkpoint every 10 s when the log has grown. Beside
-it, a task runs the scheduled rekey epochs (`keys.rekey_days`, `sumun.keys.epoch`).
+it, a task runs the scheduled rekey epochs (`keys.rekey_days`, `sumun.keys.epoch`). SIGHUP
+re-reads sumun.yaml and the policy without a restart (`sumun.gateway.reload`; systemd's
+`ExecReload=/bin/kill -HUP $MAINPID`).
 
 Graceful shutdown, on SIGTERM or SIGINT (a second signal stops waiting):
 
@@ -17,7 +19,8 @@ Graceful shutdown, on SIGTERM or SIGINT (a second signal stops waiting):
                  streams included, finish — for at most `server.drain_seconds`, after which
                  uvicorn cancels them (`timeout_graceful_shutdown`; each still gets its
                  `request-completed` entry)
-    2. close     the gateway's parts (upstream clients, limiter, directory)
+    2. close     the gateway's parts (upstream clients, limiter, directory); the spans still
+                 queued go to the trace exporter (sumun.telemetry)
     3. record    the keys are sealed (a key-event, the run's last entry), the ledger writer is
                  flushed and a final checkpoint signed over all of it, so the last signed tree
                  size is the ledger's size; the process exits 0
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import resource
@@ -38,6 +42,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.concurrency import run_in_threadpool
@@ -49,9 +54,13 @@ from sumun.errors import ConfigError, KeyStateError, SumunError
 from sumun.gateway.app import public_app
 from sumun.gateway.assemble import GatewayParts, build_gateway
 from sumun.gateway.guard import ConnectionLimits, guarded_protocol
+from sumun.gateway.live import Pinned
 from sumun.gateway.pipeline import Gateway
 from sumun.ledger.signing import SigningKeys
+from sumun.logs import configure as configure_logging
 from sumun.runtime import Runtime
+from sumun.telemetry import Telemetry
+from sumun.telemetry import start as start_telemetry
 
 __all__ = ["Listening", "serve"]
 
@@ -291,6 +300,28 @@ def _seal_and_checkpoint(runtime: Runtime) -> None:
     log.info("final ledger checkpoint at tree size %d", signed.size)
 
 
+def _pinned(app: Any, parts: GatewayParts) -> Any:
+    """Each request on the reloadable snapshot current when it arrived (gateway.live)."""
+    return app if parts.reloader is None else Pinned(app, parts.reloader.holder)
+
+
+def _reload(parts: GatewayParts) -> Callable[[str, dict[str, str]], dict[str, Any]] | None:
+    """What the admin channel and API call for `sumun reload` / `POST /reload`."""
+    reloader = parts.reloader
+    if reloader is None:
+        return None
+    return lambda actor, attrs: reloader.request(actor, attrs).to_json()
+
+
+def _handle_signals(loop: asyncio.AbstractEventLoop, drain: _Drain, parts: GatewayParts) -> None:
+    """SIGINT and SIGTERM drain; SIGHUP reloads (`systemctl reload`, sumun.gateway.reload)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, drain.request_exit)
+    if parts.reloader is not None:
+        parts.reloader.attach(loop)
+        loop.add_signal_handler(signal.SIGHUP, parts.reloader.on_signal)
+
+
 def _admin_api_config(
     runtime: Runtime, parts: GatewayParts, tls: tuple[Path, Path] | None, log_level: str
 ) -> uvicorn.Config:
@@ -308,7 +339,10 @@ def _admin_api_config(
         breaker=parts.breaker,
         limiter=parts.gateway.limiter,
         inflight=parts.gateway.inflight,
+        reload=_reload(parts),
     )
+    if parts.reloader is not None:  # its provider and route lists follow hot reloads
+        parts.reloader.follow(functools.partial(object.__setattr__, context, "settings"))
     conf = uvicorn.Config(
         admin_http_app(context),
         log_level=log_level,
@@ -441,6 +475,22 @@ def _check_tls(tls: tuple[Path, Path] | None) -> None:
         raise ConfigError(f"admin_api TLS certificate or key does not load: {exc}") from exc
 
 
+def _observed(settings: Settings, gateway: Gateway, telemetry: Telemetry) -> None:
+    """Traces and logs as configured (docs/observability.md): the gateway's tracer, and the
+    log handlers — set once the uvicorn configs exist, as each of them resets uvicorn's."""
+    gateway.tracer = telemetry.tracer
+    configure_logging(settings.logging)
+
+
+async def _close(runtime: Runtime, parts: GatewayParts, telemetry: Telemetry) -> None:
+    """Steps 2 and 3 of the shutdown (module docstring); the spans still queued are exported
+    before the keys are sealed."""
+    await parts.gateway.refusals.aclose()
+    await parts.aclose()
+    await run_in_threadpool(telemetry.shutdown)
+    await run_in_threadpool(_seal_and_checkpoint, runtime)
+
+
 async def serve(
     runtime: Runtime,
     *,
@@ -458,6 +508,7 @@ async def serve(
     _raise_descriptor_limit(settings.server.max_connections)
     public_sock, api_sock, tls = _listeners(settings, host, port, admin_port)
     xks = _xks_listener(settings, opened=[public_sock, api_sock])
+    telemetry = start_telemetry(settings)  # traces (off by default): docs/observability.md
     parts = build_gateway(runtime)
     token = prepare_run_dir(home)
     admin_sock = _bind_private_unix_socket(socket_path(home))
@@ -466,7 +517,13 @@ async def serve(
     servers = [
         _Server(
             uvicorn.Config(
-                admin_app(runtime, token, parts.killswitch, parts.gateway.inflight),
+                admin_app(
+                    runtime,
+                    token,
+                    parts.killswitch,
+                    parts.gateway.inflight,
+                    reload=_reload(parts),
+                ),
                 log_level=log_level,
                 lifespan="off",
                 timeout_graceful_shutdown=drain_seconds,
@@ -474,7 +531,10 @@ async def serve(
         ),
         _Server(
             uvicorn.Config(
-                public_app(runtime, parts.gateway, draining=lambda: parts.gateway.draining),
+                _pinned(
+                    public_app(runtime, parts.gateway, draining=lambda: parts.gateway.draining),
+                    parts,
+                ),
                 log_level=log_level,
                 lifespan="off",
                 access_log=False,
@@ -492,10 +552,10 @@ async def serve(
         sockets.append(api_sock)
     xks_url, close_xks = _add_xks(runtime, parts, xks, log_level, servers=servers, sockets=sockets)
     drain.servers = servers
+    _observed(settings, parts.gateway, telemetry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, drain.request_exit)
+    _handle_signals(loop, drain, parts)
     tasks = [
         asyncio.create_task(server.serve(sockets=[sock]))
         for server, sock in zip(servers, sockets, strict=True)
@@ -519,11 +579,9 @@ async def serve(
         stop.set()
         await housekeeping
         await flushing
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         socket_path(home).unlink(missing_ok=True)
         if close_xks is not None:
             close_xks()
-        await parts.gateway.refusals.aclose()
-        await parts.aclose()
-        await run_in_threadpool(_seal_and_checkpoint, runtime)
+        await _close(runtime, parts, telemetry)

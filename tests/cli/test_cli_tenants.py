@@ -37,6 +37,8 @@ KEY_FIELDS = {
     "rpm",
     "tpm",
     "token_budget",
+    "spend_budget",  # micro-units of spend_currency (issue 18)
+    "spend_currency",
 }
 TENANT_FIELDS = {
     "name",
@@ -47,6 +49,8 @@ TENANT_FIELDS = {
     "tpm",
     "token_budget",
     "created_at",
+    "spend_budget",
+    "spend_currency",
 }
 
 

@@ -27,6 +27,7 @@ from `$SUMUN_HOME/run/admin.token` (0600), rotated at every start.
     GET  /admin/v1/providers             the kill switch's view of the providers
     POST /admin/v1/providers/{name}/cut  {"reason"?}    (recorded in the ledger)
     POST /admin/v1/providers/{name}/restore
+    POST /admin/v1/reload                re-read sumun.yaml and the policy (sumun.gateway.reload)
 
 Errors: `{"error": {"type": "<SumunError subclass>", "message": "..."}}` with 4xx/5xx.
 """
@@ -159,7 +160,11 @@ class _Handlers:
         self._service = runtime.keys
         self._ledger = runtime.ledger
         self._killswitch = killswitch
-        self._providers = {p.name for p in runtime.settings.providers}
+        self._runtime = runtime
+
+    @property
+    def _providers(self) -> set[str]:  # read each time: a reload may add or remove providers
+        return {p.name for p in self._runtime.settings.providers}
 
     @property
     def _lc(self) -> KeyLifecycle:
@@ -310,10 +315,18 @@ def admin_app(
     token: str,
     killswitch: KillSwitch | None = None,
     inflight: InFlight | None = None,
+    *,
+    reload: Callable[[str, dict[str, str]], Any] | None = None,
 ) -> Starlette:
-    """`inflight`: the gateway's running requests, which `seal` stops first."""
+    """`inflight`: the gateway's running requests, which `seal` stops first; `reload`: the
+    node's hot reload (`sumun reload`), None when it serves no gateway."""
     expected = f"Bearer {token}".encode()
     h = _Handlers(runtime, killswitch, inflight)
+
+    def reloaded(_key: str | None, _body: dict[str, Any], actor: str) -> Any:
+        if reload is None:
+            raise UsageError("this Sumun serves no gateway: nothing to reload")
+        return reload(actor, {})
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -355,5 +368,6 @@ def admin_app(
             Route("/admin/v1/providers", guarded(h.providers), methods=["GET"]),
             post("/providers/{name}/cut", h.provider_cut),
             post("/providers/{name}/restore", h.provider_restore),
+            post("/reload", reloaded),
         ]
     )

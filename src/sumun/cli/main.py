@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 import typer.core
@@ -14,6 +14,7 @@ import typer.main
 from typer._click.core import Command, Context
 
 from sumun import __version__
+from sumun.cli import _help
 from sumun.cli.common import (
     JsonOpt,
     PassOpt,
@@ -31,6 +32,8 @@ from sumun.errors import UsageError
 
 __all__ = ["app", "main"]
 
+_help.install()  # help names types in words (TEXT, INTEGER), never <bool> or <list[str]>
+
 # Sub-commands load on first use: `sumun scan` must not pay for the gateway's imports, nor
 # `sumun pii detect` for the ledger's. name -> (module, attribute): a Typer sub-app, or a
 # `register(app)` function that adds top-level commands.
@@ -46,6 +49,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "scan": ("sumun.cli.scan", "register"),
     "serve": ("sumun.cli.serve", "register"),
     "demo": ("sumun.cli.serve", "register"),
+    "reload": ("sumun.cli.reload", "register"),
 }
 
 
@@ -116,12 +120,23 @@ def init(
         Suite | None, typer.Option(help="AEAD suite for this deployment's data")
     ] = None,
     passphrase: PassOpt = False,
+    backend: Annotated[
+        Literal["embedded", "pkcs11", "openbao"] | None,
+        typer.Option(help="key backend, recorded for every later command (default: keys.backend)"),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create the master key and seal it; print the custodian shares ONCE."""
     base = settings()
     if suite is not None:
         base = base.model_copy(update={"keys": base.keys.model_copy(update={"suite": suite})})
+    if backend is not None:
+        if "backend" in base.keys.model_fields_set and base.keys.backend != backend:
+            raise UsageError(
+                f"--backend {backend}, but the configuration (keys.backend or "
+                f"SUMUN_KEYS_BACKEND) says {base.keys.backend}: choose one"
+            )
+        base = base.model_copy(update={"keys": base.keys.model_copy(update={"backend": backend})})
     if passphrase and (custodians is not None or threshold is not None):
         raise UsageError("choose --custodians/--threshold or --passphrase, not both")
     from sumun.runtime import open_runtime

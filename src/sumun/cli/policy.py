@@ -1,4 +1,5 @@
-"""`sumun policy check|explain`: validate the policy file; dry-run a request through it.
+"""`sumun policy init|check|apply|explain`: write a sample policy, validate one, enforce one
+everywhere, dry-run a request through it.
 
 `explain` runs exactly what the gateway runs at admission — PII detection, classification, the
 PII rules and provider profiles for each target of the route — without keys, ledger or network,
@@ -9,6 +10,7 @@ the decision with its rule ids, and the text as it would leave.
 from __future__ import annotations
 
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ import typer
 from rich.table import Table
 
 from sumun import config
+from sumun._fs import atomic_write, private_dir
 from sumun.cli.common import JsonOpt, PassOpt, ShareOpt, handle_errors, settings
 from sumun.cli.render import console, print_json
 from sumun.errors import UsageError
@@ -44,6 +47,63 @@ def _policy() -> None:
 
 def _load(path: Path | None, base: config.Settings) -> Policy:
     return config.load_policy(base) if path is None else config.read_policy(path)
+
+
+def _sample() -> bytes:
+    """The commented sample policy (the built-in policy written out), from the package."""
+    return (resources.files("sumun.policy") / "data" / "sample.yaml").read_bytes()
+
+
+def _init_target(base: config.Settings) -> Path:
+    """Where `policy init` writes by default: the file the configuration names, else the
+    home's `policy.yaml` (read when sumun.yaml names none)."""
+    if base.policy_file is None:
+        return base.home / "policy.yaml"
+    path = base.policy_file
+    if not path.is_absolute() and base.config_file is not None:
+        path = base.config_file.parent / path
+    return path
+
+
+@app.command()
+@handle_errors
+def init(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="where to write it (default: the policy file Sumun reads)"),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a commented sample policy (the built-in one, spelled out) to edit."""
+    base = settings()
+    target = path if path is not None else _init_target(base)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory", advice="name a file, e.g. policy.yaml")
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists", advice="use --force to overwrite it")
+    body = _sample()
+    try:
+        if path is None and base.policy_file is None:
+            private_dir(base.home)  # the home, as `sumun init` makes it
+        atomic_write(target, body, mode=0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    if json_out:
+        print_json({"path": str(target), "bytes": len(body)})
+        return
+    console.print(
+        f"wrote a sample policy to [bold]{target}[/] (the built-in policy, commented)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"next: edit it, then `sumun policy check {target}` and "
+        f"`sumun policy explain --policy {target} --text …`",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Coroutine
 from typing import Annotated, Any
 
@@ -20,7 +21,10 @@ from sumun.cli.common import (
     settings,
 )
 from sumun.cli.render import console, err_console, print_json, render_status
+from sumun.config import Settings
 from sumun.errors import StateError
+from sumun.logs import configure as configure_logging
+from sumun.logs import effective_level
 from sumun.runtime import Runtime, open_runtime
 from sumun.server import Listening
 from sumun.server import serve as run_server
@@ -42,6 +46,38 @@ AdminPortOpt = Annotated[
         "--admin-port", help="admin API port (default 8481; 0 with --port 0: any free port)"
     ),
 ]
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class LogLevel(enum.StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+LogFormatOpt = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format", help="json: one JSON object per line on stderr (default: logging.format)"
+    ),
+]
+LogLevelOpt = Annotated[LogLevel | None, typer.Option("--log-level", help="default: logging.level")]
+
+
+def _logging(conf: Settings, log_format: LogFormat | None, log_level: LogLevel | None) -> Settings:
+    """`conf` with the command line's logging options applied, and logging set up by it
+    (sumun.logs) before anything else runs, so start-up records are formatted too."""
+    update = {"format": log_format, "level": log_level}
+    changed = {k: str(v) for k, v in update.items() if v is not None}
+    if changed:
+        conf = conf.model_copy(update={"logging": conf.logging.model_copy(update=changed)})
+    configure_logging(conf.logging)
+    return conf
 
 
 def _admin_port(port: int | None, admin_port: int | None) -> int | None:
@@ -147,7 +183,14 @@ def _run(
 
     try:
         _event_loop_run(
-            run_server(runtime, host=host, port=port, admin_port=admin_port, on_ready=on_ready)
+            run_server(
+                runtime,
+                host=host,
+                port=port,
+                admin_port=admin_port,
+                on_ready=on_ready,
+                log_level=effective_level(runtime.settings.logging),
+            )
         )
     finally:
         runtime.close()
@@ -173,9 +216,11 @@ def register(app: typer.Typer) -> None:
         shares: ShareOpt = None,
         passphrase: PassOpt = False,
         json_out: JsonOpt = False,
+        log_format: LogFormatOpt = None,
+        log_level: LogLevelOpt = None,
     ) -> None:
         """Run Sumun. It starts sealed unless shares are given; `sumun unseal` opens it."""
-        conf = settings()
+        conf = _logging(settings(), log_format, log_level)
         runtime = open_runtime(conf)
         service = runtime.keys
         if not service.initialised:
@@ -200,9 +245,11 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="port (default 8480)")] = None,
         admin_port: AdminPortOpt = None,
         json_out: JsonOpt = False,
+        log_format: LogFormatOpt = None,
+        log_level: LogLevelOpt = None,
     ) -> None:
         """Initialise a demo deployment if there is none, unseal it and serve it."""
-        conf = settings()
+        conf = _logging(settings(), log_format, log_level)
         if "operator_tenant" not in conf.admin_api.model_fields_set:
             # The demo's admin key (of the demo tenant) runs the demo deployment: it may cut.
             admin_api = conf.admin_api.model_copy(update={"operator_tenant": DEMO_TENANT})

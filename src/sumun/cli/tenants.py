@@ -17,9 +17,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from sumun.cli._spend_options import BudgetKrwOpt, BudgetUsdOpt, spend_choice, spend_text
 from sumun.cli.common import JsonOpt, handle_errors, home_settings, settings
 from sumun.cli.render import console, err_console, print_json
 from sumun.errors import UsageError
+from sumun.keys.shredded import refuse_shredded_name
 from sumun.store.control import open_control
 from sumun.store.directory import UNCHANGED, Directory
 from sumun.store.model import App, Role, Tenant, VirtualKey
@@ -57,6 +59,7 @@ class Clearable(enum.StrEnum):
     RPM = "rpm"
     TPM = "tpm"
     TOKEN_BUDGET = "token-budget"  # noqa: S105 - a field name, not a secret
+    SPEND_BUDGET = "spend-budget"
 
 
 @contextmanager
@@ -115,6 +118,11 @@ def create(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a tenant (the AI notice is on unless --no-ai-notice)."""
+    control = open_control(settings())
+    try:
+        refuse_shredded_name(control.documents, name)  # a shredded tenant's name stays its own
+    finally:
+        control.close()
     with _directory() as directory:
         tenant = directory.create_tenant(
             name,
@@ -180,6 +188,8 @@ def update(
     rpm: RpmOpt = None,
     tpm: TpmOpt = None,
     token_budget: TenantBudgetOpt = None,
+    budget_krw: BudgetKrwOpt = None,
+    budget_usd: BudgetUsdOpt = None,
     clear: Annotated[
         list[Clearable] | None,
         typer.Option("--clear", help="unset a field (no limit, default notice); repeatable"),
@@ -194,6 +204,7 @@ def update(
         Clearable.RPM: rpm,
         Clearable.TPM: tpm,
         Clearable.TOKEN_BUDGET: token_budget,
+        Clearable.SPEND_BUDGET: spend_choice(budget_krw, budget_usd),
     }
     both = sorted(field.value for field in cleared if given[field] is not None)
     if both:
@@ -216,13 +227,14 @@ def update(
             rpm=pick(Clearable.RPM),
             tpm=pick(Clearable.TPM),
             token_budget=pick(Clearable.TOKEN_BUDGET),
+            spend_budget=pick(Clearable.SPEND_BUDGET),
         )
     if json_out:
         print_json(_record(tenant))
         return
     console.print(
         f"updated tenant [bold]{tenant.name}[/] (AI notice {'on' if tenant.ai_notice else 'off'};"
-        f" {_limits(tenant.rpm, tenant.tpm, tenant.token_budget)})",
+        f" {_limits(tenant.rpm, tenant.tpm, tenant.token_budget)}{spend_text(tenant)})",
         highlight=False,
     )
 
@@ -281,13 +293,18 @@ def keys_issue(
     budget: Annotated[
         int | None, typer.Option("--budget", min=1, help="total tokens for this key")
     ] = None,
+    budget_krw: BudgetKrwOpt = None,
+    budget_usd: BudgetUsdOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Issue a virtual API key. It is printed this once: Sumun keeps only its hash."""
+    spend = spend_choice(budget_krw, budget_usd)
     with _directory() as directory:
         key, api_key = directory.issue_key(
             tenant, app=app_name, user=user, role=role, rpm=rpm, tpm=tpm, token_budget=budget
         )
+        if spend is not None:
+            key = directory.update_key_limits(key.key_id, spend_budget=spend)
     if json_out:
         print_json({**_record(key), "api_key": api_key})
         return
@@ -295,7 +312,8 @@ def keys_issue(
         f"issued key [bold]{key.key_id}[/] for tenant {key.tenant}"
         + (f", app {key.app}" if key.app else "")
         + (f", user {key.user}" if key.user else "")
-        + f" (role {key.role.value}; {_limits(key.rpm, key.tpm, key.token_budget)})",
+        + f" (role {key.role.value}; {_limits(key.rpm, key.tpm, key.token_budget)}"
+        + f"{spend_text(key)})",
         highlight=False,
     )
     err_console.print(
@@ -330,10 +348,32 @@ def keys_list(tenant: TenantFilter = None, json_out: JsonOpt = False) -> None:
             _opt(k.user),
             k.role.value,
             state,
-            _limits(k.rpm, k.tpm, k.token_budget),
+            _limits(k.rpm, k.tpm, k.token_budget) + spend_text(k),
             _when(k.created_at),
         )
     console.print(table)
+
+
+@keys_app.command("budget")
+@handle_errors
+def keys_budget(
+    key_id: Annotated[str, typer.Argument(help="the key id (from `keys list`)")],
+    budget_krw: BudgetKrwOpt = None,
+    budget_usd: BudgetUsdOpt = None,
+    clear: Annotated[bool, typer.Option("--clear", help="lift the key's spend budget")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set or lift a key's spend budget (KRW or USD; priced by `prices:` in sumun.yaml)."""
+    spend = spend_choice(budget_krw, budget_usd)
+    if (spend is None) == (not clear):
+        raise UsageError("give one of --budget-krw, --budget-usd or --clear")
+    with _directory() as directory:
+        key = directory.update_key_limits(key_id, spend_budget=spend)
+    if json_out:
+        print_json(_record(key))
+        return
+    text = spend_text(key).removeprefix("; ") or "no spend budget"
+    console.print(f"key [bold]{key.key_id}[/]: {text}", highlight=False)
 
 
 @keys_app.command("revoke")

@@ -13,7 +13,9 @@ from sumun.gateway.limits import make_limiter
 from sumun.gateway.metrics import Metrics
 from sumun.gateway.pipeline import Gateway
 from sumun.gateway.policy_source import PolicySource
+from sumun.gateway.reload import Reloader, initial_live
 from sumun.gateway.router import Router
+from sumun.gateway.spend import PriceTable
 from sumun.gateway.upstream.base import ProviderAdapter, UpstreamError
 from sumun.gateway.upstream.factory import make_adapter
 from sumun.gateway.usage import UsageFlusher, UsageRollup
@@ -37,12 +39,16 @@ class GatewayParts:
     watcher: ControlWatcher
     breaker: Breaker  # each provider's circuit (the console shows its state)
     usage: UsageFlusher  # the overview's counts, flushed by the server (`run(stop)`)
+    reloader: Reloader | None = None  # hot reload of sumun.yaml and the policy (gateway.reload)
 
     async def aclose(self) -> None:
         self.watcher.stop()
         self.killswitch.stop()
-        for adapter in self.adapters.values():
-            await adapter.aclose()
+        if self.reloader is not None:  # the adapters in force now, and any still draining
+            await self.reloader.aclose()
+        else:
+            for adapter in self.adapters.values():
+                await adapter.aclose()
         self.gateway.limiter.close()
         self.gateway.directory.close()
         if self.gateway.vault is not None:
@@ -79,11 +85,6 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
 
     policy = PolicySource(settings, documents)
     admission = Admission(settings, policy.load(), is_cut=killswitch.is_cut)
-
-    def reload_policy(_generation: int) -> None:
-        policy.reload(admission.replace_policy)
-
-    watcher.subscribe("policy", reload_policy)
     router = Router(
         settings.routes,
         adapters,
@@ -91,13 +92,23 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         breaker=breaker,
         on_failure=on_failure,
     )
+    # The router, admission and adapters live in one snapshot a reload replaces whole; the
+    # gateway reads them through views of the snapshot each request is pinned to.
+    reloader = Reloader(
+        runtime,
+        initial_live(runtime, router, admission, adapters, policy),
+        breaker=breaker,
+        is_cut=killswitch.is_cut,
+        on_failure=on_failure,
+    )
+    reloader.subscribe(watcher)  # a policy applied, or a reload, on any node
     gateway = Gateway(
         runtime,
         directory=directory,
         limiter=make_limiter(settings.gateway),
-        router=router,
+        router=reloader.router,
         metrics=metrics,
-        admission=admission,
+        admission=reloader.admission,
         max_body_bytes=settings.gateway.max_body_bytes,
         vault=PseudonymVault(control.vault_database()),
         pseudonym_retention_seconds=settings.gateway.pseudonym_retention_days * 86400,
@@ -105,11 +116,13 @@ def build_gateway(runtime: Runtime) -> GatewayParts:
         default_output_reservation=settings.gateway.default_output_reservation,
         ledger_payload_max_bytes=settings.gateway.ledger_payload_max_bytes,
         usage=UsageRollup(),
+        prices=PriceTable.from_config(settings.prices),
     )
     store = control.usage  # opened here, once: the flusher and the admin API share it
     usage = UsageFlusher(gateway.usage, lambda: store)
+    reloader.bind(gateway)
     watcher.start()  # every subscriber is in place
-    return GatewayParts(gateway, killswitch, adapters, watcher, breaker, usage)
+    return GatewayParts(gateway, killswitch, adapters, watcher, breaker, usage, reloader)
 
 
 def admin_change_entry(

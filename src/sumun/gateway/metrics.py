@@ -58,6 +58,20 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        # Spend at the operator's prices (sumun.gateway.spend), in whole units of its currency;
+        # by app as well as tenant (apps are few; keys are not labelled, as elsewhere).
+        self.spend = Counter(
+            "sumun_spend_total",
+            "Cost of answers at the configured prices, in whole KRW or USD",
+            ["tenant", "app", "currency"],
+            registry=self.registry,
+        )
+        self.unpriced = Counter(
+            "sumun_unpriced_answers_total",
+            "Answers whose cost is unknown: no price for the model that served them",
+            ["tenant", "provider", "model"],
+            registry=self.registry,
+        )
         self.refusals = Counter(
             "sumun_refusals_total",
             "Refusals of authenticated callers before admission, by rule, and how recorded",

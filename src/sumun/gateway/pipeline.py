@@ -56,6 +56,10 @@ from sumun.gateway.limits import Headroom, Limiter
 from sumun.gateway.metrics import Metrics
 from sumun.gateway.refusals import RefusalLog, classify_refusal, refusal_entry
 from sumun.gateway.router import Attempt, Router
+from sumun.gateway.spend import PriceTable
+from sumun.gateway.spend_budget import Hold
+from sumun.gateway.spend_meter import SpendMeter
+from sumun.gateway.tracing import NO_TRACE, RequestTrace, Tracer
 from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
 from sumun.gateway.usage import UsageRollup
 from sumun.gateway.wire import (
@@ -114,6 +118,8 @@ class _Context:
     completed: bool = False
     reserved: int = 0  # budget tokens charged at admission, not yet settled
     headroom: Headroom | None = None  # the per-minute limits as the check saw them
+    spend: tuple[Hold, ...] = ()  # spend held against spend budgets, not yet settled
+    trace: RequestTrace = NO_TRACE  # spans and the request log event (gateway/tracing.py)
 
 
 class Gateway:
@@ -134,9 +140,13 @@ class Gateway:
         default_output_reservation: int = 1024,
         ledger_payload_max_bytes: int = 4 * 1024 * 1024,
         usage: UsageRollup | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.runtime = runtime
         self.usage = usage or UsageRollup()  # the overview's counts (gateway/usage.py)
+        self.spend = SpendMeter(  # costs and spend budgets (gateway/spend_meter.py)
+            prices or PriceTable(), metrics=metrics, usage=self.usage, limiter=limiter
+        )
         self.ledger_payload_max_bytes = ledger_payload_max_bytes
         self.default_output_reservation = default_output_reservation
         self.detection_budget_seconds = detection_budget_seconds
@@ -159,11 +169,13 @@ class Gateway:
         # drain ran out of time is recorded as such, not as a client that went away.
         self.draining = False
         self.inflight = InFlight()  # what `sumun seal` stops first (admin channel)
+        self.tracer = Tracer()  # traces off; the server sets the configured one (sumun.telemetry)
 
     # -- the pipeline -----------------------------------------------------------------------
 
     async def handle(self, request: Request, endpoint: Endpoint, wire: Wire) -> Response:
         ctx = _Context(uuid.uuid4().hex, time.perf_counter(), endpoint, wire)
+        ctx.trace = self.tracer.begin(request.headers, endpoint)
         try:
             self._ready()
             ctx.principal = self.directory.authenticate(_bearer(request, wire))
@@ -176,10 +188,14 @@ class Gateway:
                 endpoint=endpoint,
                 default_output=self.default_output_reservation,
             )
+            spend = self.spend.estimate(
+                tenant.limits, ctx.principal.limits, partial(self._targets, parsed.model), estimate
+            )
             admitted = self.limiter.check(
-                ctx.principal, tenant.limits, ctx.principal.limits, reserve=estimate
+                ctx.principal, tenant.limits, ctx.principal.limits, reserve=estimate, spend=spend
             )
             ctx.reserved, ctx.headroom = admitted.reserved, admitted.headroom
+            ctx.spend = admitted.spend
             route = self.router.route(parsed.model)  # unknown model ⇒ 404, nothing recorded
             decide = partial(
                 self.admission.decide,
@@ -216,6 +232,7 @@ class Gateway:
                 return self._fail(ctx, StoppedError(ctx.ticket.reason or "sealed"))
             outcome, status = self._cancelled()
             self._completed(ctx, status=status, outcome=outcome)
+            ctx.trace.end(ctx, status, "none")
             raise
         except Exception as exc:
             self._refund(ctx)
@@ -236,6 +253,13 @@ class Gateway:
         """A request that failed before any answer came back spent nothing: release it."""
         if ctx.reserved:
             self._settle(ctx, 0)
+        if ctx.spend and ctx.principal is not None:
+            holds, ctx.spend = ctx.spend, ()
+            self.spend.refund(ctx.principal, holds)
+
+    def _targets(self, alias: str) -> list[tuple[str, str]]:
+        """(provider, model) of each target of the route for `alias` (a spend estimate)."""
+        return [(t.provider, t.model) for t in self.router.route(alias).targets]
 
     def _cancelled(self) -> tuple[str, int]:
         """(outcome, status) of a request cancelled before its answer was complete."""
@@ -413,9 +437,15 @@ class Gateway:
     ) -> None:
         assert ctx.principal  # noqa: S101
         reported = tokens_in is not None or tokens_out is not None
+        ctx.trace.usage(tokens_in, tokens_out)
         total = (tokens_in or 0) + (tokens_out or 0)
         # Nothing reported (a stream cut before its usage chunk): the reservation stands.
         self._settle(ctx, total if reported else ctx.reserved)
+        holds, ctx.spend = ctx.spend, ()
+        used = (tokens_in or 0, tokens_out or 0) if reported else None
+        self.spend.account(
+            ctx.principal, holds, provider=attempt.provider, model=attempt.model, tokens=used
+        )
         if tokens_in:
             self.metrics.tokens.labels("in", attempt.provider, ctx.principal.tenant).inc(tokens_in)
         if tokens_out:
@@ -430,7 +460,8 @@ class Gateway:
             reply: Reply = await adapter.complete(c)
             return reply
 
-        reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
+        traced = ctx.trace.around(send)
+        reply, attempt = await self.router.run(call.body["model"], call, traced, self._allowed(ctx))
         self._account(ctx, attempt, reply.usage.tokens_in, reply.usage.tokens_out)
         answer = dict(reply.body)
         scan, restore = filters = self._filters(ctx, attempt.provider)
@@ -491,7 +522,8 @@ class Gateway:
             reply: StreamReply = await adapter.stream(c)
             return reply
 
-        reply, attempt = await self.router.run(call.body["model"], call, send, self._allowed(ctx))
+        traced = ctx.trace.around(send)
+        reply, attempt = await self.router.run(call.body["model"], call, traced, self._allowed(ctx))
         notice = self._notice(ctx)
         scan, restore = filters = self._filters(ctx, attempt.provider)
         transcript = bytearray()
@@ -564,6 +596,7 @@ class Gateway:
         self.metrics.latency.labels(ctx.endpoint, str(stream).lower()).observe(
             time.perf_counter() - ctx.started
         )
+        ctx.trace.end(ctx, status, provider)
 
     def _fail(self, ctx: _Context, exc: Exception, refused_seq: int | None = None) -> Response:
         status, message, code = classify_failure(exc)
@@ -589,5 +622,6 @@ class Gateway:
         kind = exc.kind if isinstance(exc, UpstreamError) else type(exc).__name__
         outcome = exc.outcome if isinstance(exc, StoppedError) else f"error-{kind}"
         self._completed(ctx, status=status, outcome=outcome)
+        ctx.trace.failed(exc)
         self._observe(ctx, status, getattr(exc, "provider", "none"), stream=False)
         return error_response(ctx.wire, status, message, code=code, headers=headers)

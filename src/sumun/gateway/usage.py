@@ -9,6 +9,10 @@ one (bounded: past `max_keys` pending keys, new keys are dropped and counted in 
 
 Only admitted requests are counted (each has a decision); refusals before admission (401,
 limits) are in the Prometheus metrics and, for known callers, the ledger.
+
+Spend (`record_spend`, from the answer's tokens at the price table's price) is accumulated per
+minute, tenant, app, key and currency the same way and flushed with the counts into the spend
+rollup (`sumun.store.spend`); an answer whose cost is unknown is counted as such.
 """
 
 from __future__ import annotations
@@ -26,8 +30,18 @@ from starlette.concurrency import run_in_threadpool
 
 from sumun.errors import SumunError
 from sumun.gateway.admission import Decision
+from sumun.gateway.spend import Money
 from sumun.ledger.entry import EntryMeta
-from sumun.store.usage import UsageCounts, UsageKey, UsageRow, UsageStore, latency_bucket
+from sumun.store.spend import UNPRICED, SpendKey, SpendStore
+from sumun.store.usage import (
+    RETENTION_SECONDS,
+    SPANS,
+    UsageCounts,
+    UsageKey,
+    UsageRow,
+    UsageStore,
+    latency_bucket,
+)
 
 __all__ = ["DECISIONS", "UsageFlusher", "UsageRollup", "decision_label", "node_name"]
 
@@ -59,6 +73,7 @@ class UsageRollup:
     def __init__(self, *, max_keys: int = 100_000) -> None:
         self._lock = threading.Lock()
         self._pending: dict[UsageKey, UsageCounts] = {}
+        self._spend: dict[SpendKey, list[int]] = {}  # [micros, answers]
         self._max_keys = max_keys
         self.dropped = 0  # requests not counted because the pending table was full
 
@@ -84,6 +99,36 @@ class UsageRollup:
             counts.tokens_in += meta.tokens_in or 0
             counts.tokens_out += meta.tokens_out or 0
             counts.histogram()[slot] += 1
+
+    def record_spend(
+        self, tenant: str, app: str | None, key_id: str, cost: Money | None, *, time_s: float
+    ) -> None:
+        """Count one answer's cost; None: its cost is unknown (no price for its model)."""
+        seconds = int(time_s)
+        currency = UNPRICED if cost is None else cost.currency
+        key = SpendKey(seconds - seconds % _MINUTE, tenant, app or "", key_id, currency)
+        with self._lock:
+            total = self._spend.get(key)
+            if total is None:
+                if len(self._spend) >= self._max_keys:
+                    self.dropped += 1
+                    return
+                total = self._spend[key] = [0, 0]
+            total[0] += 0 if cost is None else cost.micros
+            total[1] += 1
+
+    def take_spend(self) -> list[tuple[SpendKey, int, int]]:
+        """The spend accumulated since the last take: (key, micros, answers)."""
+        with self._lock:
+            pending, self._spend = self._spend, {}
+        return [(k, v[0], v[1]) for k, v in pending.items()]
+
+    def give_back_spend(self, rows: list[tuple[SpendKey, int, int]]) -> None:
+        with self._lock:
+            for key, micros, answers in rows:
+                total = self._spend.setdefault(key, [0, 0])
+                total[0] += micros
+                total[1] += answers
 
     def take(self) -> list[UsageRow]:
         """Everything accumulated since the last take (the table starts empty again)."""
@@ -129,18 +174,27 @@ class UsageFlusher:
     def flush(self) -> int:
         """One flush (blocking: run it in a worker thread); the number of rows written."""
         rows = self.rollup.take()
+        spend = self.rollup.take_spend()
         try:
             store = self._store()
             store.add(self.node, rows)
         except SumunError as exc:
             self.rollup.give_back(rows)
+            self.rollup.give_back_spend(spend)
             log.warning("usage rollup not flushed (kept for the next try): %s", exc)
             return 0
+        try:
+            if spend:
+                SpendStore(store.db).add(self.node, spend, SPANS)
+        except SumunError as exc:
+            self.rollup.give_back_spend(spend)
+            log.warning("spend rollup not flushed (kept for the next try): %s", exc)
         now = self._clock()
         if now - self._last_purge >= self.purge_every:
             self._last_purge = now
             try:
                 store.purge(now)
+                SpendStore(store.db).purge(RETENTION_SECONDS, now)
             except SumunError as exc:
                 log.warning("old usage rows not purged: %s", exc)
         return len(rows)

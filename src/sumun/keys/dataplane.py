@@ -28,6 +28,7 @@ from sumun.config import KeysConfig
 from sumun.crypto.hazmat.aead import KEY_SIZE, NONCE_SIZE, AeadCipher, Suite, new_cipher
 from sumun.errors import (
     DecryptionError,
+    ErasedError,
     KeyDestroyedError,
     KeyDisabledError,
     KeyStateError,
@@ -47,6 +48,10 @@ _MAX_CACHED_DEKS = 50_000
 
 
 _REFRESH_SECONDS = 0.2
+
+
+def _utc(when: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
 
 
 @dataclass
@@ -181,7 +186,11 @@ class Envelopes:
             if doomed(cached.key_id, cached.version):
                 del self._cache[dek_id]
 
-    def _check_usable(self, key_id: str, version: int) -> None:
+    def _check_usable(self, key_id: str, version: int, *, reading: bool = False) -> None:
+        """Raise unless `version` of `key_id` may be used now. `reading`: for a decryption,
+        a key or version the registry records as destroyed is `ErasedError` (with the date
+        when the registry has it: a destroyed key never changes again, so its `updated_at`
+        is when it was destroyed)."""
         if self._monotonic() >= self._next_refresh:
             self.refresh()
         if version in self._usable.get(key_id, ()):
@@ -197,6 +206,11 @@ class Envelopes:
         if record is None:
             raise UnknownKeyError(f"no key {key_id!r}")
         if record.state is KeyState.DESTROYED:
+            if reading:
+                raise ErasedError(
+                    f"erased (crypto-shredded on {_utc(record.updated_at)}): "
+                    f"key {key_id!r} was destroyed; this data is gone for good"
+                )
             raise KeyDestroyedError(f"key {key_id!r} was destroyed; this data is gone for good")
         if record.state is KeyState.DISABLED:
             raise KeyDisabledError(f"key {key_id!r} is disabled")
@@ -209,6 +223,10 @@ class Envelopes:
         if found is None:
             raise UnknownKeyError(f"key {key_id!r} has no version {version}")
         if found.state is VersionState.DESTROYED:
+            if reading:
+                raise ErasedError(
+                    f"erased (crypto-shredded): key {key_id!r} version {version} was destroyed"
+                )
             raise KeyDestroyedError(f"key {key_id!r} version {version} was destroyed")
         raise KeyDisabledError(f"key {key_id!r} version {version} is disabled")
 
@@ -321,7 +339,7 @@ class Envelopes:
         if cached is None or cached.expires <= self._monotonic():
             cached = self._load(header)
         else:
-            self._check_usable(cached.key_id, cached.version)
+            self._check_usable(cached.key_id, cached.version, reading=True)
         if cached.suite is not header.suite or cached.key_id != header.key_id:
             raise DecryptionError()
         return cached.cipher.decrypt(header.nonce, blob[end:], blob[:end] + context.encode())
@@ -331,14 +349,21 @@ class Envelopes:
         if row is None:
             # Shredded subject, destroyed version, or a DEK id that never existed: opaque, but
             # a destroyed or disabled key or version says so.
-            self._check_usable(header.key_id, header.kek_version)
+            self._check_usable(header.key_id, header.kek_version, reading=True)
             raise DecryptionError()
+        if row.erased and row.key_id == header.key_id:
+            # A shredded subject's tombstone (dek_store): our own record of the erasure.
+            self._check_usable(row.key_id, header.kek_version, reading=True)
+            raise ErasedError(
+                f"erased (crypto-shredded on {_utc(row.created_at)}): this record's data "
+                f"subject was shredded under key {row.key_id!r}"
+            )
         # The header names the version the DEK was first wrapped under; a rekey epoch
         # (sumun.keys.epoch) may since have rewrapped it under a newer one, never an older one.
         # Revocation applies to the version that wraps it now.
         if row.key_id != header.key_id or row.kek_version < header.kek_version:
             raise DecryptionError()
-        self._check_usable(row.key_id, row.kek_version)
+        self._check_usable(row.key_id, row.kek_version, reading=True)
         dek = self._backend.unwrap(
             row.key_id,
             row.kek_version,

@@ -6,6 +6,14 @@ and one scope: `window:<n>` (tenant × time window) or `subject:<ref>` (one data
 that person's records can be shredded by deleting their DEKs). `ref` is an HMAC of the subject
 id, so the store never holds the identifier itself. A rekey epoch (`sumun.keys.epoch`) rewraps
 a row under a newer KEK version in place: same id, same scope, same DEK.
+
+Shredding a subject overwrites its rows with tombstones: the wrapped DEK becomes empty, the
+scope `erased`, the version 0 and `created_at` the time of the shred. The DEK is gone exactly as
+with a delete (the same secure-delete and checkpoint follow); what stays is the DEK id — which
+every envelope header carries anyway — so a later decryption of that subject's record can say
+"erased (crypto-shredded on DATE)" from our own records instead of the opaque error. Tombstones
+are never rewrapped nor counted (no KEK version is 0), and go with their key when it is
+destroyed.
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import BackendUnavailableError, StoreError
 from sumun.store.database import Database, Row
 
-__all__ = ["DekRow", "DekStore", "Rewrapped", "wrap_aad"]
+__all__ = ["ERASED_SCOPE", "DekRow", "DekStore", "Rewrapped", "wrap_aad"]
 
 _COLUMNS = "dek_id, key_id, kek_version, scope, suite, wrapped, created_at"
+ERASED_SCOPE = "erased"  # a shredded subject's tombstone: no DEK, created_at = when shredded
 
 
 def wrap_aad(dek_id: bytes, key_id: str, version: int, scope: str) -> bytes:
@@ -38,6 +47,11 @@ class DekRow:
     suite: Suite
     wrapped: bytes
     created_at: float
+
+    @property
+    def erased(self) -> bool:
+        """A tombstone: this DEK was shredded at `created_at` (its subject's erasure)."""
+        return self.scope == ERASED_SCOPE
 
     @classmethod
     def from_row(cls, found: Row) -> DekRow:
@@ -109,8 +123,9 @@ class DekStore:
             raise BackendUnavailableError(f"DEK store read failed: {exc}") from exc
         return DekRow.from_row(rows[0]) if rows else None
 
-    def delete_scope(self, key_id: str, scope: str) -> list[bytes]:
-        """Erase the wrapped DEKs of one scope; return their ids."""
+    def delete_scope(self, key_id: str, scope: str, *, erased_at: float) -> list[bytes]:
+        """Erase the wrapped DEKs of one scope, leaving tombstones dated `erased_at`; return
+        their ids."""
         with self._db.write("erase DEKs in", change=False) as tx:
             ids = [
                 bytes(r[0])
@@ -118,7 +133,11 @@ class DekStore:
                     "SELECT dek_id FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope)
                 )
             ]
-            tx.execute("DELETE FROM deks WHERE key_id = ? AND scope = ?", (key_id, scope))
+            tx.execute(
+                "UPDATE deks SET wrapped = ?, scope = ?, kek_version = 0, created_at = ?"
+                " WHERE key_id = ? AND scope = ?",
+                (b"", ERASED_SCOPE, erased_at, key_id, scope),
+            )
         self._db.erase_deleted("deks")
         return ids
 

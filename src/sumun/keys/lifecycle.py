@@ -526,8 +526,8 @@ class KeyLifecycle:
 
     def shred_subject(self, key_id: str, subject_scope: str, *, actor: str) -> KeyRecord:
         _require(self._registry.load(), key_id)
-        erased = self._deks.delete_scope(key_id, subject_scope)
         now = self._clock()
+        erased = self._deks.delete_scope(key_id, subject_scope, erased_at=now)
         record, intent = self._journal(
             key_id,
             lambda record: replace(record, shred_epoch=record.shred_epoch + 1, updated_at=now),

@@ -50,7 +50,7 @@ from sumun.keys.secret import MasterKey
 from sumun.store.control import Control, open_control
 from sumun.store.documents import Documents
 
-__all__ = ["KeyService", "KeyStatus", "make_backend"]
+__all__ = ["KeyService", "KeyStatus", "deployment_settings", "make_backend"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +85,39 @@ class KeyStatus:
         }
 
 
-def make_backend(settings: Settings, seal_info: seal.SealInfo, master_key: MasterKey) -> KekBackend:
-    """Build the deployment's backend. The backend is fixed at `sumun init` time."""
-    kind = seal_info.backend
-    if settings.keys.backend != kind:
+def deployment_settings(settings: Settings, seal_info: seal.SealInfo) -> Settings:
+    """These settings with the key backend and suite recorded at `sumun init` (home.json).
+
+    The backend is fixed at init: later commands need not repeat `SUMUN_KEYS_BACKEND` (nor the
+    suite), so where the configuration (sumun.yaml, environment) does not choose them, the
+    recorded ones are used. A configuration that explicitly names another backend is refused
+    with a ConfigError saying which one the deployment uses.
+    """
+    keys = settings.keys
+    chosen = keys.model_fields_set
+    if "backend" in chosen and keys.backend != seal_info.backend:
+        where = f"keys.backend in {settings.config_file}" if settings.config_file else None
+        said = " or ".join(filter(None, ["SUMUN_KEYS_BACKEND", where]))
         raise ConfigError(
-            f"this SUMUN_HOME was initialised with the {kind} backend, "
-            f"but the configuration says {settings.keys.backend}"
+            f"this deployment was initialised with the {seal_info.backend} key backend, "
+            f"but {said} says {keys.backend}",
+            advice=f"set it to {seal_info.backend}, or remove it: the backend recorded at "
+            "`sumun init` is used",
         )
+    update: dict[str, Any] = {}
+    if keys.backend != seal_info.backend:
+        update["backend"] = seal_info.backend
+    if "suite" not in chosen and keys.suite is not seal_info.suite:
+        update["suite"] = seal_info.suite
+    if not update:
+        return settings
+    return settings.model_copy(update={"keys": keys.model_copy(update=update)})
+
+
+def make_backend(settings: Settings, seal_info: seal.SealInfo, master_key: MasterKey) -> KekBackend:
+    """Build the deployment's backend: the one recorded at `sumun init` time."""
+    settings = deployment_settings(settings, seal_info)
+    kind = seal_info.backend
     if kind == "embedded":
         from sumun.keys.backends.embedded import EmbeddedBackend
 
@@ -262,6 +287,7 @@ class KeyService:
                 return
             info = self.seal_info()
             try:
+                self.settings = deployment_settings(self.settings, info)
                 backend = self._backend_factory(self.settings, info, master_key)
             except BaseException:
                 master_key.wipe()

@@ -65,6 +65,10 @@ _KEY_COLUMNS = 'key_id, tenant, app, "user", role, created_at, revoked_at, rpm, 
 _TENANT_COLUMNS = (
     "name, ai_notice, notice_text, default_data_class, rpm, tpm, token_budget, created_at"
 )
+# Read with the columns above (INSERTs leave these NULL: set by `update_*`; schema v3).
+_SPEND_COLUMNS = ", spend_budget, spend_currency"
+_KEY_READ = _KEY_COLUMNS + _SPEND_COLUMNS
+_TENANT_READ = _TENANT_COLUMNS + _SPEND_COLUMNS
 
 
 class Unchanged(enum.Enum):
@@ -122,6 +126,20 @@ def _check_limit(what: str, value: int | None) -> int | None:
     return value
 
 
+def _spend_changes(spend: tuple[str, int] | Unchanged | None) -> dict[str, object]:
+    """The columns a spend budget change sets: (currency, micro-units), or None to lift it."""
+    if isinstance(spend, Unchanged):
+        return {}
+    if spend is None:
+        return {"spend_budget": None, "spend_currency": None}
+    currency, micros = spend
+    if currency not in ("KRW", "USD"):
+        raise UsageError(f"unknown currency {currency!r}: use KRW or USD")
+    if isinstance(micros, bool) or not isinstance(micros, int) or micros < 1:
+        raise UsageError("a spend budget must be a positive amount (or unset for no limit)")
+    return {"spend_budget": micros, "spend_currency": currency}
+
+
 def _check_text(what: str, value: str | None, limit: int) -> str | None:
     if value is not None and (
         not value.strip() or len(value) > limit or any(ord(c) < 32 for c in value)
@@ -131,14 +149,16 @@ def _check_text(what: str, value: str | None, limit: int) -> str | None:
 
 
 def _tenant(row: tuple[Any, ...]) -> Tenant:
-    name, notice, text, data_class, rpm, tpm, budget, created = row
-    return Tenant(str(name), bool(notice), text, data_class, rpm, tpm, budget, float(created))
+    name, notice, text, data_class, rpm, tpm, budget, created, *spend = row
+    return Tenant(
+        str(name), bool(notice), text, data_class, rpm, tpm, budget, float(created), *spend
+    )
 
 
 def _key(row: tuple[Any, ...]) -> VirtualKey:
-    key_id, tenant, app, user, role, created, revoked, rpm, tpm, budget = row
+    key_id, tenant, app, user, role, created, revoked, rpm, tpm, budget, *spend = row
     return VirtualKey(
-        key_id, tenant, app, user, Role(role), float(created), revoked, rpm, tpm, budget
+        key_id, tenant, app, user, Role(role), float(created), revoked, rpm, tpm, budget, *spend
     )
 
 
@@ -249,7 +269,7 @@ class Directory:
     def _load(self, key_id: str) -> _Cached:
         with self._lock:
             row = self._one(
-                f"SELECT digest, {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+                f"SELECT digest, {_KEY_READ} FROM keys WHERE key_id = ?",  # noqa: S608
                 (key_id,),
             )
             if row is None:
@@ -316,9 +336,11 @@ class Directory:
         rpm: int | Unchanged | None = UNCHANGED,
         tpm: int | Unchanged | None = UNCHANGED,
         token_budget: int | Unchanged | None = UNCHANGED,
+        spend_budget: tuple[str, int] | Unchanged | None = UNCHANGED,
     ) -> Tenant:
-        """Change the given fields; None clears a field (no limit, the default notice)."""
-        changes: dict[str, object] = {}
+        """Change the given fields; None clears a field (no limit, the default notice).
+        `spend_budget`: (currency, micro-units), see `Limits`."""
+        changes: dict[str, object] = _spend_changes(spend_budget)
         if not isinstance(ai_notice, Unchanged):
             changes["ai_notice"] = int(ai_notice)
         if not isinstance(notice_text, Unchanged):
@@ -359,7 +381,7 @@ class Directory:
 
     def _tenant_row(self, name: str) -> Tenant:
         row = self._one(
-            f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE name = ?",  # noqa: S608
+            f"SELECT {_TENANT_READ} FROM tenants WHERE name = ?",  # noqa: S608
             (name,),
         )
         if row is None:
@@ -367,7 +389,7 @@ class Directory:
         return _tenant(row)
 
     def list_tenants(self) -> list[Tenant]:
-        rows = self._db.read(f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY name")  # noqa: S608
+        rows = self._db.read(f"SELECT {_TENANT_READ} FROM tenants ORDER BY name")  # noqa: S608
         return [_tenant(row) for row in rows]
 
     # -- apps ------------------------------------------------------------------------------
@@ -486,7 +508,7 @@ class Directory:
 
     def _key_row(self, key_id: str) -> VirtualKey:
         row = self._one(
-            f"SELECT {_KEY_COLUMNS} FROM keys WHERE key_id = ?",  # noqa: S608
+            f"SELECT {_KEY_READ} FROM keys WHERE key_id = ?",  # noqa: S608
             (key_id,),
         )
         if row is None:
@@ -500,12 +522,14 @@ class Directory:
         rpm: int | Unchanged | None = UNCHANGED,
         tpm: int | Unchanged | None = UNCHANGED,
         token_budget: int | Unchanged | None = UNCHANGED,
+        spend_budget: tuple[str, int] | Unchanged | None = UNCHANGED,
     ) -> VirtualKey:
         """Change a key's limits; None lifts one. Every node sees it with the next generation
-        (the cached principal carries the limits, so the cache is dropped)."""
+        (the cached principal carries the limits, so the cache is dropped). `spend_budget`:
+        (currency, micro-units), see `Limits`."""
         if not _KEY_ID_RE.fullmatch(key_id):
             raise UsageError(f"bad key id {key_id!r}: 10 characters of a-z 2-7")
-        changes: dict[str, object] = {}
+        changes: dict[str, object] = _spend_changes(spend_budget)
         for column, value in (("rpm", rpm), ("tpm", tpm), ("token_budget", token_budget)):
             if not isinstance(value, Unchanged):
                 changes[column] = _check_limit(column.replace("_", " "), value)
@@ -552,7 +576,7 @@ class Directory:
             )
             params += [after, after, after]
         rows = self._db.read(
-            f"SELECT {_KEY_COLUMNS} FROM keys WHERE {' AND '.join(where)}"  # noqa: S608
+            f"SELECT {_KEY_READ} FROM keys WHERE {' AND '.join(where)}"  # noqa: S608
             " ORDER BY created_at, key_id LIMIT ?",
             (*params, count + 1),
         )
@@ -568,11 +592,11 @@ class Directory:
     def list_keys(self, tenant: str | None = None) -> list[VirtualKey]:
         if tenant is None:
             rows = self._db.read(
-                f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, key_id"  # noqa: S608
+                f"SELECT {_KEY_READ} FROM keys ORDER BY created_at, key_id"  # noqa: S608
             )
         else:
             rows = self._db.read(
-                f"SELECT {_KEY_COLUMNS} FROM keys WHERE tenant = ?"  # noqa: S608
+                f"SELECT {_KEY_READ} FROM keys WHERE tenant = ?"  # noqa: S608
                 " ORDER BY created_at, key_id",
                 (tenant,),
             )

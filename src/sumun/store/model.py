@@ -75,6 +75,10 @@ class Limits:
     rpm: int | None = None
     tpm: int | None = None
     token_budget: int | None = None
+    # A total spend budget in micro-units (1/1,000,000 won or dollar) of `spend_currency`
+    # ("KRW" or "USD"); both None: none (sumun.gateway.spend_budget).
+    spend_budget: int | None = None
+    spend_currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +91,12 @@ class Tenant:
     tpm: int | None
     token_budget: int | None
     created_at: float  # Unix seconds
+    spend_budget: int | None = None  # micro-units of `spend_currency` (see Limits)
+    spend_currency: str | None = None
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.rpm, self.tpm, self.token_budget)
+        return Limits(self.rpm, self.tpm, self.token_budget, self.spend_budget, self.spend_currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,8 @@ class VirtualKey:
     rpm: int | None
     tpm: int | None
     token_budget: int | None
+    spend_budget: int | None = None  # micro-units of `spend_currency` (see Limits)
+    spend_currency: str | None = None
 
     @property
     def revoked(self) -> bool:
@@ -121,7 +129,7 @@ class VirtualKey:
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.rpm, self.tpm, self.token_budget)
+        return Limits(self.rpm, self.tpm, self.token_budget, self.spend_budget, self.spend_currency)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ must never write to tables it does not understand.
     v1  tenants, apps, keys (virtual API keys), provider_cuts       (wave 1's store.db)
     v2  control_meta (the generation), documents (sealed root blob, key registry, signing-key
         envelope, register, …), deks (wrapped DEKs), pseudonym_maps (the vault)
+    v3  tenants.spend_budget/spend_currency, keys.spend_budget/spend_currency (issue 18)
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ _V2 = (
     *VAULT_TABLES,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# A spend budget per tenant and per key (sumun.gateway.spend_budget): micro-units of a currency.
+_V3 = tuple(
+    f"ALTER TABLE {table} ADD COLUMN {column}"
+    for table in ("tenants", "keys")
+    for column in ("spend_budget {int}", "spend_currency TEXT")
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 
 _TYPES = {

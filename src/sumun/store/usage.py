@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sumun.store.database import Database
+from sumun.store.spend import SPEND_TABLE
 
 __all__ = [
     "GROUPS",
@@ -66,8 +67,9 @@ _TABLE = (
     + ", ".join(f"{c} {{int}} NOT NULL" for c in _COUNTS)
     + ", PRIMARY KEY (span, scope, dim, bucket, name, node))"
 )
-USAGE_TABLES: tuple[str, ...] = (_TABLE + " WITHOUT ROWID",)  # SQLite's own file
-_PG_TABLES: tuple[str, ...] = (_TABLE,)
+# With the spend rollup (sumun.store.spend), which lives beside it.
+USAGE_TABLES: tuple[str, ...] = (_TABLE + " WITHOUT ROWID", SPEND_TABLE + " WITHOUT ROWID")
+_PG_TABLES: tuple[str, ...] = (_TABLE, SPEND_TABLE)
 _PG_CREATE_LOCK = 0x53554D53_0002  # two nodes starting at once create the table once
 
 # Built from the constant column names above; no input reaches the text.

@@ -10,6 +10,7 @@ as its routes.
     audit.py       every change an `admin-change` ledger entry naming its actor
     providers.py   providers and the kill switch        tenants.py   tenants, apps, limits
     api_keys.py    virtual API keys                      ledger.py    ledger metadata, proofs
+    spend_budgets.py  spend budgets of keys and tenants (KRW, USD)
     ledger_more.py consistency, checkpoints, payloads    status.py    status and metrics
     policy.py      view, validate, apply, explain        kek.py       the key layer, seal/unseal
     compliance.py  register and attestations             compliance_reviews.py  oversight

@@ -1,5 +1,5 @@
 """Virtual API keys: `GET|POST /tenants/{tenant}/api-keys`, `POST /api-keys/{key_id}/revoke`,
-`POST /api-keys/{key_id}/limits`.
+`POST /api-keys/{key_id}/limits` (spend budgets: `sumun.admin.http.spend_budgets`).
 
 The list is paged, oldest key first: `count` a page (default 100, at most 1000), `after` the
 last key id of the previous page (`next_after` of its answer), `q` a key id prefix or part of
@@ -17,7 +17,7 @@ disable, destroy), as on the local admin channel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,7 @@ from sumun.admin.http.inputs import BodyModel, NoBody, NoQuery, QueryModel
 from sumun.admin.http.operation import Call, Operation
 from sumun.admin.http.tenants import NewLimits, budget_used, existing_tenant, limit_attrs
 from sumun.errors import ConflictError, NotFoundError, UsageError
+from sumun.gateway.spend import Money
 from sumun.store.directory import MAX_PAGE
 from sumun.store.model import Permission, Role, VirtualKey
 
@@ -50,6 +51,10 @@ class ApiKey(BaseModel):
     used: int | None = Field(
         default=None, description="tokens charged against its budget (see `listTenants`)"
     )
+    spend_budget: str | None = Field(
+        default=None, description="its spend budget, a decimal amount of `spend_currency`"
+    )
+    spend_currency: Literal["KRW", "USD"] | None = None
 
 
 class ApiKeys(BaseModel):
@@ -104,6 +109,10 @@ def _view(key: VirtualKey) -> dict[str, Any]:
         "rpm": key.rpm,
         "tpm": key.tpm,
         "token_budget": key.token_budget,
+        "spend_budget": None
+        if key.spend_budget is None or key.spend_currency not in ("KRW", "USD")
+        else str(Money(key.spend_currency, key.spend_budget).amount),  # type: ignore[arg-type]
+        "spend_currency": key.spend_currency if key.spend_budget is not None else None,
     }
 
 

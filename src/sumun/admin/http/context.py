@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sumun.config import Settings
 from sumun.gateway.breaker import Breaker
@@ -37,6 +38,8 @@ class AdminContext:
     breaker: Breaker  # each provider's circuit breaker on this node
     limiter: Limiter  # the gateway's limits: the admin API reads budget usage from it
     inflight: InFlight | None = None  # the gateway's running requests (a seal ends them first)
+    # The node's hot reload (`POST /reload`, sumun.gateway.reload): (actor, attrs) -> outcome.
+    reload: Callable[[str, dict[str, str]], dict[str, Any]] | None = None
 
     @property
     def operator_tenant(self) -> str:

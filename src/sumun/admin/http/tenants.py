@@ -28,6 +28,7 @@ from sumun.errors import (
     NotFoundError,
     UsageError,
 )
+from sumun.keys.shredded import refuse_shredded_name
 from sumun.store.directory import UNCHANGED, Unchanged
 from sumun.store.model import App as AppRecord
 from sumun.store.model import Permission
@@ -214,6 +215,7 @@ def create_tenant(ctx: AdminContext, call: Call[NoQuery, NewTenant]) -> TenantCr
     body = call.body
     if any(t.name == body.name for t in ctx.directory.list_tenants()):
         raise ConflictError(f"tenant {body.name!r} already exists")
+    refuse_shredded_name(ctx.control.documents, body.name)
     writable(ctx)
     tenant = ctx.directory.create_tenant(
         body.name,

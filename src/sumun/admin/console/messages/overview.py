@@ -19,6 +19,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overview.usage.errors": ("Errors", "오류"),
     "overview.usage.tokens": ("Tokens", "토큰"),
     "overview.usage.tokens_in": ("Tokens in", "입력 토큰"),
+    "overview.usage.spend": ("Spend", "비용"),
+    "overview.usage.unpriced": ("{n} of unknown cost", "비용 미상 {n}건"),
     "overview.usage.tokens_out": ("Tokens out", "출력 토큰"),
     "overview.usage.requests_title": ("Requests over time", "시간대별 요청 수"),
     "overview.usage.requests_desc": (

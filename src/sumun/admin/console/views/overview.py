@@ -18,7 +18,8 @@ from sumun.admin.console.web import Visit
 from sumun.admin.http.providers import Providers
 from sumun.admin.http.status import Status
 from sumun.admin.http.tenants import Tenants
-from sumun.admin.http.usage import WINDOWS, Usage, UsageQuery, UsageSeries
+from sumun.admin.http.usage import WINDOWS, Spend, Usage, UsageQuery, UsageSeries
+from sumun.gateway.spend import Money
 from sumun.gateway.usage import DECISIONS
 
 __all__ = ["overview"]
@@ -44,6 +45,19 @@ def _figures(s: UsageSeries) -> dict[str, str]:
         "p50": "—" if p50 is None else milliseconds(p50),
         "p99": "—" if p99 is None else milliseconds(p99),
     }
+
+
+def spend_figure(t: Translate, spend: Spend) -> str:
+    """The window's spend per currency ("₩12,340 · $1.25"), and answers of unknown cost."""
+    parts: list[str] = []
+    for currency in ("KRW", "USD"):
+        micros = sum(line.micros for line in spend.tenants if line.currency == currency)
+        if micros:
+            parts.append(Money(currency, micros).text())
+    unknown = sum(line.answers for line in spend.tenants if line.currency == "none")
+    if unknown:
+        parts.append(t("overview.usage.unpriced", n=f"{unknown:,}"))
+    return " · ".join(parts) or "—"
 
 
 def _time_charts(t: Translate, usage: Usage, window: str) -> list[dict[str, object]]:
@@ -181,7 +195,7 @@ async def overview(visit: Visit) -> Response:
         tenants=len(tenants),
         window=window,
         windows=list(WINDOWS),
-        figures=_figures(by_decision.total),
+        figures={**_figures(by_decision.total), "spend": spend_figure(t, by_decision.spend)},
         charts=_time_charts(t, by_decision, label),
         breakdowns=breakdowns,
     )
