@@ -37,6 +37,16 @@ FORBIDDEN = {
         "sumun.comply",
         "sumun.scan",
     ),
+    # `sumun doctor` reads the stores, the key backends and the config; only the CLI runs it.
+    "doctor": (
+        "sumun.cli",
+        "sumun.admin",
+        "sumun.server",
+        "sumun.gateway",
+        "sumun.xks",
+        "sumun.comply",
+        "sumun.scan",
+    ),
     # comply and scan read the others; only the CLI and the admin API/console import them.
     "comply": ("sumun.cli", "sumun.admin", "sumun.server"),
     "scan": (

@@ -50,6 +50,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "serve": ("sumun.cli.serve", "register"),
     "demo": ("sumun.cli.serve", "register"),
     "reload": ("sumun.cli.reload", "register"),
+    "doctor": ("sumun.cli.doctor", "register"),
 }
 
 
