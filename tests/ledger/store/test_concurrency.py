@@ -112,6 +112,16 @@ def test_worker_processes_share_one_sequencer(backend: Backend) -> None:
     assert_consistent(store)
 
 
+def _settled_size(store: LedgerStore, *, quiet_s: float = 0.5, limit_s: float = 10.0) -> int:
+    size, since, deadline = store.size(), time.monotonic(), time.monotonic() + limit_s
+    while time.monotonic() - since < quiet_s and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = store.size()
+        if now != size:
+            size, since = now, time.monotonic()
+    return size
+
+
 def test_sigkill_mid_append_loses_nothing_committed(backend: Backend) -> None:
     backend.open().close()
     for round_ in range(2):
@@ -129,7 +139,10 @@ def test_sigkill_mid_append_loses_nothing_committed(backend: Backend) -> None:
         printed = parse_lines(first_line + rest)
         assert len(printed) > 1
         store = backend.open()
-        size = store.size()
+        # A COMMIT the worker sent just before it died may still complete on a database server
+        # (PostgreSQL finishes a transaction whose client is gone): read the size once it has
+        # settled, or the append below would race that last batch.
+        size = _settled_size(store)
         # Every size the worker saw returned is durable...
         assert max(int(line["size"]) for line in printed) <= size
         ranges, start = [], 0
