@@ -7,6 +7,7 @@ alone (no backend imports another); no module-level mutable state in the key lay
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,131 @@ def test_policy_does_no_io() -> None:
         if name.split(".")[0] in _IO_MODULES
     ]
     assert not offenders, "\n".join(offenders)
+
+
+# -- the allow-list: what each part of src/sumun may import --------------------------------------
+#
+# Every package and every top-level module is a "unit"; a unit may import only the units listed
+# for it. A new unit, or a new edge, is a decision: add it here (and to docs/architecture.md)
+# rather than letting the layering drift. The direction of ARCHITECTURE: cli → server → admin,
+# gateway → ledger → keys → crypto; store and policy below the key layer; errors and config at
+# the bottom.
+_BASE = frozenset({"errors", "config"})
+ALLOWED: dict[str, frozenset[str]] = {
+    "errors": frozenset(),
+    "_fs": frozenset({"errors"}),
+    "_pg": frozenset({"errors"}),
+    # config imports the crypto suites' names and the policy's types; config_errors (each
+    # sumun.yaml problem at its line) is imported lazily by config.load.
+    "config": frozenset({"errors", "crypto", "policy", "config_errors"}),
+    "config_errors": _BASE,
+    "crypto": frozenset({"errors"}),
+    "policy": _BASE,
+    "scan": frozenset({"errors"}),
+    "store": _BASE | {"_fs", "_pg", "policy"},
+    "keys": _BASE | {"_fs", "crypto", "store"},
+    "ledger": _BASE | {"_fs", "_pg", "crypto", "keys", "store"},
+    "runtime": _BASE | {"_fs", "keys", "ledger", "store"},
+    "doctor": _BASE | {"_pg", "keys", "store"},
+    "xks": _BASE | {"crypto", "keys", "ledger", "policy", "runtime", "store"},
+    "gateway": _BASE | {"config_errors", "keys", "ledger", "policy", "runtime", "store"},
+    "logs": _BASE,
+    "telemetry": _BASE | {"gateway"},
+    "comply": _BASE | {"_fs", "gateway", "keys", "ledger", "policy", "runtime", "scan", "store"},
+    "admin": _BASE
+    | {"_fs", "comply", "crypto", "gateway", "keys", "ledger", "policy", "runtime", "scan"}
+    | {"store", "xks"},
+    "server": _BASE
+    | {"admin", "gateway", "ledger", "logs", "policy", "runtime", "telemetry", "xks"},
+    "cli": _BASE
+    | {"_fs", "admin", "comply", "crypto", "doctor", "gateway", "keys", "ledger", "logs"}
+    | {"policy", "runtime", "scan", "server", "store", "xks"},
+}
+
+
+def _unit(path: Path) -> str:
+    parts = path.relative_to(SRC).parts
+    return parts[0].removesuffix(".py")
+
+
+def _units() -> set[str]:
+    return {_unit(p) for p in SRC.rglob("*.py") if p.name != "__init__.py" or len(p.parts) > 1}
+
+
+def test_every_package_and_top_level_module_is_on_the_allow_list() -> None:
+    listed = set(ALLOWED)
+    found = _units() - {"__init__"}
+    assert found - listed == set(), "new units: add them to ALLOWED (and docs/architecture.md)"
+    assert listed - found == set(), "ALLOWED names units that no longer exist"
+
+
+@pytest.mark.parametrize("unit", sorted(ALLOWED))
+def test_each_unit_imports_only_what_it_is_allowed(unit: str) -> None:
+    paths = _modules(unit) if (SRC / unit).is_dir() else [SRC / f"{unit}.py"]
+    offenders = sorted(
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in paths
+        for name in _imports(path)
+        if name.startswith("sumun.")
+        and (target := name.split(".")[1]) != unit
+        and target in ALLOWED  # `sumun.X.Y` where X is a unit (not a name imported from one)
+        and target not in ALLOWED[unit]
+    )
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_relative_imports() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}:{node.lineno}"
+        for path in sorted(SRC.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert not offenders, "import from sumun.… explicitly:\n" + "\n".join(offenders)
+
+
+_MUTABLE_CALLS = frozenset(
+    {"dict", "list", "set", "defaultdict", "deque", "OrderedDict", "Counter"}
+)
+_CONSTANT = re.compile(r"_?[A-Z][A-Z0-9_]*")
+
+
+def _mutable(value: ast.expr) -> bool:
+    if isinstance(value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        return name in _MUTABLE_CALLS
+    return False
+
+
+def test_no_module_level_mutable_state_anywhere() -> None:
+    """State lives in objects that are built and passed, never in a module: no `global`, and a
+    module-level list, dict or set is a constant (UPPER_CASE) or `__all__`."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(SRC)
+        offenders += [
+            f"{where}:{node.lineno}: `global`"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Global)
+        ]
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets, value = [node.target], node.value
+            else:
+                continue
+            if not _mutable(value):
+                continue
+            offenders += [
+                f"{where}:{node.lineno}: {target.id}"
+                for target in targets
+                if isinstance(target, ast.Name)
+                and target.id != "__all__"
+                and not _CONSTANT.fullmatch(target.id)
+            ]
+    assert not offenders, "module-level mutable state:\n" + "\n".join(offenders)
