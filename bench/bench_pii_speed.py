@@ -9,10 +9,11 @@ paragraphs, about one number every 650 bytes (the issue-5 target input, as bench
 reports it); `prose` — the same prose without identifiers; `records` — the ~150-byte records
 themselves (mostly identifiers: per-call cost dominates); `dense` — 200 8 KB documents made of
 records only (shuffled, joined by blank lines: what `eval_pii.py --throughput` now calls its
-mixed documents). MB is 10^6 UTF-8 bytes. The process pins itself to one core
-(`os.sched_setaffinity`); each figure is the best of --reps passes, and with --baseline the two
-detectors alternate pass by pass so that noise from other work on a shared machine hits both
-alike.
+mixed documents). MB is 10^6 UTF-8 bytes. Last, the p50 detection time of one 4 KB
+Korean prompt (the first `mixed` document cut to 4096 bytes), calls alternating. The process
+pins itself to one core (`os.sched_setaffinity`); each figure is the best of --reps passes,
+and with --baseline the two detectors alternate pass by pass so that noise from other work on
+a shared machine hits both alike.
 
 --baseline REV also times the detector as it was at git revision REV (its `sumun.policy.pii`
 files are read with `git show` into a temporary package), e.g. `--baseline HEAD` before a
@@ -105,6 +106,22 @@ def measure(detectors: dict[str, Detect], texts: list[str], reps: int) -> dict[s
     return {name: size / sec / 1e6 for name, sec in best.items()}
 
 
+def prompt_4k(texts: list[str]) -> str:
+    """A 4 KB Korean prompt: the first `mixed` document cut to 4096 UTF-8 bytes."""
+    return prose_documents(texts, n_docs=1)[0].encode()[:4096].decode(errors="ignore")
+
+
+def p50_us(detectors: dict[str, Detect], prompt: str, calls: int = 2000) -> dict[str, float]:
+    """Median detection time of one prompt per detector, calls alternating between them."""
+    times: dict[str, list[float]] = {name: [] for name in detectors}
+    for _ in range(calls):
+        for name, detect in detectors.items():
+            t0 = time.perf_counter()
+            detect(prompt)
+            times[name].append(time.perf_counter() - t0)
+    return {name: sorted(ts)[len(ts) // 2] * 1e6 for name, ts in times.items()}
+
+
 def profile(detect: Detect, texts: list[str], top: int = 25) -> None:
     prof = cProfile.Profile()
     prof.enable()
@@ -145,8 +162,15 @@ def main() -> None:
             cells = "  ".join(f"{k} {r:7.1f}" for k, r in rates.items())
             ratio = f"  x{rates['current'] / rates['baseline']:.2f}" if "baseline" in rates else ""
             print(f"{name:<8} {cells}{ratio}")
+    texts = loads["records"][: len(loads["records"]) // 4]
+    p50 = {k: round(us, 1) for k, us in p50_us(detectors, prompt_4k(texts)).items()}
     if args.json:
-        print(json.dumps({"cpu": cpu, "reps": args.reps, "mb_per_s": results}, indent=2))
+        out = {"cpu": cpu, "reps": args.reps, "mb_per_s": results, "p50_us_4kb_prompt": p50}
+        print(json.dumps(out, indent=2))
+    else:
+        cells = "  ".join(f"{k} {us:7.1f}" for k, us in p50.items())
+        ratio = f"  x{p50['baseline'] / p50['current']:.2f}" if "baseline" in p50 else ""
+        print(f"4 KB prompt, p50 µs: {cells}{ratio}")
 
 
 if __name__ == "__main__":
