@@ -247,6 +247,14 @@ def register(app: typer.Typer) -> None:
                 "1 s per 64 MiB; 0: no limit)",
             ),
         ] = None,
+        cache: Annotated[
+            Path | None,
+            typer.Option(
+                "--cache",
+                help="keep per-file results in DIR and reuse them while a file and the "
+                "scanner are unchanged (repeated scans in CI)",
+            ),
+        ] = None,
     ) -> None:
         """Audit the AI supply chain: model files, AI SDK use, endpoints and their jurisdiction."""
         from sumun.scan.engine import scan as run_scan
@@ -263,7 +271,9 @@ def register(app: typer.Typer) -> None:
         if chosen is None and output is not None:
             chosen = _infer(output)
         with _trusting(trust_module or []), _progress() as progress:
-            result = run_scan(path, workers=workers, progress=progress, time_limit=time_limit)
+            result = run_scan(
+                path, workers=workers, progress=progress, time_limit=time_limit, cache=cache
+            )
         if record:
             import time
 

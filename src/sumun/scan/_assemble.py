@@ -87,7 +87,9 @@ def assemble_components(raw: Iterable[Component]) -> list[Component]:
     normal = [_normalised(c) for c in raw]
     normal.extend(_dataset_components(normal))
     merged: dict[tuple[object, ...], Component] = {}
-    for component in sorted(normal, key=_component_key):
+    # a total order (the whole component breaks ties), so the merged result does not depend on
+    # which worker finished first or which files came from `--cache`
+    for component in sorted(normal, key=lambda c: (_component_key(c), repr(c))):
         ident = _identity(component)
         kept = merged.get(ident)
         merged[ident] = component if kept is None else _merge_into(kept, component)

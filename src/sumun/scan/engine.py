@@ -7,7 +7,9 @@ The pipeline, in order:
 2. Tasks run in batches on worker processes (or inline for small scans). In a worker, a file is
    identified by content (`identify`), archives are expanded within `walk.Limits`, and each
    format's analyzer runs through the `Registry`. Model and data files are hashed (SHA-256,
-   streamed).
+   streamed into one reused buffer); for a large one the hash starts on a thread as soon as
+   the file is identified and runs beside its analysis (`_hashing`). With `cache=DIR`, files
+   unchanged since an earlier scan skip all this and reuse their stored findings (`_cache`).
 3. The parent merges what the workers return: paths normalised (relative, POSIX), identical
    findings dropped, components de-duplicated — one `service` per provider and endpoint with
    every path that uses it, one `library` per name and version, one `data` component per
@@ -44,6 +46,7 @@ import contextlib
 import dataclasses
 import gc
 import importlib
+import itertools
 import multiprocessing
 import os
 import posixpath
@@ -55,7 +58,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Literal
@@ -64,7 +67,13 @@ from sumun.errors import UsageError
 from sumun.scan import walk
 from sumun.scan._archive import traversal_findings
 from sumun.scan._assemble import assemble_components, assemble_findings
+from sumun.scan._cache import Outcome as _Outcome
+from sumun.scan._cache import ScanCache
+from sumun.scan._hashing import BACKGROUND_MIN_BYTES, BackgroundHash
 from sumun.scan._names import display_name, displayable
+from sumun.scan._schedule import batches as _batches
+from sumun.scan._schedule import size as _size
+from sumun.scan._schedule import workers as _workers
 from sumun.scan.identify import (
     ARCHIVE_FORMATS,
     ARCHIVE_MODEL_FORMATS,
@@ -84,23 +93,6 @@ __all__ = ["MAX_CODE_BYTES", "Progress", "scan"]
 
 Progress = Callable[[int, int], None]
 MAX_CODE_BYTES = 16 << 20  # larger "source files" are data dumps, not code
-# Scans smaller than this run inline: starting worker processes would cost more than it saves.
-_INLINE_MAX_TASKS = 8
-_INLINE_MAX_BYTES = 16 << 20
-_BATCH_FILES = 32
-_BATCH_BYTES = 8 << 20
-_MAX_WORKERS = 4  # each forked worker adds ~10-45 MB; the target is <= 200 MB in all
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """What one task produced; crosses back from a worker process, so kept plain."""
-
-    findings: list[Finding] = field(default_factory=list)
-    components: list[Component] = field(default_factory=list)
-    formats: Counter[str] = field(default_factory=Counter)
-    files: int = 0
-    bytes: int = 0
 
 
 def _error(source: Source, what: str, exc: BaseException) -> Finding:
@@ -119,10 +111,18 @@ class _FileScan:
     limits: Limits
     budget: Budget
     out: _Outcome
+    hashing: BackgroundHash | None = None  # the top-level file's SHA-256, started early
 
     def source(self, source: Source, depth: int, parent: str | None) -> None:
         names = identify(source, self.registry)
         self.out.formats.update(names)
+        if (
+            depth == 0
+            and source.member is None
+            and source.size >= BACKGROUND_MIN_BYTES
+            and MODEL_FORMATS.union(DATA_FORMATS).intersection(names)
+        ):
+            self.hashing = BackgroundHash(source.open)  # overlaps the analysis below
         results: list[FileResult] = []
         seen: set[object] = set()
         for fmt in names:
@@ -258,6 +258,8 @@ class _FileScan:
 
     def digest(self, source: Source) -> str | None:
         try:
+            if source.member is None and self.hashing is not None:
+                return self.hashing.result()
             with source.open() as stream:
                 return walk.sha256(stream)
         except Exception as exc:  # a member that inflates badly, an I/O error
@@ -428,46 +430,6 @@ def _run_batch(batch: Sequence[Task], registry: Registry, limits: Limits) -> lis
 # --- scheduling --------------------------------------------------------------------------------
 
 
-def _size(task: Task) -> int:
-    return task.size if isinstance(task, FileTask) else 0
-
-
-def _batches(tasks: Sequence[Task]) -> list[list[Task]]:
-    """Largest files alone and first (a 10 GB file must not start last); small ones grouped
-    to amortise the cost of crossing the process boundary."""
-    ordered = sorted(tasks, key=lambda t: -_size(t))
-    batches: list[list[Task]] = []
-    current: list[Task] = []
-    current_bytes = 0
-    for task in ordered:
-        if _size(task) >= _BATCH_BYTES:
-            batches.append([task])
-            continue
-        current.append(task)
-        current_bytes += _size(task)
-        if len(current) >= _BATCH_FILES or current_bytes >= _BATCH_BYTES:
-            batches.append(current)
-            current, current_bytes = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _workers(requested: int | None, tasks: Sequence[Task]) -> int:
-    if requested is not None:
-        if requested < 1:
-            raise UsageError(f"--workers must be at least 1, not {requested}")
-        return requested
-    total = sum(_size(t) for t in tasks)
-    if len(tasks) <= _INLINE_MAX_TASKS and total <= _INLINE_MAX_BYTES:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_WORKERS, len(tasks)))
-
-
 def _pool(kind: Literal["process", "thread"], workers: int) -> Executor:
     if kind == "thread":
         return ThreadPoolExecutor(max_workers=workers)
@@ -535,11 +497,11 @@ def _execute(
     limits: Limits,
     progress: Progress | None,
     total: int,
-) -> Iterator[_Outcome]:
-    done = 0
+    done: int = 0,
+) -> Iterator[tuple[Task, _Outcome]]:
     if workers == 1:
         for batch in batches:
-            yield from _run_batch(batch, registry, limits)
+            yield from zip(batch, _run_batch(batch, registry, limits), strict=True)
             done += len(batch)
             if progress is not None:
                 progress(done, total)
@@ -562,7 +524,7 @@ def _execute(
                 finished, pending = wait(pending, return_when="FIRST_COMPLETED")
                 for future in finished:
                     try:
-                        yield from future.result()
+                        yield from zip(futures[future], future.result(), strict=True)
                     except BrokenProcessPool:
                         retry.extend(futures[future])
                         continue
@@ -573,7 +535,7 @@ def _execute(
         if kind == "process":
             gc.unfreeze()
     for task in retry:
-        yield _isolated(task, registry, limits)
+        yield task, _isolated(task, registry, limits)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -591,6 +553,7 @@ def scan(
     limits: Limits | None = None,
     executor: Literal["process", "thread"] = "process",
     time_limit: float | None = None,
+    cache: Path | None = None,
 ) -> ScanResult:
     """Scan a directory, a file or an archive. Never raises for what it finds in them.
 
@@ -599,8 +562,10 @@ def scan(
     `progress(done, total)` is called in this thread as tasks finish. `registry` and `limits`
     replace the default analyzers and archive bounds (tests, embedding). `time_limit`: seconds
     one file may take (default `Limits.time_limit`, 30 s plus a second per 64 MiB; 0 disables);
-    a file over it gets a `scan.timeout` finding and the scan goes on. Raises `UsageError`
-    when `path` does not exist or `workers` < 1.
+    a file over it gets a `scan.timeout` finding and the scan goes on. `cache`: a directory of
+    per-file results reused while a file's (device, inode, size, mtime) and the scanner are
+    unchanged (`sumun.scan._cache`). Raises `UsageError` when `path` does not exist, `workers`
+    < 1 or `cache` is not a usable directory.
     """
     started = time.perf_counter()
     try:
@@ -615,10 +580,12 @@ def scan(
         if time_limit < 0:
             raise UsageError(f"--time-limit must be 0 (none) or more, not {time_limit}")
         bounds = dataclasses.replace(bounds, time_limit=time_limit or None)
-    tasks = planned.tasks
+    store = ScanCache(cache, bounds) if cache is not None else None
+    cached, keys, tasks = ScanCache.split(store, planned.tasks)
     count = _workers(workers, tasks)
+    total = len(planned.tasks)
     if progress is not None:
-        progress(0, len(tasks))
+        progress(len(cached), total)
     # Names and content may hold lone surrogates (bytes that are not UTF-8): shown escaped,
     # so every document written from the result is valid UTF-8 (sumun.scan._names).
     findings: list[Finding] = [displayable(f) for f in planned.findings]
@@ -632,9 +599,13 @@ def scan(
         registry=reg,
         limits=bounds,
         progress=progress,
-        total=len(tasks),
+        total=total,
+        done=len(cached),
     )
-    for outcome in run:
+    for task, outcome in itertools.chain(cached, run):
+        key = keys.get(task)
+        if store is not None and key is not None:
+            store.put(key, outcome)
         findings.extend(displayable(f) for f in outcome.findings)
         components.extend(displayable(c) for c in outcome.components)
         formats.update(outcome.formats)
