@@ -37,6 +37,13 @@
 Pure verification code (`sumun.ledger.merkle`, `.note`, `.verifier`) raises its own
 `VerificationError` so it can be used without the rest of Sumun.
 
+HTTP statuses are stated here once, as each class's `status` (the gateway, the admin API and the
+admin socket all read it through `http_status`): 400 usage, 401 auth and admin channel, 403
+forbidden and disabled keys, 404 not found and unknown keys, 409 conflicts and key states, 410
+destroyed keys, 422 decryption, 429 limits, 500 a corrupt or inconsistent ledger, 503 sealed and
+every store, backend or ledger that cannot serve now. A class without one (`ConfigError`,
+`StateError`, …) never answers a request; each surface gives it its own default.
+
 Rules: decryption fails with one opaque `DecryptionError` (no oracle about *why*); bad arguments
 raise precise errors. Messages MUST NOT contain key material, shares or plaintext.
 """
@@ -78,6 +85,7 @@ __all__ = [
     "UnknownKeyError",
     "UnsealError",
     "UsageError",
+    "http_status",
 ]
 
 
@@ -85,6 +93,8 @@ class SumunError(Exception):
     """Base of every error Sumun raises on purpose. `advice` tells the user what to do."""
 
     advice: str = ""
+    # A subclass that answers requests states its HTTP `status` (an int) once, here in this
+    # module; `http_status` reads it (UpstreamError sets one per instance).
 
     def __init__(self, message: str, *, advice: str | None = None) -> None:
         super().__init__(message)
@@ -101,7 +111,7 @@ class ConfigError(SumunError):
 
 
 class UsageError(SumunError):
-    pass
+    status = 400
 
 
 class NotFoundError(UsageError):
@@ -121,6 +131,7 @@ class StateError(SumunError):
 
 
 class SealedError(SumunError):
+    status = 503
     advice = "run `sumun unseal` with a quorum of custodian shares"
 
 
@@ -133,23 +144,25 @@ class KeyLayerError(SumunError):
 
 
 class UnknownKeyError(KeyLayerError):
-    pass
+    status = 404
 
 
 class KeyDisabledError(KeyLayerError):
-    pass
+    status = 403
 
 
 class KeyDestroyedError(KeyLayerError):
-    pass
+    status = 410  # Gone: crypto-shredded, for good
 
 
 class KeyStateError(KeyLayerError):
-    pass
+    status = 409
 
 
 class DecryptionError(SumunError):
     """Opaque on purpose: never says which check failed."""
+
+    status = 422
 
     def __init__(self) -> None:
         super().__init__("decryption failed: the ciphertext is invalid, tampered or not ours")
@@ -185,7 +198,7 @@ class KeystoreRollbackError(KeystoreCorruptError):
 
 
 class BackendError(SumunError):
-    pass
+    status = 503
 
 
 class BackendUnavailableError(BackendError):
@@ -193,11 +206,11 @@ class BackendUnavailableError(BackendError):
 
 
 class AdminChannelError(SumunError):
-    pass
+    status = 401
 
 
 class LedgerError(SumunError):
-    pass
+    status = 503
 
 
 class LedgerUnavailableError(LedgerError):
@@ -205,10 +218,12 @@ class LedgerUnavailableError(LedgerError):
 
 
 class LedgerCorruptError(LedgerError):
-    pass
+    status = 500  # a defect in what is stored: waiting does not fix it
 
 
 class LedgerIntegrityError(LedgerError):
+    status = 500
+
     def __init__(self, message: str, *, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
@@ -216,6 +231,8 @@ class LedgerIntegrityError(LedgerError):
 
 class StoreError(SumunError):
     """store.db (tenants, apps, virtual keys, provider cuts) failed; the gateway answers 503."""
+
+    status = 503
 
 
 class AuthError(SumunError):
@@ -297,3 +314,11 @@ class ProviderCutError(SumunError):
         super().__init__(f"{what} cut off by the kill switch")
         self.provider = provider
         self.providers = names
+
+
+def http_status(exc: BaseException, default: int) -> int:
+    """The HTTP status of an answer about `exc`: its own `status` (a class attribute, or set
+    per instance as `UpstreamError` does), else `default` — the surface's choice for an error
+    with none (the gateway says 503, the admin API and socket 409)."""
+    own = getattr(exc, "status", None)
+    return own if isinstance(own, int) and not isinstance(own, bool) else default

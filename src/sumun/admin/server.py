@@ -54,13 +54,9 @@ from sumun._fs import atomic_write, private_dir
 from sumun.crypto.hazmat.aead import Suite
 from sumun.errors import (
     AdminChannelError,
-    DecryptionError,
-    KeyDestroyedError,
-    KeyDisabledError,
-    SealedError,
     SumunError,
-    UnknownKeyError,
     UsageError,
+    http_status,
 )
 from sumun.gateway.assemble import kill_switch_entry
 from sumun.gateway.inflight import SEAL_GRACE_SECONDS, InFlight
@@ -73,16 +69,6 @@ from sumun.ledger.wire import checkpoint_json, parse_append, tail_json
 from sumun.runtime import Runtime
 
 __all__ = ["admin_app", "prepare_run_dir", "socket_path", "token_path"]
-
-_STATUS: dict[type[SumunError], int] = {
-    AdminChannelError: 401,
-    UsageError: 400,
-    UnknownKeyError: 404,
-    KeyDestroyedError: 410,
-    KeyDisabledError: 403,
-    DecryptionError: 422,
-    SealedError: 503,
-}
 
 
 def socket_path(home: Path) -> Path:
@@ -103,7 +89,7 @@ def prepare_run_dir(home: Path) -> str:
 
 
 def _error(exc: SumunError) -> JSONResponse:
-    status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 409)
+    status = http_status(exc, 409)  # stated once, in sumun.errors
     return JSONResponse(
         {"error": {"type": type(exc).__name__, "message": str(exc)}}, status_code=status
     )

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from sumun.gateway.upstream.base import Endpoint, Wire
-from sumun.gateway.upstream.sse import SSEEvent, SSEParser
+from sumun.gateway.upstream.sse import SSEEvent, SSEParser, json_event
 from sumun.policy.pii import Finding
 from sumun.policy.transform import OutputRules, OutputScanner, Restorer
 
@@ -183,8 +183,7 @@ def rewrite_body(body: dict[str, Any], endpoint: Endpoint, flt: AnswerFilter) ->
 
 
 def _event(data: dict[str, Any], name: str | None) -> bytes:
-    head = b"event: " + name.encode() + b"\n" if name else b""
-    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+    return json_event(data, name or None)  # an empty `event:` line is not written back
 
 
 def _chat_event(ev: SSEEvent, data: dict[str, Any], flt: AnswerFilter) -> list[bytes]:

@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sumun.errors import AuthError, ForbiddenError, SumunError
+from sumun.gateway.credentials import api_key
 from sumun.gateway.failures import classify_failure
 from sumun.gateway.pipeline import Gateway
 from sumun.gateway.upstream.base import Endpoint, Wire
@@ -97,8 +98,8 @@ def _model_routes(gateway: Gateway) -> list[Route]:
         return endpoint_fn
 
     async def models(request: Request) -> Response:
-        try:
-            principal = gateway.directory.authenticate(_token(request))
+        try:  # both SDKs list models here: the Anthropic one may send `x-api-key`
+            principal = gateway.directory.authenticate(api_key(request.headers, x_api_key=True))
         except SumunError as exc:
             return _auth_failure(gateway, exc)
         try:
@@ -115,7 +116,7 @@ def _model_routes(gateway: Gateway) -> list[Route]:
     async def metrics(request: Request) -> Response:
         # The metrics name tenants and count their tokens: auditors and admins only (issue 12).
         try:
-            principal = gateway.directory.authenticate(_token(request))
+            principal = gateway.directory.authenticate(api_key(request.headers, x_api_key=False))
         except SumunError as exc:
             return _auth_failure(gateway, exc)
         try:
@@ -152,10 +153,3 @@ async def _not_routed(request: Request, exc: Exception) -> Response:
     if status == 405:
         return error_response(wire, 405, f"{request.method} is not allowed on this path")
     return error_response(wire, 404, "no such endpoint", code="not_found")
-
-
-def _token(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.headers.get("x-api-key", "").strip()

@@ -6,8 +6,6 @@ anything else is a 500 that says the request was not forwarded — never a trace
 
 from __future__ import annotations
 
-import orjson
-
 from sumun.errors import (
     AuthError,
     BackendError,
@@ -21,45 +19,50 @@ from sumun.errors import (
     RateLimitedError,
     SealedError,
     SumunError,
+    http_status,
 )
 from sumun.gateway.router import UnknownModelError
 from sumun.gateway.upstream.base import UpstreamError, Wire
+from sumun.gateway.upstream.sse import json_event
 from sumun.gateway.wire import BadRequestError
 
 __all__ = ["classify_failure", "stream_error"]
 
 
-# exception types -> (status, code, how the message reads); the first match wins.
-_CLASSES: tuple[tuple[tuple[type[BaseException], ...], int, str, str], ...] = (
-    ((UnknownModelError,), 404, "model_not_found", "{exc}"),
-    ((AuthError,), 401, "invalid_api_key", "{exc}"),
-    ((RateLimitedError, BudgetExceededError), 429, "rate_limit_exceeded", "{exc}"),
-    ((ForbiddenError,), 403, "forbidden", "{exc}"),
+# exception types -> (error code, how the message reads); the first match wins. The status is
+# the error's own (`sumun.errors.http_status`, stated once in sumun.errors); 503 for a
+# SumunError without one: Sumun cannot serve the request now, the caller may retry.
+_CLASSES: tuple[tuple[tuple[type[BaseException], ...], str, str], ...] = (
+    ((UnknownModelError,), "model_not_found", "{exc}"),
+    ((AuthError,), "invalid_api_key", "{exc}"),
+    ((RateLimitedError, BudgetExceededError), "rate_limit_exceeded", "{exc}"),
+    ((ForbiddenError,), "forbidden", "{exc}"),
     (
         (KeyDisabledError, KeyDestroyedError, KeyStateError),
-        403,
         "tenant_key_revoked",
         "this tenant's key does not allow new requests: {exc}",
     ),
-    ((ProviderCutError,), 503, "provider_cut", "{exc}"),
+    ((ProviderCutError,), "provider_cut", "{exc}"),
     (
         (SealedError, BackendError, LedgerError),
-        503,
         "unavailable",
         "Sumun cannot protect and record this request now: {exc}",
     ),
-    ((SumunError,), 503, "unavailable", "Sumun cannot serve this request now: {exc}"),
+    ((SumunError,), "unavailable", "Sumun cannot serve this request now: {exc}"),
 )
+
+_UNLISTED = 503  # a SumunError without a status of its own
 
 
 def classify_failure(exc: Exception) -> tuple[int, str, str | None]:
+    """(status, message, code) of the answer to a request that failed with `exc`."""
     if isinstance(exc, BadRequestError):
         return exc.status, str(exc), exc.code
     if isinstance(exc, UpstreamError):
         return exc.status, f"provider {exc.provider}: {exc}", exc.kind
-    for kinds, status, code, template in _CLASSES:
+    for kinds, code, template in _CLASSES:
         if isinstance(exc, kinds):
-            return status, template.format(exc=exc), code
+            return http_status(exc, _UNLISTED), template.format(exc=exc), code
     return 500, "internal error in the gateway (the request was not forwarded)", "internal_error"
 
 
@@ -71,5 +74,5 @@ def stream_error(wire: Wire, exc: UpstreamError | SealedError) -> bytes:
         message = str(exc)
     if wire is Wire.ANTHROPIC:
         data = {"type": "error", "error": {"type": "api_error", "message": message}}
-        return b"event: error\ndata: " + orjson.dumps(data) + b"\n\n"
-    return b"data: " + orjson.dumps({"error": {"message": message, "type": "api_error"}}) + b"\n\n"
+        return json_event(data, "error")
+    return json_event({"error": {"message": message, "type": "api_error"}})

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from sumun.gateway.upstream.base import Endpoint
-from sumun.gateway.upstream.sse import SSEEvent, SSEParser, frame
+from sumun.gateway.upstream.sse import SSEEvent, SSEParser, json_event
 
 __all__ = ["DEFAULT_NOTICE", "label_body", "notice_stream"]
 
@@ -105,7 +105,7 @@ def _text(value: Any) -> bool:
 
 
 def _event(data: dict[str, Any], name: str | None) -> bytes:
-    return frame(orjson.dumps(data), name)
+    return json_event(data, name)
 
 
 class _Chat:

@@ -28,7 +28,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -48,6 +47,7 @@ from sumun.errors import (
 from sumun.gateway.admission import Admission, Decision
 from sumun.gateway.answer import AnswerFilter, rewrite_body, rewrite_stream
 from sumun.gateway.budget import reservation
+from sumun.gateway.credentials import api_key
 from sumun.gateway.entries import admitted_entry, cap_payload, completed_entry
 from sumun.gateway.failures import classify_failure, stream_error
 from sumun.gateway.inflight import InFlight, StoppedError, Ticket, until_stopped
@@ -60,7 +60,15 @@ from sumun.gateway.spend import PriceTable
 from sumun.gateway.spend_budget import Hold
 from sumun.gateway.spend_meter import SpendMeter
 from sumun.gateway.tracing import NO_TRACE, RequestTrace, Tracer
-from sumun.gateway.upstream.base import Call, Endpoint, Reply, StreamReply, UpstreamError, Wire
+from sumun.gateway.upstream.base import (
+    Call,
+    Endpoint,
+    ProviderAdapter,
+    Reply,
+    StreamReply,
+    UpstreamError,
+    Wire,
+)
 from sumun.gateway.usage import UsageRollup
 from sumun.gateway.wire import (
     BadRequestError,
@@ -92,15 +100,6 @@ _INLINE_DECIDE_BYTES = 4 * 1024
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _bearer(request: Request, wire: Wire) -> str:
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    if wire is Wire.ANTHROPIC and request.headers.get("x-api-key"):
-        return request.headers["x-api-key"].strip()
-    raise AuthError("missing API key: send `Authorization: Bearer <virtual key>`", reason="missing")
 
 
 @dataclass
@@ -178,7 +177,9 @@ class Gateway:
         ctx.trace = self.tracer.begin(request.headers, endpoint)
         try:
             self._ready()
-            ctx.principal = self.directory.authenticate(_bearer(request, wire))
+            ctx.principal = self.directory.authenticate(
+                api_key(request.headers, x_api_key=wire is Wire.ANTHROPIC)
+            )
             raw = await read_body(request, self.max_body_bytes)
             ctx.parsed = parsed = parse_call(raw, endpoint, wire)
             ctx.tenant = tenant = self.directory.get_tenant(ctx.principal.tenant)
@@ -456,9 +457,8 @@ class Gateway:
     # -- non-streaming -----------------------------------------------------------------------
 
     async def _complete(self, ctx: _Context, call: Call) -> Response:
-        async def send(adapter: Any, c: Call) -> Reply:
-            reply: Reply = await adapter.complete(c)
-            return reply
+        async def send(adapter: ProviderAdapter, c: Call) -> Reply:
+            return await adapter.complete(c)
 
         traced = ctx.trace.around(send)
         reply, attempt = await self.router.run(call.body["model"], call, traced, self._allowed(ctx))
@@ -518,9 +518,8 @@ class Gateway:
     # -- streaming ---------------------------------------------------------------------------
 
     async def _stream(self, ctx: _Context, call: Call, ticket: Ticket) -> Response:
-        async def send(adapter: Any, c: Call) -> StreamReply:
-            reply: StreamReply = await adapter.stream(c)
-            return reply
+        async def send(adapter: ProviderAdapter, c: Call) -> StreamReply:
+            return await adapter.stream(c)
 
         traced = ctx.trace.around(send)
         reply, attempt = await self.router.run(call.body["model"], call, traced, self._allowed(ctx))

@@ -32,6 +32,7 @@ class UnknownModelError(Exception):
     # The name is the caller's input: quoted back only short and printable (an error never
     # echoes request content at length, issue 12).
     _SHOWN = 64
+    status = 404  # read through sumun.errors.http_status, like a SumunError's
 
     def __init__(self, model: str) -> None:
         shown = "".join(c if c.isprintable() else "?" for c in model[: self._SHOWN])

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from sumun.gateway.upstream.base import Endpoint, UpstreamError
+from sumun.gateway.upstream.base import Call, Endpoint, ProviderAdapter, UpstreamError
 
 if TYPE_CHECKING:
     from sumun.gateway.admission import Decision
@@ -44,7 +44,7 @@ REQUEST_LOGGER = "sumun.request"
 _log = logging.getLogger(REQUEST_LOGGER)
 
 T = TypeVar("T")
-Send = Callable[[Any, Any], Awaitable[T]]
+Send = Callable[[ProviderAdapter, Call], Awaitable[T]]  # one upstream attempt (router.run)
 
 
 class RequestView(Protocol):

@@ -22,7 +22,6 @@ Attributes (never content — no prompt, answer, key or personal data):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -38,7 +37,7 @@ from sumun.gateway.tracing import (
     log_request,
     request_fields,
 )
-from sumun.gateway.upstream.base import Call, Endpoint, Reply, UpstreamError
+from sumun.gateway.upstream.base import Call, Endpoint, ProviderAdapter, Reply, UpstreamError
 
 __all__ = ["OtelSpans", "provider_system"]
 
@@ -151,8 +150,8 @@ class _Traced(RequestTrace):
         self._ended = False
 
     def around(self, send: Send[T]) -> Send[T]:
-        async def traced(adapter: Any, call: Call) -> T:
-            provider = str(adapter.name)
+        async def traced(adapter: ProviderAdapter, call: Call) -> T:
+            provider = adapter.name
             model = call.body.get("model")
             span = self._spans.attempt(
                 self._span, self._operation, provider, model if isinstance(model, str) else ""

@@ -1,4 +1,4 @@
-"""The admin API's error answers: one JSON shape, one status per error, stated here once.
+"""The admin API's error answers: one JSON shape, one status per error (from sumun.errors).
 
     {"error": {"type": "<error class>", "message": "<what went wrong and what to do>"}}
 
@@ -13,18 +13,7 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
-from sumun.errors import (
-    AuthError,
-    BackendUnavailableError,
-    DecryptionError,
-    ForbiddenError,
-    LedgerError,
-    LedgerUnavailableError,
-    SealedError,
-    StoreError,
-    SumunError,
-    UsageError,
-)
+from sumun.errors import SumunError, http_status
 
 __all__ = ["NO_STORE", "HttpError", "error_response", "headers_of", "status_of"]
 
@@ -32,19 +21,6 @@ log = logging.getLogger("sumun.admin.http")
 
 # Every answer may carry a secret (an issued key) or tenant data: never cached, never sniffed.
 NO_STORE = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
-
-# Errors without their own `status` attribute (sumun.errors gives some of them one).
-_STATUS: tuple[tuple[type[SumunError], int], ...] = (
-    (AuthError, 401),
-    (ForbiddenError, 403),
-    (UsageError, 400),
-    (DecryptionError, 422),
-    (SealedError, 503),
-    (StoreError, 503),
-    (BackendUnavailableError, 503),
-    (LedgerUnavailableError, 503),
-    (LedgerError, 500),
-)
 
 
 class HttpError(Exception):
@@ -58,10 +34,8 @@ class HttpError(Exception):
 
 
 def status_of(exc: SumunError) -> int:
-    own = getattr(exc, "status", None)
-    if isinstance(own, int):
-        return own
-    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 409)
+    """The error's own status (stated once, in sumun.errors); 409 for one without."""
+    return http_status(exc, 409)
 
 
 def headers_of(exc: SumunError) -> Mapping[str, str]:

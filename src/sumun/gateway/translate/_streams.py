@@ -25,12 +25,11 @@ from sumun.gateway.translate._common import (
 )
 from sumun.gateway.translate._responses import anthropic_prompt_tokens, openai_usage
 from sumun.gateway.upstream.base import Usage
-from sumun.gateway.upstream.sse import SSEEvent, frame
+from sumun.gateway.upstream.sse import DONE, SSEEvent, frame
 
 __all__ = ["AnthropicToOpenAIStream", "OpenAIToAnthropicStream"]
 
 Json = dict[str, Any]
-DONE = b"data: [DONE]\n\n"
 
 
 def _load(event: SSEEvent) -> Json:

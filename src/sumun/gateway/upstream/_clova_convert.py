@@ -31,7 +31,7 @@ import orjson
 from sumun.gateway.translate import StreamFault, TranslationError
 from sumun.gateway.translate._common import tool_arguments, tool_input
 from sumun.gateway.upstream.base import Usage
-from sumun.gateway.upstream.sse import SSEEvent, frame
+from sumun.gateway.upstream.sse import DONE, SSEEvent, frame
 
 __all__ = ["ClovaToOpenAIStream", "clova_request", "clova_usage", "fault_type", "openai_completion"]
 
@@ -294,7 +294,7 @@ class ClovaToOpenAIStream:
         if self._include_usage:
             body = {**self._base(), "choices": [], "usage": _openai_usage(self._usage)}
             out.append(frame(orjson.dumps(body)))
-        out.append(b"data: [DONE]\n\n")
+        out.append(DONE)
         self.done = True
         return out
 

@@ -31,7 +31,7 @@ import orjson
 from sumun.gateway.translate import StreamFault, TranslationError
 from sumun.gateway.translate._common import parse_data_url, tool_input
 from sumun.gateway.upstream.base import Usage
-from sumun.gateway.upstream.sse import SSEEvent, frame
+from sumun.gateway.upstream.sse import DONE, SSEEvent, frame
 
 __all__ = ["GeminiToOpenAIStream", "gemini_request", "gemini_usage", "openai_completion"]
 
@@ -361,7 +361,7 @@ class GeminiToOpenAIStream:
         if self._include_usage:
             usage = {"choices": [], "usage": _openai_usage(self._usage)}
             out.append(frame(orjson.dumps({**self._base(), **usage})))
-        out.append(b"data: [DONE]\n\n")
+        out.append(DONE)
         return out
 
     def _base(self) -> Json:

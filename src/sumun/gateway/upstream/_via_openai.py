@@ -22,12 +22,11 @@ from sumun.gateway.translate import (
 )
 from sumun.gateway.upstream._http import error_for_transport
 from sumun.gateway.upstream.base import Call, UpstreamError, Usage, Wire
-from sumun.gateway.upstream.sse import SSEEvent, SSEParser
+from sumun.gateway.upstream.sse import DONE, SSEEvent, SSEParser
 
 __all__ = ["DONE", "ChunkPipe", "ClientPipe", "client_answer", "openai_chat_body", "unsupported"]
 
 Json = dict[str, Any]
-DONE = b"data: [DONE]\n\n"
 
 
 def unsupported(provider: str, what: str) -> UpstreamError:

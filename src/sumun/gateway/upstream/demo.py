@@ -22,7 +22,7 @@ import orjson
 
 from sumun.config import ProviderConfig
 from sumun.gateway.upstream.base import Call, Reply, StreamReply, UpstreamError, Usage, Wire
-from sumun.gateway.upstream.sse import frame
+from sumun.gateway.upstream.sse import DONE, frame
 
 __all__ = ["DEMO_MODEL", "EMBEDDING_DIMENSIONS", "LABEL", "DemoAdapter"]
 
@@ -283,7 +283,7 @@ def _chat_events(
             "usage": _chat_usage(usage),
         }
         events.append(frame(orjson.dumps(final)))
-    events.append(b"data: [DONE]\n\n")
+    events.append(DONE)
     return events
 
 

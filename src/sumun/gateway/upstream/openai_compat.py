@@ -41,12 +41,11 @@ from sumun.gateway.upstream._http import (
     send_json,
 )
 from sumun.gateway.upstream.base import Call, Reply, StreamReply, UpstreamError, Usage, Wire
-from sumun.gateway.upstream.sse import SSEEvent
+from sumun.gateway.upstream.sse import DONE, SSEEvent
 
 __all__ = ["OpenAICompatAdapter"]
 
 Json = dict[str, Any]
-_DONE = b"data: [DONE]\n\n"
 _PATHS = {"chat": "chat/completions", "embeddings": "embeddings", "responses": "responses"}
 _RESPONSES_END = ("response.completed", "response.incomplete", "response.failed")
 
@@ -77,7 +76,7 @@ class _ChatPassThrough:
     def feed(self, event: SSEEvent) -> list[bytes]:
         if event.data.strip() == "[DONE]":
             self.done = True
-            return [_DONE]
+            return [DONE]
         try:
             chunk = orjson.loads(event.data)
         except orjson.JSONDecodeError:
@@ -104,7 +103,7 @@ class _ChatPassThrough:
         # Some servers end without `[DONE]`; after a finish_reason the answer is whole.
         if self._finished and not self.done:
             self.done = True
-            return [_DONE]
+            return [DONE]
         return []
 
 

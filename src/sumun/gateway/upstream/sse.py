@@ -1,5 +1,8 @@
 """Server-sent events: an incremental parser over byte chunks, and the framing we emit.
 
+Every event Sumun writes is framed here (`frame`, `json_event`, `DONE`): the adapters, the
+translators, the answer filters, the labels and the stream errors never spell `data: ` out.
+
 The parser follows the WHATWG HTML "event stream interpretation" rules: lines end in CRLF, LF
 or CR (a CRLF may be split across two chunks); lines starting with `:` are comments; a field
 without a colon has an empty value; one space after the colon is dropped; several `data:` lines
@@ -15,8 +18,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEError", "SSEEvent", "SSEParser", "frame"]
+import orjson
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DONE",
+    "SSEError",
+    "SSEEvent",
+    "SSEParser",
+    "frame",
+    "json_event",
+]
 
 # One event (or one unterminated line) may not grow past this: a broken or hostile upstream must
 # not make the gateway buffer without bound.
@@ -48,6 +62,15 @@ def frame(data: bytes, event: str | None = None) -> bytes:
         return head + b"data: " + data + b"\n\n"
     lines = _EOL.split(data)
     return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
+
+
+def json_event(data: Any, event: str | None = None) -> bytes:
+    """`data` as JSON in one SSE event (JSON escapes line breaks: always one `data:` line)."""
+    return frame(orjson.dumps(data), event)
+
+
+# The OpenAI dialect's last event (chat completions; the Responses API ends with an event).
+DONE = frame(b"[DONE]")
 
 
 class SSEParser:
