@@ -19,11 +19,8 @@ The same names arrive as `exception` messages inside a stream; once a chunk reac
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
-from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import aiohttp
@@ -31,15 +28,13 @@ import orjson
 
 from sumun.errors import ConfigError
 from sumun.gateway.translate import TranslationError
-from sumun.gateway.upstream._http import error_for_transport
+from sumun.gateway.upstream._http import ReadingStream
 from sumun.gateway.upstream.base import UpstreamError
 
 __all__ = ["ConversePipe", "EventStreamReply", "aws_error", "botocore", "error_for_response"]
 
 Json = dict[str, Any]
 _MESSAGE_LIMIT = 500
-_DRAIN_SECONDS = 0.25
-_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 # The client-error exceptions a stream may carry, with their HTTP status; any other is a 5xx.
 _CLIENT_ERRORS = {"validation": 400, "resourcenotfound": 404, "accessdenied": 403}
 _AUTH = (
@@ -146,13 +141,11 @@ class ConversePipe(Protocol):
     def close(self) -> list[bytes]: ...
 
 
-class EventStreamReply(AsyncIterator[bytes]):
-    """The `chunks` of a Bedrock StreamReply: reads the event stream as the client reads us.
+class EventStreamReply(ReadingStream):
+    """The `chunks` of a Bedrock StreamReply: AWS's binary event stream, read as the client
+    reads us (`_http.ReadingStream` does the reading, closing and retry rules)."""
 
-    Like `_http.UpstreamStream`: closing it (early, on cancellation or on an error) closes the
-    upstream response, which drops the connection and so stops the generation; failures before
-    the first chunk was handed out are retryable (`prefetch`), later ones carry `started=True`.
-    """
+    _pipe: ConversePipe
 
     def __init__(
         self,
@@ -162,64 +155,11 @@ class EventStreamReply(AsyncIterator[bytes]):
         provider: str,
         secrets: tuple[str, ...],
     ) -> None:
-        self._response = response
-        self._body = response.content
-        self._pipe = pipe
-        self._provider = provider
+        super().__init__(response, pipe, provider=provider)
         self._secrets = secrets
         self._buffer = botocore("eventstream").EventStreamBuffer()
-        self._ready: deque[bytes] = deque()
-        self._error: UpstreamError | None = None
-        self._started = False
-        self._closed = False
 
-    def __aiter__(self) -> EventStreamReply:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            while not self._ready:
-                if self._error is not None:
-                    raise self._error
-                if self._pipe.done or self._closed:
-                    await self._finish()
-                    raise StopAsyncIteration
-                await self._pull()
-        except BaseException:
-            await self.aclose()
-            raise
-        self._started = True
-        return self._ready.popleft()
-
-    async def prefetch(self) -> None:
-        """Read until there is something to hand out, so early failures stay retryable."""
-        try:
-            while not self._ready and not self._pipe.done:
-                if self._error is not None:
-                    raise self._error
-                await self._pull()
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def aclose(self) -> None:
-        self._ready.clear()
-        if self._closed:
-            return
-        self._closed = True
-        self._response.close()
-
-    async def _pull(self) -> None:
-        try:
-            raw = await self._body.readany()
-        except _TRANSPORT_ERRORS as exc:
-            raise self._broken(exc) from exc
-        if not raw:
-            tail = self._pipe.close()
-            if not self._pipe.done:
-                raise self._broken(EOFError("the upstream ended the stream early"))
-            self._push(tail)
-            return
+    def _decode(self, raw: bytes) -> list[bytes]:
         out: list[bytes] = []
         parser_error = botocore("eventstream").ParserError
         try:
@@ -237,7 +177,7 @@ class EventStreamReply(AsyncIterator[bytes]):
             raise self._broken(ValueError(f"broken event-stream framing ({exc})")) from exc
         except (orjson.JSONDecodeError, TranslationError) as exc:
             raise self._broken(ValueError(f"unreadable event ({type(exc).__name__})")) from exc
-        self._push(out)
+        return out
 
     def _message(self, message: Any, out: list[bytes]) -> UpstreamError | None:
         headers = message.headers
@@ -262,18 +202,3 @@ class EventStreamReply(AsyncIterator[bytes]):
             secrets=self._secrets,
             started=self._started,
         )
-
-    def _push(self, out: list[bytes]) -> None:
-        if out:
-            self._ready.append(out[0] if len(out) == 1 else b"".join(out))
-
-    def _broken(self, exc: Exception) -> UpstreamError:
-        return error_for_transport(self._provider, exc, started=self._started, phase="stream")
-
-    async def _finish(self) -> None:
-        if not self._closed and not self._body.at_eof():
-            with contextlib.suppress(*_TRANSPORT_ERRORS):
-                async with asyncio.timeout(_DRAIN_SECONDS):
-                    while await self._body.readany():
-                        pass
-        await self.aclose()

@@ -26,7 +26,7 @@ import contextlib
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import aiohttp
 import certifi
@@ -40,6 +40,8 @@ from sumun.gateway.upstream.sse import SSEError, SSEEvent, SSEParser
 
 __all__ = [
     "EventPipe",
+    "ReadingStream",
+    "StreamEnd",
     "UpstreamSession",
     "UpstreamStream",
     "base_url",
@@ -289,7 +291,16 @@ class EventPipe(Protocol):
     def close(self) -> list[bytes]: ...
 
 
-class UpstreamStream(AsyncIterator[bytes]):
+class StreamEnd(Protocol):
+    """What a reading stream asks of its pipe: is the answer whole, and what does the end add."""
+
+    @property
+    def done(self) -> bool: ...
+
+    def close(self) -> list[bytes]: ...
+
+
+class ReadingStream(AsyncIterator[bytes]):
     """The `chunks` of a StreamReply: reads the upstream as the client reads us, no buffering.
 
     Each item is every complete client event produced by one upstream read. Closing it — by
@@ -301,20 +312,22 @@ class UpstreamStream(AsyncIterator[bytes]):
     `prefetch`, so the router may fail over), afterwards with `started=True`. An error event
     inside the upstream stream is such a failure too; it is not forwarded as is, because the
     gateway writes the error in the client's wire format from the UpstreamError's message.
+
+    Subclasses say how the upstream's bytes become client events (`_decode`): SSE here
+    (`UpstreamStream`), AWS's binary event stream for Bedrock (`_eventstream.EventStreamReply`).
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, pipe: EventPipe, *, provider: str) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, pipe: StreamEnd, *, provider: str) -> None:
         self._response = response
         self._body = response.content
         self._pipe = pipe
         self._provider = provider
-        self._parser = SSEParser()
         self._ready: deque[bytes] = deque()
         self._error: UpstreamError | None = None  # raised once the ready chunks are out
         self._started = False
         self._closed = False
 
-    def __aiter__(self) -> UpstreamStream:
+    def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> bytes:
@@ -361,6 +374,42 @@ class UpstreamStream(AsyncIterator[bytes]):
                 raise self._broken(EOFError("the upstream ended the stream early"))
             self._push(tail)
             return
+        self._push(self._decode(raw))
+
+    def _decode(self, raw: bytes) -> list[bytes]:
+        """The client events one upstream read produces. An error the upstream reports in its
+        stream: raised if nothing was handed out yet (the router may fail over), else kept in
+        `_error` (raised after the events before it)."""
+        raise NotImplementedError
+
+    def _push(self, out: list[bytes]) -> None:
+        if out:
+            self._ready.append(out[0] if len(out) == 1 else b"".join(out))
+
+    def _broken(self, exc: Exception) -> UpstreamError:
+        return error_for_transport(self._provider, exc, started=self._started, phase="stream")
+
+    async def _finish(self) -> None:
+        if not self._closed and not self._body.at_eof():
+            # The answer is whole; what may follow is the chunked terminator. Reading it lets
+            # the connection be reused, and a failure now changes nothing for the client.
+            with contextlib.suppress(*_TRANSPORT_ERRORS):
+                async with asyncio.timeout(_DRAIN_SECONDS):
+                    while await self._body.readany():
+                        pass
+        await self.aclose()
+
+
+class UpstreamStream(ReadingStream):
+    """An upstream answering in server-sent events."""
+
+    _pipe: EventPipe
+
+    def __init__(self, response: aiohttp.ClientResponse, pipe: EventPipe, *, provider: str) -> None:
+        super().__init__(response, pipe, provider=provider)
+        self._parser = SSEParser()
+
+    def _decode(self, raw: bytes) -> list[bytes]:
         out: list[bytes] = []
         try:
             for event in self._parser.feed(raw):
@@ -379,24 +428,7 @@ class UpstreamStream(AsyncIterator[bytes]):
                 # may still fail over.
                 raise _error_for_fault(self._provider, fault, started=False)
             self._error = _error_for_fault(self._provider, fault, started=True)
-        self._push(out)
-
-    def _push(self, out: list[bytes]) -> None:
-        if out:
-            self._ready.append(out[0] if len(out) == 1 else b"".join(out))
-
-    def _broken(self, exc: Exception) -> UpstreamError:
-        return error_for_transport(self._provider, exc, started=self._started, phase="stream")
-
-    async def _finish(self) -> None:
-        if not self._closed and not self._body.at_eof():
-            # The answer is whole; what may follow is the chunked terminator. Reading it lets
-            # the connection be reused, and a failure now changes nothing for the client.
-            with contextlib.suppress(*_TRANSPORT_ERRORS):
-                async with asyncio.timeout(_DRAIN_SECONDS):
-                    while await self._body.readany():
-                        pass
-        await self.aclose()
+        return out
 
 
 async def open_stream(
